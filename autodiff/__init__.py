@@ -1,0 +1,39 @@
+"""autodiff: a scalar reverse-mode automatic differentiation engine.
+
+>>> from autodiff import Value
+>>> a = Value(3.0, label="a")
+>>> b = a * a + 1
+>>> b.backward()
+>>> b.data, a.grad
+(10.0, 6.0)
+"""
+
+from .backward import topological_order
+from .errors import (
+    AutodiffError,
+    DivisionByZeroError,
+    DomainError,
+    GraphError,
+    NonFiniteError,
+    StaleGraphError,
+)
+from .functional import grad
+from .primitives import PRIMITIVES, Primitive
+from .value import Value, no_grad, scope, sum
+
+__all__ = [
+    "PRIMITIVES",
+    "AutodiffError",
+    "DivisionByZeroError",
+    "DomainError",
+    "GraphError",
+    "NonFiniteError",
+    "Primitive",
+    "StaleGraphError",
+    "Value",
+    "grad",
+    "no_grad",
+    "scope",
+    "sum",
+    "topological_order",
+]

@@ -1,0 +1,169 @@
+"""The reverse sweep: the chain rule, applied once per node.
+
+For every node, from the root back to the leaves, each parent receives
+
+    (local partial of the node by that parent) * (gradient arriving at the node)
+
+and the partials come from the primitive table, nowhere else.  The gradient
+arriving at a node is the sum of what its consumers sent it; because nodes are
+visited in reverse topological order, it is complete before it is passed on.
+"""
+
+from __future__ import annotations
+
+import math
+from operator import attrgetter
+from typing import Any
+
+from .errors import DomainError, NonFiniteError, StaleGraphError
+from .messages import describe, input_name, operands
+from .primitives import CONSTANT
+
+
+def topological_order(root: Any) -> list[Any]:
+    """Every node the root depends on, each after all of its parents; root last.
+
+    Iterative (an explicit stack), so a chain of a million nodes is fine.
+    Nodes are found by a walk over parents, then ordered by creation: a node
+    is always created after its parents.  (A node whose ``data`` was assigned
+    counts as created then; backward reports such graphs as stale.)
+    """
+    mark = object()  # unique to this walk, so no clean-up pass is needed
+    root._mark = mark
+    nodes, stack = [root], [root]
+    while stack:
+        for parent in stack.pop()._parents:
+            if parent._mark is not mark:
+                parent._mark = mark
+                nodes.append(parent)
+                stack.append(parent)
+    nodes.sort(key=_creation)
+    return nodes
+
+
+_creation = attrgetter("_tick")
+_gradient_so_far = attrgetter("_up")
+
+
+def backward(root: Any) -> None:
+    """Add d(root)/d(v) to ``v.grad`` for every node v of the root's graph.
+
+    Nothing is written unless the whole pass succeeds: an error (a stale
+    graph, an undefined partial, an overflow) leaves every ``grad`` as it was.
+    """
+    order = topological_order(root)
+    for node in order:
+        node._up = 0.0
+    root._up = 1.0
+    for node in reversed(order):
+        if node._parents:
+            propagate(node)
+    if not math.isfinite(sum(map(_gradient_so_far, order))):  # one C-level pass
+        _raise_non_finite(order)
+    for node in order:
+        node.grad += node._up
+
+
+def propagate(node: Any) -> None:
+    """The chain rule at one node: add partial * upstream to each parent's gradient.
+
+    The stepper calls this too, so what it shows is what backward does.
+    """
+    upstream, op, parents, tick = node._up, node._op, node._parents, node._tick
+    args = [parent._data for parent in parents]
+    out = node._data
+    partials = op.partials if op.arity is not None else op.partials * len(parents)
+    constant = CONSTANT
+    try:
+        for parent, partial in zip(parents, partials):
+            if parent._tick > tick:
+                check_fresh(node)
+            if parent._op is not constant:
+                parent._up += partial(args, out) * upstream
+    except (ValueError, ZeroDivisionError, OverflowError):
+        local_partials(node)  # raises a DomainError that names the input
+        raise
+
+
+def _raise_non_finite(order: list[Any]) -> None:
+    """Find the node whose local step first produced inf or NaN, and name it."""
+    for node in reversed(order):
+        upstream = node._up
+        if not node._parents or not math.isfinite(upstream):
+            continue
+        for i, partial in enumerate(local_partials(node)):
+            if partial is not None and not math.isfinite(partial * upstream):
+                raise NonFiniteError(
+                    f"backward through {node._op.name}: local partial {partial!r} times upstream "
+                    f"gradient {upstream!r} for input {input_name(node._op, i)} is not finite; "
+                    f"inputs were {operands(node._op, node._parents)}"
+                )
+    bad = next((node for node in order if not math.isfinite(node._up)), None)
+    if bad is None:
+        return  # only the check's own total overflowed; every gradient is finite
+    raise NonFiniteError(f"the gradient of {describe(bad)} overflowed to {bad._up!r} while summing its parts")
+
+
+def local_partials(node: Any, symbolic: bool = False) -> list[Any]:
+    """The local partial of ``node`` by each parent, from the primitive table.
+
+    ``None`` stands for a constant parent, which needs no gradient (this also
+    skips d(x**c)/dc, undefined for a negative x).  With ``symbolic`` the
+    partials are computed on the Values themselves, so they are recorded and
+    can be differentiated again.
+    """
+    op, parents = node._op, node._parents
+    args = parents if symbolic else [p._data for p in parents]
+    out = node if symbolic else node._data
+    partials: list[Any] = []
+    for i, parent in enumerate(parents):
+        if parent._op is CONSTANT:
+            partials.append(None)
+            continue
+        try:
+            partials.append(op.partial(i, args, out))
+        except (ValueError, ZeroDivisionError, OverflowError) as error:
+            raise DomainError(
+                f"backward through {op.name}: the local partial by {input_name(op, i)}, "
+                f"{op.formula(i)}, is undefined for {operands(op, parents)} ({error})"
+            ) from None
+    return partials
+
+
+def check_fresh(node: Any) -> None:
+    """Raise if a parent's data changed after ``node`` was computed from it."""
+    for parent in node._parents:
+        if parent._tick > node._tick:
+            raise StaleGraphError(
+                f"{describe(parent)} changed (now {parent._data!r}) after {describe(node)} "
+                f"({node._op.name}) was computed from it; its gradients would be wrong. "
+                "Run the forward pass again before calling backward()."
+            )
+
+
+def zero_grad(root: Any) -> None:
+    """Set ``grad`` to 0 on every node of the root's graph."""
+    for node in topological_order(root):
+        node.grad = 0.0
+
+
+def gradients(root: Any, wrt: list[Any]) -> list[Any]:
+    """d(root)/d(v) for each v in ``wrt``, as recorded Values or numbers.
+
+    The sweep of :func:`backward`, run on Values instead of floats, so the
+    result is itself a graph that can be differentiated again.  ``.grad`` is
+    not touched.  A result that does not depend on v is 0.0.
+    """
+    order = topological_order(root)
+    upstream: dict[int, Any] = {id(root): 1.0}
+    for node in reversed(order):
+        if not node._parents or id(node) not in upstream:
+            continue
+        check_fresh(node)
+        up = upstream[id(node)]
+        for parent, partial in zip(node._parents, local_partials(node, symbolic=True)):
+            if partial is not None:
+                contribution = partial * up
+                key = id(parent)
+                upstream[key] = contribution if key not in upstream else upstream[key] + contribution
+    return [upstream.get(id(v), 0.0) for v in wrt]

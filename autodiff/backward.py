@@ -136,7 +136,7 @@ def check_fresh(node: Any) -> None:
         if parent._tick > node._tick:
             raise StaleGraphError(
                 f"{describe(parent)} changed (now {parent._data!r}) after {describe(node)} "
-                f"({node._op.name}) was computed from it; its gradients would be wrong. "
+                "was computed from it; its gradients would be wrong. "
                 "Run the forward pass again before calling backward()."
             )
 

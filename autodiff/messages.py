@@ -18,7 +18,7 @@ def input_name(op: Primitive, i: int) -> str:
 def describe(node: Any) -> str:
     """A short phrase naming a node: its label, or what kind of node it is."""
     if node.label is not None:
-        return repr(node.label)
+        return repr(node.label) if node._op is None else f"{node.label!r} ({node._op.name})"
     if node._op is CONSTANT:
         return f"the constant {node._data!r}"
     if node._op is not None:

@@ -321,8 +321,15 @@ _new = object.__new__
 
 
 def _constant(number: float) -> Value:
-    node = Value(number)
+    node = _new(Value)
+    node._data = number
+    node.grad = 0.0
+    node._parents = ()
     node._op = CONSTANT
+    node.label = None
+    node._tick = next(_clock)
+    node._mark = None
+    node.scope = _scope
     return node
 
 
@@ -332,14 +339,23 @@ def _operand(other: Any, symbol: str) -> Value:
     return _constant(_number(other, symbol))
 
 
+def _real(x: Any) -> float | None:
+    """x as a float if it is a real number (bool excluded), else None."""
+    if type(x) is float:
+        return x
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        return None
+    return float(x)
+
+
 def _number(other: Any, symbol: str) -> float:
-    if isinstance(other, bool) or not isinstance(other, numbers.Real):
+    number = _real(other)
+    if number is None:
         raise TypeError(
             f"unsupported operand for {symbol!r} with a Value: {type(other).__name__} "
             f"({other!r:.60}); use a Value or a real number"
         )
-    number = float(other)
-    if not math.isfinite(number):
+    if number - number != 0.0:
         raise NonFiniteError(f"the constant {number!r} in {symbol!r} is not finite")
     return number
 
@@ -349,15 +365,15 @@ def _compare(other: Any) -> float:
 
 
 def _checked_number(data: Any, where: str, label: str | None) -> float:
-    name = f" (label {label!r})" if label is not None else ""
+    number = _real(data)
+    if number is not None and number - number == 0.0:
+        return number
+    where += f" (label {label!r})" if label is not None else ""
     if isinstance(data, Value):
-        raise TypeError(f"{where}{name}: got a Value; pass its .data to make a new leaf")
-    if isinstance(data, bool) or not isinstance(data, numbers.Real):
-        raise TypeError(f"{where}{name}: data must be a real number, not {type(data).__name__}")
-    number = float(data)
-    if not math.isfinite(number):
-        raise NonFiniteError(f"{where}{name}: data must be finite, got {number!r}")
-    return number
+        raise TypeError(f"{where}: got a Value; pass its .data to make a new leaf")
+    if number is None:
+        raise TypeError(f"{where}: data must be a real number, not {type(data).__name__}")
+    raise NonFiniteError(f"{where}: data must be finite, got {number!r}")
 
 
 def _check_divisor(numerator: Value, divisor: Value) -> None:

@@ -11,14 +11,13 @@ replayed.
 
 from __future__ import annotations
 
-import itertools
-import math
 import numbers
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from . import backward as _backward
+from . import clock
 from .errors import DivisionByZeroError, DomainError, NonFiniteError
 from .messages import describe as _describe
 from .messages import operands as _operands
@@ -37,10 +36,6 @@ from .primitives import (
     Primitive,
 )
 
-# Every time a node's number is set (at creation or by assigning .data) it gets
-# a tick from this clock.  A node computed before one of its parents changed
-# has a smaller tick than that parent: backward detects stale graphs this way.
-_clock = itertools.count()
 _recording = True
 _scope: str | None = None
 
@@ -73,7 +68,7 @@ class Value:
         self._parents: tuple[Value, ...] = ()
         self._op: Primitive | None = None
         self.label = label
-        self._tick = next(_clock)
+        self._tick = _tick()
         self._mark = None
         self.scope = _scope
 
@@ -87,7 +82,7 @@ class Value:
     @data.setter
     def data(self, value: float) -> None:
         self._data = _checked_number(value, "setting .data", self.label)
-        self._tick = next(_clock)
+        self._tick = clock.last_assignment = _tick()
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -305,7 +300,7 @@ def _node(out: float, parents: tuple[Value, ...], op: Primitive) -> Value:
     node._data = out
     node.grad = 0.0
     node.label = None
-    node._tick = next(_clock)
+    node._tick = _tick()
     node._mark = None
     node.scope = _scope
     if _recording:
@@ -318,6 +313,7 @@ def _node(out: float, parents: tuple[Value, ...], op: Primitive) -> Value:
 
 
 _new = object.__new__
+_tick = clock.tick
 
 
 def _constant(number: float) -> Value:
@@ -327,7 +323,7 @@ def _constant(number: float) -> Value:
     node._parents = ()
     node._op = CONSTANT
     node.label = None
-    node._tick = next(_clock)
+    node._tick = _tick()
     node._mark = None
     node.scope = _scope
     return node

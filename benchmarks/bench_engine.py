@@ -75,7 +75,9 @@ def float_sample(weights: list, biases: list, image: list[float], target: list[f
         activations = [image]
         for rows, bs in zip(weights, biases):
             previous = activations[-1]
-            activations.append([_sigmoid(sum(w * a for w, a in zip(row, previous)) + b) for row, b in zip(rows, bs)])
+            activations.append(
+                [_sigmoid(sum(w * a for w, a in zip(row, previous)) + b) for row, b in zip(rows, bs)]
+            )
         out = activations[-1]
         delta = [(a - y) * a * (1.0 - a) for a, y in zip(out, target)]
         grads = []
@@ -124,14 +126,18 @@ def chain(length: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--chain", type=int, default=1_000_000)
     args = parser.parse_args()
 
     network = make_network()
     value_run, float_run = value_sample(*network), float_sample(*network)
-    print(f"MNIST-sized sample, {SIZES[0]}-{SIZES[1]}-{SIZES[2]} sigmoid net, quadratic cost, forward+backward")
+    print(
+        f"MNIST-sized sample, {SIZES[0]}-{SIZES[1]}-{SIZES[2]} sigmoid net, quadratic cost, forward+backward"
+    )
     for label, collector in (("gc on", True), ("gc off", False)):
         (gc.enable if collector else gc.disable)()
         t_value = median_seconds(value_run, args.repeats)

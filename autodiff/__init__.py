@@ -9,6 +9,7 @@
 """
 
 from .backward import topological_order
+from .draw import draw
 from .errors import (
     AutodiffError,
     DivisionByZeroError,
@@ -17,8 +18,10 @@ from .errors import (
     NonFiniteError,
     StaleGraphError,
 )
+from .explain import explain
 from .functional import grad
 from .primitives import PRIMITIVES, Primitive
+from .steps import Stepper, steps
 from .value import Value, no_grad, scope, sum
 
 __all__ = [
@@ -30,10 +33,14 @@ __all__ = [
     "NonFiniteError",
     "Primitive",
     "StaleGraphError",
+    "Stepper",
     "Value",
+    "draw",
+    "explain",
     "grad",
     "no_grad",
     "scope",
+    "steps",
     "sum",
     "topological_order",
 ]

@@ -37,7 +37,8 @@ def topological_order(root: Any) -> list[Any]:
             if parent._mark is not mark:
                 parent._mark = mark
                 nodes.append(parent)
-                stack.append(parent)
+                if parent._parents:  # leaves have nothing to expand
+                    stack.append(parent)
     nodes.sort(key=_creation)
     return nodes
 
@@ -52,13 +53,24 @@ def backward(root: Any) -> None:
     Nothing is written unless the whole pass succeeds: an error (a stale
     graph, an undefined partial, an overflow) leaves every ``grad`` as it was.
     """
+    order = start(root)
+    for node in reversed(order):
+        if node._parents:
+            propagate(node)
+    finish(order)
+
+
+def start(root: Any) -> list[Any]:
+    """Begin a pass: every node's gradient in this pass is 0, the root's is 1."""
     order = topological_order(root)
     for node in order:
         node._up = 0.0
     root._up = 1.0
-    for node in reversed(order):
-        if node._parents:
-            propagate(node)
+    return order
+
+
+def finish(order: list[Any]) -> None:
+    """End a pass: check every gradient is finite, then add the pass into ``grad``."""
     if not math.isfinite(sum(map(_gradient_so_far, order))):  # one C-level pass
         _raise_non_finite(order)
     for node in order:

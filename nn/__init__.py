@@ -1,1 +1,52 @@
+"""nn: neurons, layers, MLPs, losses and optimizers on the autodiff engine.
 
+>>> import nn
+>>> model = nn.MLP(2, [3, 2], output_activation="linear", seed=0)
+>>> optimizer = nn.SGD(model.parameters(), lr=0.1)
+>>> loss = nn.cross_entropy(model([1.0, -1.0]), 1)
+>>> optimizer.zero_grad()
+>>> loss.backward()
+>>> optimizer.step()
+>>> nn.cross_entropy(model([1.0, -1.0]), 1).data < loss.data
+True
+"""
+
+from . import init, losses, optim
+from .losses import (
+    accuracy,
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    log_softmax,
+    mse,
+    nll,
+    quadratic,
+    softmax,
+)
+from .module import MLP, Layer, Module, Neuron
+from .optim import SGD, Adam, Optimizer
+from .serialize import load, save
+
+__all__ = [
+    "MLP",
+    "SGD",
+    "Adam",
+    "Layer",
+    "Module",
+    "Neuron",
+    "Optimizer",
+    "accuracy",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "init",
+    "load",
+    "log_softmax",
+    "losses",
+    "mse",
+    "nll",
+    "optim",
+    "quadratic",
+    "save",
+    "softmax",
+]

@@ -1,0 +1,354 @@
+"""Drawings of computation graphs with Graphviz: DOT source, SVG files, Jupyter output.
+
+Each Value is a record (name, data, grad) coloured by its role, with an op node
+between a result and its inputs; edges can carry the local partials of the
+primitive table.  Large graphs stay readable by grouping on the nn module a node
+was made in (its ``scope``): ``cluster`` draws a box around each module,
+``collapse`` turns each module into one node and ``between`` keeps only the paths
+from one leaf to the root.  Node ids come from topological positions, so the
+same graph always gives the same bytes.
+
+>>> from autodiff import Value
+>>> x, w = Value(2.0, label="x"), Value(-3.0, label="w")
+>>> y = x * w; y.label = "y"
+>>> y.backward()
+>>> print(draw(y).source)  # doctest: +NORMALIZE_WHITESPACE
+digraph {
+    graph [rankdir=LR]
+    node [fontname=Helvetica fontsize=11]
+    edge [fontname=Helvetica fontsize=9]
+    n0 [label="{ x | data 2 | grad -3 }" fillcolor="#cfe2ff" shape=record style=filled]
+    n1 [label="{ w | data -3 | grad 2 }" fillcolor="#cfe2ff" shape=record style=filled]
+    n2 [label="{ y | data -6 | grad 1 }" fillcolor="#ffc9c9" shape=record style=filled]
+    op2 [label="*" shape=circle]
+    op2 -> n2
+    n0 -> op2
+    n1 -> op2
+}
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import graphviz
+
+from .backward import local_partials, topological_order
+from .errors import GraphError
+from .explain import find_node, node_names, number, partial_formula
+from .primitives import CONSTANT
+
+#: Fill colour of each role.  Parameters are leaves in ``params`` (by default,
+#: leaves that belong to an nn module); inputs are the other leaves.
+COLOURS = {
+    "input": "#cfe2ff",
+    "parameter": "#ffe8a3",
+    "constant": "#eeeeee",
+    "intermediate": "#ffffff",
+    "output": "#ffc9c9",
+    "module": "#e2f0d9",
+}
+HIGHLIGHT = {"color": "#d62728", "penwidth": "3"}
+
+
+def draw(
+    root: Any,
+    *,
+    params: Iterable[Any] | None = None,
+    edge_labels: bool = False,
+    highlight: Any = None,
+    rankdir: str = "LR",
+    cluster: bool = False,
+    collapse: bool | int = False,
+    between: Any = None,
+    max_nodes: int = 500,
+    svg: str | os.PathLike[str] | None = None,
+) -> graphviz.Digraph:
+    """Draw the graph of ``root``; return a :class:`graphviz.Digraph` (it renders in Jupyter).
+
+    - ``params``: the parameter leaves (default: leaves that belong to an nn module, see
+      :func:`module_of`); the other leaves are inputs.
+    - ``edge_labels``: label each edge with its local partial (the formula is the tooltip).
+    - ``highlight``: a node, or a :class:`~autodiff.steps.Stepper`: its current node is
+      highlighted and, mid-sweep, records show the gradients of the pass so far.
+    - ``rankdir``: ``"LR"`` (left to right) or ``"TB"`` (top to bottom).
+    - ``cluster``: draw a box around the nodes of each module (by ``scope``).
+    - ``collapse``: draw each module as one node (``True``: the innermost modules;
+      ``n``: the first n module levels, so ``1`` gives one node per layer);
+      inputs outside modules become one ``inputs`` node.
+    - ``between``: a leaf (or its label): keep only the paths from it to the root.
+    - ``max_nodes``: refuse larger drawings (Graphviz would take minutes).
+    - ``svg``: a file to write the SVG to (atomically).
+    """
+    if rankdir not in ("LR", "TB"):
+        raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
+    plan = _plan(root, params, between, collapse)
+    if plan.size > max_nodes:
+        raise GraphError(
+            f"this drawing would have {plan.size} nodes (max_nodes={max_nodes}); Graphviz would take "
+            "minutes and the picture would be unreadable. Use collapse=True (one node per module), "
+            "between=<a leaf or its label> (only the paths from that leaf to the root), "
+            "or raise max_nodes."
+        )
+    current = getattr(highlight, "current", highlight)
+    stepping = highlight if hasattr(highlight, "gradient_so_far") and not highlight.done else None
+    graph = _render(plan, edge_labels, current, stepping, rankdir, cluster)
+    if svg is not None:
+        write_atomic(svg, graph.pipe(format="svg"))
+    return graph
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write a file completely or not at all (a temporary file, then a rename)."""
+    path = Path(path)
+    # Not tempfile.mkstemp: its files are private (0600); this one gets the usual permissions.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(temporary, "xb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+# -- what to draw ----------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    order: list[Any]
+    names: dict[int, str]
+    position: dict[int, int]
+    roles: dict[int, str]
+    scopes: dict[int, str | None]  # the module of each node (see module_of)
+    kept: list[Any]  # nodes drawn as themselves, in topological order
+    group: dict[int, str] = field(default_factory=dict)  # node id -> module node it is folded into
+    groups: dict[str, int] = field(default_factory=dict)  # module node -> its number, by first appearance
+
+    @property
+    def size(self) -> int:
+        ops = sum(1 for node in self.kept if node._parents)
+        return len(self.kept) + ops + len(self.groups)
+
+
+def _plan(root: Any, params: Iterable[Any] | None, between: Any, collapse: bool | int) -> _Plan:
+    order = topological_order(root)
+    names = node_names(order)
+    scopes = module_of(order)
+    chosen = None if params is None else {id(p) for p in params}
+    roles = {id(node): _role(node, root, chosen, scopes) for node in order}
+    nodes = order if between is None else _between(order, find_node(order, between, "leaf", names))
+    plan = _Plan(order, names, {id(n): i for i, n in enumerate(order)}, roles, scopes, [])
+    for node in nodes:
+        key = _group_key(scopes[id(node)], roles[id(node)], collapse) if node is not root else None
+        if key is None:
+            plan.kept.append(node)
+            continue
+        plan.groups.setdefault(key, len(plan.groups))
+        plan.group[id(node)] = key
+    return plan
+
+
+def module_of(order: list[Any]) -> dict[int, str | None]:
+    """The module each node belongs to, by id: its ``scope``, or for a parameter its owner.
+
+    nn creates parameters outside any forward pass, so their ``scope`` is unset;
+    a labelled leaf belongs to the module of a node that uses it when its label
+    extends that module's name (``layers.0.neurons.3.w.17`` is used in
+    ``layers.0.neurons.3``).  An empty scope (an unnamed top module) counts as none.
+    """
+    scopes: dict[int, str | None] = {id(node): node.scope or None for node in order}
+    for node in order:
+        if not node.scope:
+            continue
+        for parent in node._parents:
+            label = parent.label
+            if scopes[id(parent)] is None and label and label.startswith(node.scope + "."):
+                scopes[id(parent)] = node.scope
+    return scopes
+
+
+def _role(node: Any, root: Any, params: set[int] | None, scopes: dict[int, str | None]) -> str:
+    if node is root:
+        return "output"
+    if node._op is CONSTANT:
+        return "constant"
+    if node._parents:
+        return "intermediate"
+    is_param = scopes[id(node)] is not None if params is None else id(node) in params
+    return "parameter" if is_param else "input"
+
+
+def _between(order: list[Any], leaf: Any) -> list[Any]:
+    """The nodes on some path from ``leaf`` up to the root (every node reaches the root)."""
+    reached = {id(leaf)}
+    for node in order:
+        if any(id(p) in reached for p in node._parents):
+            reached.add(id(node))
+    return [node for node in order if id(node) in reached]
+
+
+def modules(scope: str) -> list[str]:
+    """The module levels of a scope: ``'layers.0.neurons.3'`` -> ``['layers.0', 'layers.0.neurons.3']``.
+
+    A prefix followed by an index (``layers``, ``layers.0.neurons``) is a list of
+    modules, not a module, so it gets no level of its own.
+    """
+    parts = scope.split(".")
+    ends = [k for k in range(1, len(parts) + 1) if k == len(parts) or not parts[k].isdigit()]
+    return [".".join(parts[:k]) for k in ends]
+
+
+def _group_key(scope: str | None, role: str, collapse: bool | int) -> str | None:
+    if collapse is False:
+        return None
+    if scope is None:
+        return "inputs" if role == "input" else None
+    levels = modules(scope)
+    return levels[-1] if collapse is True else levels[min(int(collapse), len(levels)) - 1]
+
+
+# -- Graphviz output ----------------------------------------------------------------
+
+
+def _render(plan: _Plan, edge_labels: bool, current: Any, stepping: Any, rankdir: str,
+            cluster: bool) -> graphviz.Digraph:
+    graph = graphviz.Digraph(
+        graph_attr={"rankdir": rankdir},
+        node_attr={"fontname": "Helvetica", "fontsize": "11"},
+        edge_attr={"fontname": "Helvetica", "fontsize": "9"},
+    )
+    boxes: dict[str, list[tuple[str, dict[str, str]]]] = {}  # module -> its nodes, when clustering
+    kept = {id(node) for node in plan.kept}
+
+    def add(scope: str | None, name: str, attrs: dict[str, str]) -> None:
+        if cluster and scope is not None:
+            boxes.setdefault(scope, []).append((name, attrs))
+        else:
+            graph.node(name, **attrs)
+
+    members: dict[str, list[Any]] = {key: [] for key in plan.groups}
+    for node in plan.order:
+        if id(node) in plan.group:
+            members[plan.group[id(node)]].append(node)
+    for key, index in plan.groups.items():
+        label = _record(key, f"{len(members[key])} nodes", _op_summary(members[key], plan.roles))
+        scope = _parent_module(key) if key != "inputs" else None
+        add(scope, f"g{index}", {"label": label, "shape": "record", "style": "filled",
+                                  "fillcolor": COLOURS["module" if key != "inputs" else "input"]})
+    for node in plan.kept:
+        position, role = plan.position[id(node)], plan.roles[id(node)]
+        attrs = {"shape": "record", "style": "filled", "fillcolor": COLOURS[role]}
+        if role == "constant":  # a number, nothing more to say
+            attrs.update(label=number(node._data), shape="box")
+        else:
+            data, grad = f"data {number(node._data)}", f"grad {number(node.grad)}"
+            if stepping is not None:  # mid-sweep, .grad is not written yet: show this pass so far
+                grad = f"grad so far {number(stepping.gradient_so_far(node))}"
+            attrs["label"] = _record(plan.names[id(node)], data, grad)
+        if node is current:
+            attrs.update(HIGHLIGHT)
+        add(plan.scopes[id(node)], f"n{position}", attrs)
+        if node._parents:
+            add(plan.scopes[id(node)], f"op{position}", _op_attrs(node))
+    if cluster:
+        _clusters(graph, boxes)
+    counts: Counter[tuple[str, str]] = Counter()  # edges from or to module nodes, merged
+    for node in plan.kept:
+        if not node._parents:
+            continue
+        position = plan.position[id(node)]
+        graph.edge(f"op{position}", f"n{position}")
+        partials = local_partials(node) if edge_labels else None
+        for index, parent in enumerate(node._parents):
+            source = _source(plan, parent, kept)
+            if source is None:
+                continue
+            if source.startswith("g"):
+                counts[(source, f"op{position}")] += 1
+                continue
+            attrs = {}
+            if partials is not None and partials[index] is not None:
+                formula = partial_formula(node, index, plan.names)
+                attrs = {"label": number(partials[index]), "tooltip": formula}
+            graph.edge(source, f"op{position}", **attrs)
+    for node in plan.order:  # edges into module nodes
+        target = plan.group.get(id(node))
+        if target is None:
+            continue
+        for parent in node._parents:
+            source = _source(plan, parent, kept)
+            if source is not None and source != _group_id(plan, target):
+                counts[(source, _group_id(plan, target))] += 1
+    for (source, target), count in counts.items():
+        graph.edge(source, target, **({"label": f"×{count}"} if count > 1 else {}))
+    return graph
+
+
+def _source(plan: _Plan, parent: Any, kept: set[int]) -> str | None:
+    """The drawn node an edge from ``parent`` starts at (None if not drawn)."""
+    if id(parent) in kept:
+        return f"n{plan.position[id(parent)]}"
+    key = plan.group.get(id(parent))
+    return None if key is None else _group_id(plan, key)
+
+
+def _group_id(plan: _Plan, key: str) -> str:
+    return f"g{plan.groups[key]}"
+
+
+def _parent_module(key: str) -> str | None:
+    levels = modules(key)
+    return levels[-2] if len(levels) > 1 else None
+
+
+def _clusters(graph: graphviz.Digraph, boxes: dict[str, list[tuple[str, dict[str, str]]]]) -> None:
+    """Nest a Graphviz cluster per module level (``layers.0`` holds ``layers.0.neurons.3``)."""
+    tree: dict[str, set[str]] = {}
+    for scope in boxes:
+        levels = modules(scope)
+        for outer, inner in zip(["", *levels], levels):
+            tree.setdefault(outer, set()).add(inner)
+
+    def emit(parent: graphviz.Digraph, scope: str) -> None:
+        with parent.subgraph(name=f"cluster_{scope}") as box:
+            box.attr(label=scope, style="rounded", color="#888888", fontname="Helvetica")
+            for name, attrs in boxes.get(scope, []):
+                box.node(name, **attrs)
+            for inner in sorted(tree.get(scope, ()), key=_natural):
+                emit(box, inner)
+
+    for top in sorted(tree.get("", ()), key=_natural):
+        emit(graph, top)
+
+
+def _natural(scope: str) -> list[Any]:
+    """Sort layers.2 before layers.10."""
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in scope.split(".")]
+
+
+def _op_attrs(node: Any) -> dict[str, str]:
+    return {"label": _escape(node._op.symbol), "shape": "circle"}
+
+
+def _op_summary(members: list[Any], roles: dict[int, str]) -> str:
+    ops = Counter(node._op.name if node._op is not None else roles[id(node)] for node in members)
+    return ", ".join(f"{op} ×{count}" if count > 1 else op for op, count in ops.items())
+
+
+def _record(*fields: str) -> str:
+    return "{ " + " | ".join(_escape(f) for f in fields) + " }"
+
+
+def _escape(text: str) -> str:
+    """Escape what Graphviz records treat as structure."""
+    for char in "\\{}|<>":
+        text = text.replace(char, "\\" + char)
+    return text

@@ -1,0 +1,348 @@
+"""Chain-rule explanations: one derivative as a sum over paths, with names and numbers.
+
+d(root)/d(leaf) is the sum, over every path from the leaf up to the root, of the
+product of the local partial derivatives along it (see :mod:`autodiff.paths`).
+:func:`explain` prints that sum for a live graph, each factor named by the
+formula of its primitive and valued, and checks the total against the
+``grad`` that backward gave the leaf.
+
+>>> from autodiff import Value
+>>> x, w = Value(0.5, label="x"), Value(-2.0, label="w")
+>>> y = (x * w).tanh(); y.label = "y"
+>>> y.backward()
+>>> print(explain(y, w))
+d(y)/d(w): 1 path
+  w → x * w → y
+    = x × tanh'(x * w)
+    = 0.5 × 0.419974
+    = 0.209987
+  d(y)/d(w) = 0.209987 (sum over 1 path); w.grad = 0.209987: they agree
+
+This module also names nodes for every printed view (the stepper and drawings
+use :func:`node_names` and :func:`partial_formula` too), so a node is called
+the same everywhere.
+"""
+
+from __future__ import annotations
+
+import ast
+import heapq
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .backward import local_partials, topological_order
+from .errors import GraphError
+from .messages import input_name
+from .paths import Edge, count_paths, path_product, paths
+from .primitives import CONSTANT
+
+#: Automatic names longer than this fall back to ``op#position``.
+NAME_LENGTH = 24
+
+
+def number(x: float) -> str:
+    """A number as printed in explanations and records: 6 significant digits (and no -0)."""
+    return f"{x + 0.0:.6g}"
+
+
+# -- naming nodes ---------------------------------------------------------------
+
+
+def node_names(order: Sequence[Any]) -> dict[int, str]:
+    """A readable, unique-enough name for every node of a topological order, by id.
+
+    A label is used as is; a constant is its number; an unlabelled result is
+    written from its parents' names (``x * w + b``, ``tanh(n)``) while that stays
+    short, else ``op#position``; an unlabelled leaf is ``leaf#position``.
+    """
+    names: dict[int, str] = {}
+    binding: dict[int, int] = {}  # how tightly a name holds together, as in _BINDING
+    for position, node in enumerate(order):
+        if node.label is not None:
+            text, strength = node.label, ATOM if " " not in node.label else 0
+        elif node._op is CONSTANT:
+            text, strength = number(node._data), ATOM if node._data >= 0 else _BINDING["neg"]
+        elif node._op is None:
+            text, strength = f"leaf#{position}", ATOM
+        else:
+            text, strength = _composed(node, names, binding)
+            if len(text) > NAME_LENGTH:
+                text, strength = f"{node._op.name}#{position}", ATOM
+        names[id(node)], binding[id(node)] = text, strength
+    return names
+
+
+ATOM = 9
+#: Operator binding strengths, as in Python: a name binding less than its operator is bracketed.
+_BINDING = {"add": 1, "mul": 2, "neg": 3, "pow": 4}
+
+
+def _composed(node: Any, names: dict[int, str], binding: dict[int, int]) -> tuple[str, int]:
+    """The expression that computed a node, in its parents' names, and its binding strength."""
+    op, parents = node._op, node._parents
+    strength = _BINDING.get(op.name, ATOM)
+
+    def operand(parent: Any, tighter: bool = False) -> str:
+        weak = binding[id(parent)] < strength or (tighter and binding[id(parent)] == strength)
+        return f"({names[id(parent)]})" if weak else names[id(parent)]
+
+    if op.name in ("add", "mul"):
+        return f"{operand(parents[0])} {op.symbol} {operand(parents[1], tighter=True)}", strength
+    if op.name == "pow":
+        return f"{operand(parents[0], tighter=True)} ** {operand(parents[1])}", strength
+    if op.name == "neg":
+        return f"-{operand(parents[0])}", strength
+    return f"{op.name}({', '.join(names[id(p)] for p in parents)})", ATOM
+
+
+def definition(node: Any, names: dict[int, str]) -> str:
+    """How a node was computed, in its parents' names: ``tanh(n)``, ``sum(784 inputs)``."""
+    if node._op is None or node._op is CONSTANT:
+        return names[id(node)]
+    if len(node._parents) > 4 and node._op.arity is None:
+        return f"{node._op.name}({len(node._parents)} inputs)"
+    binding = {id(p): ATOM if " " not in names[id(p)] else 0 for p in node._parents}
+    return _composed(node, names, binding)[0]
+
+
+def find_node(order: Sequence[Any], target: Any, what: str = "node",
+              names: dict[int, str] | None = None) -> Any:
+    """``target`` itself if it is in ``order``, or the one node with that label (or printed name)."""
+    if isinstance(target, str):
+        found = [node for node in order if node.label == target]
+        if not found and names is not None:
+            found = [node for node in order if names[id(node)] == target]
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise GraphError(f"no {what} labelled or named {target!r} in this graph")
+        raise GraphError(f"{len(found)} nodes are called {target!r}; pass the Value itself")
+    if not any(node is target for node in order):
+        raise GraphError(f"the {what} {target!r} is not part of this graph (the root does not depend on it)")
+    return target
+
+
+# -- local partials as formulas -------------------------------------------------
+
+
+def partial_formula(node: Any, index: int, names: dict[int, str]) -> str:
+    """The table's formula for d(node)/d(parent ``index``), in the graph's own names.
+
+    Inputs x, y (x0, x1...) and ``out`` are replaced by the nodes' names and
+    constants by their numbers, then constant parts are folded:
+    ``y * x**(y-1)`` for ``d ** 2`` becomes ``2 * d``.
+    """
+    op = node._op
+    tree = ast.parse(op.formula(index), mode="eval")
+    symbols = {input_name(op, i): p for i, p in enumerate(node._parents)}
+    symbols["out"] = node
+    body = _Fold(symbols, names).visit(tree).body
+    if isinstance(body, ast.Name) and body.id.startswith("("):
+        return body.id[1:-1]  # a lone name needs no brackets of its own
+    return ast.unparse(body)
+
+
+class _Fold(ast.NodeTransformer):
+    """Substitute names into a (trusted) table formula and simplify constant arithmetic."""
+
+    def __init__(self, symbols: dict[str, Any], names: dict[int, str]) -> None:
+        self.symbols, self.names = symbols, names
+
+    def visit_Name(self, name: ast.Name) -> ast.AST:
+        node = self.symbols.get(name.id)
+        if node is None:
+            return name
+        if node._op is CONSTANT:
+            return ast.Constant(_plain(node._data))
+        text = self.names[id(node)]
+        return ast.Name(text if " " not in text else f"({text})")
+
+    def visit_BinOp(self, binop: ast.BinOp) -> ast.AST:
+        self.generic_visit(binop)
+        left, right = binop.left, binop.right
+        if isinstance(left, ast.Constant) and isinstance(right, ast.Constant):
+            try:
+                return ast.Constant(_plain(_ARITHMETIC[type(binop.op)](left.value, right.value)))
+            except (KeyError, ArithmeticError, ValueError, TypeError):
+                return binop
+        if _is(right, 1) and isinstance(binop.op, (ast.Pow, ast.Mult, ast.Div)):
+            return left
+        if _is(left, 1) and isinstance(binop.op, ast.Mult):
+            return right
+        return binop
+
+
+_ARITHMETIC = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: float(a) ** b,
+}
+
+
+def _is(tree: ast.AST, value: float) -> bool:
+    return isinstance(tree, ast.Constant) and tree.value == value
+
+
+def _plain(x: float) -> float | int:
+    """2.0 prints as 2 in a formula."""
+    return int(x) if float(x).is_integer() and abs(x) < 1e15 else x
+
+
+# -- explanations -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One local partial on a path: d(child)/d(parent), as a formula and a number."""
+
+    name: str  # tanh'(n) for one-input primitives, d(child)/d(parent) otherwise
+    formula: str  # in the graph's names, e.g. "a2" or "2 * (a3 - y)"
+    value: float
+
+    @property
+    def is_one(self) -> bool:
+        """True for the plain 1 of add and sum, which explanations leave out."""
+        return self.formula == "1"
+
+    @property
+    def short(self) -> str:
+        if "'(" in self.name:  # sigmoid'(z): the derivative's own name reads best
+            return self.name
+        return self.formula if " " not in self.formula else f"({self.formula})"
+
+
+@dataclass(frozen=True)
+class Term:
+    """One path from the leaf up to the root and the product of its factors."""
+
+    nodes: tuple[str, ...]  # names, leaf first
+    factors: tuple[Factor, ...]  # leaf side first, as the chain rule is written by hand
+    product: float
+
+    def lines(self) -> list[str]:
+        head = "  " + " → ".join(self.nodes)
+        shown = [f for f in self.factors if not f.is_one]
+        if not shown:
+            return [head, "    = 1 (only add and sum on the way)"]
+        lines = [head, "    = " + " × ".join(f.short for f in shown)]
+        if len(shown) < len(self.factors):
+            lines[-1] += "    (factors of 1 from add/sum left out)"
+        if len(shown) > 1:
+            lines.append("    = " + " × ".join(number(f.value) for f in shown))
+        lines.append(f"    = {number(self.product)}")
+        return lines
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """d(root)/d(leaf) as a sum over paths.  ``str()`` gives the readable text.
+
+    ``terms`` holds every path when there are at most ``max_paths`` of them
+    (``complete`` is True), otherwise the ``top`` paths with the largest
+    contributions; ``total`` is the sum over all ``count`` paths either way.
+    """
+
+    root: str
+    leaf: str
+    count: int
+    terms: tuple[Term, ...]
+    complete: bool
+    total: float
+    grad: float
+
+    @property
+    def agrees(self) -> bool:
+        """Does the sum over paths equal the leaf's ``grad`` (to round-off)?"""
+        return math.isclose(self.total, self.grad, rel_tol=1e-9, abs_tol=1e-12)
+
+    def __str__(self) -> str:
+        d = f"d({self.root})/d({self.leaf})"
+        plural = "path" if self.count == 1 else "paths"
+        if self.count == 0:
+            return f"{d} = 0: {self.root} does not depend on {self.leaf} (no path); " + self._check()
+        if self.complete:
+            lines = [f"{d}: {self.count} {plural}"]
+        else:
+            lines = [f"{d}: {self.count} {plural}, too many to list; the {len(self.terms)} largest:"]
+        for term in self.terms:
+            lines += term.lines()
+        how = f"sum over {self.count} {plural}" if self.complete else "all paths, by forward accumulation"
+        lines.append(f"  {d} = {number(self.total)} ({how}); " + self._check())
+        return "\n".join(lines)
+
+    def _check(self) -> str:
+        text = f"{self.leaf}.grad = {number(self.grad)}"
+        if self.agrees:
+            return text + ": they agree"
+        return text + ": they differ (run backward() on the root once, after zero_grad(), to compare)"
+
+
+def explain(root: Any, leaf: Any, max_paths: int = 12, top: int = 5) -> Explanation:
+    """Explain d(root)/d(leaf) by the chain rule, as a sum over paths of products.
+
+    ``leaf`` is a Value or the label of a node of the graph (any node works, not only
+    leaves).  Up to ``max_paths`` paths are listed in full; beyond that the
+    explanation gives the number of paths, their total (summed in linear time
+    by forward accumulation, the dynamic programme that makes this cheap) and
+    the ``top`` paths with the largest contributions.
+    """
+    order = topological_order(root)
+    names = node_names(order)
+    if isinstance(leaf, str) or any(node is leaf for node in order):
+        leaf = find_node(order, leaf, "leaf", names)
+        count = count_paths(root, leaf)
+    else:  # a Value the root does not depend on: the derivative is 0
+        names[id(leaf)], count = leaf.label or "this leaf", 0
+    if count <= max_paths:
+        found = [_term(path, names) for path in paths(root, leaf)]
+        terms, total = tuple(found), sum((t.product for t in found), 0.0)
+    else:
+        total, best = _accumulate(order, leaf, top)
+        terms = tuple(_term(path, names) for path in best)
+    return Explanation(names[id(root)], names[id(leaf)], count, terms, count <= max_paths, total, leaf.grad)
+
+
+def _term(path: list[Edge], names: dict[int, str]) -> Term:
+    factors = tuple(_factor(edge, names) for edge in reversed(path))
+    nodes = (names[id(path[-1].parent)], *(names[id(e.child)] for e in reversed(path))) if path else ()
+    return Term(nodes, factors, path_product(path))
+
+
+def _factor(edge: Edge, names: dict[int, str]) -> Factor:
+    child, parent = edge.child, edge.parent
+    if child._op.arity == 1:
+        name = f"{child._op.name}'({names[id(parent)]})"
+    else:
+        name = f"d({names[id(child)]})/d({names[id(parent)]})"
+    return Factor(name, partial_formula(child, edge.index, names), edge.partial)
+
+
+def _accumulate(order: list[Any], leaf: Any, top: int) -> tuple[float, list[list[Edge]]]:
+    """The sum over all paths and the ``top`` largest paths, in one pass up from the leaf.
+
+    For each node reached from the leaf: the sum of path products so far
+    (forward-mode accumulation) and the best few partial paths (a k-best
+    dynamic programme on the DAG).
+    """
+    total: dict[int, float] = {id(leaf): 1.0}
+    best: dict[int, list[tuple[float, tuple[Edge, ...]]]] = {id(leaf): [(1.0, ())]}
+    start = next(i for i, node in enumerate(order) if node is leaf)
+    for node in order[start + 1:]:
+        if not any(id(p) in total for p in node._parents):
+            continue
+        partials = local_partials(node)
+        acc, candidates = 0.0, []
+        for index, (parent, partial) in enumerate(zip(node._parents, partials)):
+            if partial is None or id(parent) not in total:
+                continue
+            acc += partial * total[id(parent)]
+            edge = Edge(node, index, partial)
+            candidates += [(product * partial, (edge, *path)) for product, path in best[id(parent)]]
+        total[id(node)] = acc
+        best[id(node)] = heapq.nlargest(top, candidates, key=lambda c: abs(c[0]))
+    root = order[-1]
+    return total.get(id(root), 0.0), [list(path) for _, path in best.get(id(root), [])]

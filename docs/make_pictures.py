@@ -1,0 +1,105 @@
+"""Regenerate the pictures of the docs: ``python docs/make_pictures.py docs/images``.
+
+Every SVG in docs/images/ comes from here, drawn by :func:`autodiff.draw` (and
+one by the command line), so the pictures always show what the code does.
+Output is deterministic: running it twice changes no byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import autodiff
+from autodiff import Value
+from autodiff.__main__ import main as command_line
+from autodiff.draw import draw
+from autodiff.steps import steps
+
+#: The 4-node chain of the tutorial (seed 000, after 3Blue1Brown): a0 -> a1 -> a2 -> a3, y = 1.
+CHAIN_WEIGHTS, CHAIN_BIASES, CHAIN_INPUT, CHAIN_TARGET = (0.5, -1.2, 0.8), (0.1, 0.3, -0.2), 0.6, 1.0
+#: The XOR-like data of seed 003: the output is 1 when exactly two inputs are 1.
+XOR_INPUTS, XOR_TARGETS = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], [0, 1, 1, 0]
+
+
+def chain() -> Value:
+    """The cost C = (a3 - y)**2 of the 4-node chain, labelled as in the derivation."""
+    a = Value(CHAIN_INPUT, label="a0")
+    for layer, (w, b) in enumerate(zip(CHAIN_WEIGHTS, CHAIN_BIASES), start=1):
+        z = Value(w, label=f"w{layer}") * a + Value(b, label=f"b{layer}")
+        z.label = f"z{layer}"
+        a = z.sigmoid()
+        a.label = f"a{layer}"
+    difference = a - CHAIN_TARGET
+    difference.label = "a3 - y"
+    cost = difference**2
+    cost.label = "C"
+    return cost
+
+
+def xor_weights() -> tuple[list[list[Value]], list[Value]]:
+    """Seed 003's weights: np.random.seed(1), then random (3, 4) and (4, 1)."""
+    np.random.seed(1)
+    w1, w2 = np.random.random((3, 4)), np.random.random((4, 1))
+    hidden = [[Value(float(w1[i, j]), label=f"w1[{i}][{j}]") for j in range(4)] for i in range(3)]
+    return hidden, [Value(float(w2[j, 0]), label=f"w2[{j}]") for j in range(4)]
+
+
+def xor_output(x: list[float], w1: list[list[Value]], w2: list[Value]) -> Value:
+    """One forward pass of the 3-4-1 sigmoid net without biases; nodes scoped by neuron."""
+    hidden = []
+    for j in range(4):
+        with autodiff.scope(f"hidden.{j}"):
+            hidden.append(autodiff.sum([w1[i][j] * x[i] for i in range(3)]).sigmoid())
+    with autodiff.scope("output"):
+        return autodiff.sum([w2[j] * hidden[j] for j in range(4)]).sigmoid()
+
+
+def mnist_loss() -> Value:
+    """The quadratic cost of a 784-30-10 sigmoid MLP (seed 001's shape) on one random image."""
+    import nn
+
+    model = nn.MLP(784, [30, 10], seed=0)
+    image = np.random.default_rng(0).random(784)
+    target = [1.0 if k == 3 else 0.0 for k in range(10)]
+    return autodiff.sum([(out - y) ** 2 for out, y in zip(model(image.tolist()), target)])
+
+
+def pictures(folder: Path) -> None:
+    """Write every picture of the docs into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cost = chain()
+    cost.backward()
+    draw(cost, edge_labels=True, svg=folder / "chain.svg")
+    cost.zero_grad()
+    stepper = steps(cost)
+    stepper.run_to("z3")
+    draw(cost, edge_labels=True, highlight=stepper, svg=folder / "chain_step.svg")
+
+    w1, w2 = xor_weights()
+    out = xor_output([1, 0, 1], w1, w2)
+    sample = 0.5 * (out - 1.0) ** 2
+    sample.backward()
+    params = [w for row in w1 for w in row] + w2
+    draw(sample, params=params, cluster=True, svg=folder / "xor_sample.svg")
+
+    loss = mnist_loss()
+    loss.backward()
+    started = time.perf_counter()
+    draw(loss, collapse=True, cluster=True, svg=folder / "mnist_collapsed.svg")
+    print(f"mnist_collapsed.svg: {time.perf_counter() - started:.2f} s (plan and dot)")
+    draw(loss, between="layers.0.neurons.3.w.17", svg=folder / "mnist_one_weight.svg")
+
+    command_line(["draw", "tanh(x*w + b)", "x=2", "w=-3", "b=6.88", "--params", "w,b",
+                  "--edge-labels", "-o", str(folder / "neuron.svg")])
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, nargs="?", default=Path(__file__).parent / "images")
+    pictures(parser.parse_args().folder)
+    sys.exit(0)

@@ -1,0 +1,129 @@
+"""The cache directory: where the MNIST files live and what counts as complete.
+
+Two sets of files are complete, either one is enough:
+
+- the four IDX files of LeCun's distribution (MD5 as torchvision publishes them);
+- Nielsen's ``mnist.pkl.gz`` (SHA-256).
+
+A file whose checksum does not match is not counted: fetching replaces it.
+A gzip'd file may instead be present decompressed, without ``.gz``, as people
+often keep it; no checksum of those is published, so they are checked only by
+the reader (magic number, dimensions, sizes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT = "scalar-autodiff"
+DATA_DIR_VARIABLE = "AUTODIFF_DATA_DIR"
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """A file of the data set as published: its name and checksum."""
+
+    name: str
+    algorithm: str  # a hashlib name: "md5" or "sha256"
+    digest: str
+    size: int | None = None
+
+    @property
+    def stem(self) -> str:
+        """The name without ``.gz``: the name of the decompressed file."""
+        return self.name.removesuffix(".gz")
+
+
+# The MD5s that torchvision publishes for the gzip'd IDX files.
+IDX_FILES = (
+    DataFile("train-images-idx3-ubyte.gz", "md5", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+    DataFile("train-labels-idx1-ubyte.gz", "md5", "d53e105ee54ea40749a09fcbcd1e9432"),
+    DataFile("t10k-images-idx3-ubyte.gz", "md5", "9fb629c4189551a2d022fa330f9573f3"),
+    DataFile("t10k-labels-idx1-ubyte.gz", "md5", "ec29112dd5afa0611ce80d1b7f02629c"),
+)
+PICKLE_FILE = DataFile("mnist.pkl.gz", "sha256",
+                       "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416", 17_051_982)
+COMPLETE_SETS = (IDX_FILES, (PICKLE_FILE,))
+
+
+def default_cache_dir() -> Path:
+    """The directory MNIST is kept in unless told otherwise.
+
+    ``$AUTODIFF_DATA_DIR/mnist`` if that variable is set, else ``mnist`` in this
+    project's folder of the platform's user cache: ``$XDG_CACHE_HOME`` or
+    ``~/.cache`` on Linux, ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows.
+    """
+    override = os.environ.get(DATA_DIR_VARIABLE)
+    if override:
+        return Path(override).expanduser() / "mnist"
+    if sys.platform == "win32":
+        root = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        root = Path.home() / "Library" / "Caches"
+    else:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / PROJECT / "mnist"
+
+
+def resolve(cache_dir: str | Path | None) -> Path:
+    """``cache_dir`` as a path, or the default cache directory when it is None."""
+    return default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
+
+
+def file_digest(path: Path, algorithm: str) -> str:
+    """The hex digest of a file's contents, read in chunks."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def mismatch(path: Path, expected: DataFile) -> str | None:
+    """Why ``path`` is not the published ``expected`` file, or None if it is."""
+    size = path.stat().st_size
+    if expected.size is not None and size != expected.size:
+        return f"size {size} bytes, expected {expected.size}"
+    actual = file_digest(path, expected.algorithm)
+    if actual != expected.digest:
+        return f"{expected.algorithm} {actual}, expected {expected.digest}"
+    return None
+
+
+def is_verified(path: Path, expected: DataFile) -> bool:
+    """True if ``path`` exists and matches the published size and checksum."""
+    return path.is_file() and mismatch(path, expected) is None
+
+
+def cached_file(directory: Path, expected: DataFile) -> Path | None:
+    """The verified file in ``directory``, else its decompressed copy put there by hand, else None."""
+    packed = directory / expected.name
+    if is_verified(packed, expected):
+        return packed
+    unpacked = directory / expected.stem
+    return unpacked if unpacked != packed and unpacked.is_file() else None
+
+
+def find_cached(directory: Path, sets: Sequence[Sequence[DataFile]] = COMPLETE_SETS) -> list[Path] | None:
+    """The files of the first complete set in ``directory`` (by default the IDX files, then the pickle)."""
+    for files in sets:
+        found = [cached_file(directory, expected) for expected in files]
+        if all(found):
+            return found
+    return None
+
+
+def by_hand_instructions(directory: Path) -> str:
+    """How to install the files without this library's help (used in error messages)."""
+    idx_names = ", ".join(expected.name for expected in IDX_FILES)
+    return (f"To install MNIST by hand, put into {directory} either\n"
+            f"  - the four IDX files {idx_names} (gzip'd as published, or decompressed without .gz), or\n"
+            f"  - Michael Nielsen's {PICKLE_FILE.name} ({PICKLE_FILE.size} bytes, "
+            f"{PICKLE_FILE.algorithm} {PICKLE_FILE.digest}).\n"
+            f"Another directory can be chosen with the environment variable {DATA_DIR_VARIABLE} "
+            "(files go in its mnist/ folder) or with cache_dir= / --cache-dir.")

@@ -1,0 +1,103 @@
+"""Downloading MNIST into the cache, safely.
+
+Sources are tried in order, with short timeouts.  Each file is written to a
+temporary file in the cache directory, checked against its published
+checksum, and only then renamed into place with :func:`os.replace`, so an
+interrupted or corrupt download never leaves a file that passes as complete.
+Files already in the cache and verified are reused without touching the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cache import DataFile, by_hand_instructions, find_cached, is_verified, mismatch, resolve
+from .errors import FetchError
+from .sources import Source, default_sources
+
+LOG = logging.getLogger(__name__)
+DEFAULT_TIMEOUT = 10.0  # seconds to connect or to wait for the next chunk
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One source that failed: which file it failed on, why, and after how long."""
+
+    source: str
+    file: str
+    reason: str
+    seconds: float
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.file}: {self.reason} (after {self.seconds:.1f} s)"
+
+
+def fetch(cache_dir: str | Path | None = None, sources: Sequence[Source] | None = None,
+          timeout: float = DEFAULT_TIMEOUT) -> list[Path]:
+    """Make sure a complete, verified MNIST set is in ``cache_dir``; return its files.
+
+    ``cache_dir`` defaults to :func:`nn.mnist.cache.default_cache_dir`; ``sources``
+    to :func:`nn.mnist.sources.default_sources`.  Returns the four IDX files or
+    ``[mnist.pkl.gz]`` (a decompressed copy put there by hand also counts).
+    A set already in the cache is reused without touching the network.
+    Raises :class:`FetchError` listing every failed source and where to put
+    the files by hand when no source delivers.
+    """
+    directory = resolve(cache_dir)
+    sources = default_sources() if sources is None else list(sources)
+    cached = find_cached(directory, [source.files for source in sources])
+    if cached:
+        return cached
+    directory.mkdir(parents=True, exist_ok=True)
+    attempts = []
+    for source in sources:
+        failure = _fetch_from(source, directory, timeout)
+        if failure is None:
+            return [directory / file.name for file in source.files]
+        LOG.warning("MNIST: %s; trying the next source", failure)
+        attempts.append(failure)
+    tried = "\n".join(f"  {number}. {attempt}" for number, attempt in enumerate(attempts, 1))
+    tried = tried or "  (no sources were given)"
+    message = (f"could not download MNIST into {directory}: every source failed.\nTried:\n{tried}\n"
+               + by_hand_instructions(directory))
+    raise FetchError(message, attempts)
+
+
+def _fetch_from(source: Source, directory: Path, timeout: float) -> Attempt | None:
+    """Fetch the files of ``source`` that are missing; the first failure, or None."""
+    for file in source.files:
+        target = directory / file.name
+        if is_verified(target, file):
+            continue
+        LOG.info("MNIST: downloading %s from %s", file.name, source.name)
+        start = time.monotonic()
+        try:
+            download(source, file, target, timeout)
+        except Exception as error:  # any failure of one source means: try the next one
+            reason = f"{type(error).__name__}: {error}"
+            return Attempt(source.name, file.name, reason, time.monotonic() - start)
+    return None
+
+
+def download(source: Source, file: DataFile, target: Path, timeout: float) -> None:
+    """Download ``file`` from ``source`` to ``target`` atomically, or raise and leave ``target`` alone."""
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            source.retrieve(file, out, timeout)
+            out.flush()
+            os.fsync(out.fileno())  # the bytes are on disk before the name says the file is complete
+        problem = mismatch(Path(temporary), file)
+        if problem:
+            raise OSError(f"does not match the published file: {problem}")
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; the data is not secret
+        os.replace(temporary, target)
+    finally:
+        # Whatever happened (even KeyboardInterrupt), no partial file stays behind.
+        Path(temporary).unlink(missing_ok=True)

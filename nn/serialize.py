@@ -1,0 +1,77 @@
+"""Saving and loading a model's parameters as a NumPy ``.npz`` file.
+
+The file holds one array per parameter group, keyed by the group's name as
+:meth:`nn.Module.state_dict` gives it: ``layers.0.neurons.3.w`` (shape (nin,),
+weight i is parameter ``layers.0.neurons.3.w.i``) and ``layers.0.neurons.3.b``
+(shape ()).  Only numbers are stored, and loading refuses pickled objects, so
+a file cannot run code.  Saving writes a temporary file beside the target and
+renames it into place: an interrupted save leaves the old file as it was.
+
+>>> import os, tempfile
+>>> from nn import MLP, save, load
+>>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+>>> save(MLP(2, [3, 1], seed=1), path)
+>>> model = MLP(2, [3, 1], seed=2)
+>>> load(model, path)
+>>> bool((model.get_weights()[0][0] == MLP(2, [3, 1], seed=1).get_weights()[0][0]).all())
+True
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from typing import Any
+
+import numpy as np
+
+
+def save(model: Any, path: str | os.PathLike[str]) -> None:
+    """Write ``model``'s parameters to ``path`` (an .npz file), atomically."""
+    path = os.fspath(path)
+    state = model.state_dict()
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **state)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def load(model: Any, path: str | os.PathLike[str]) -> None:
+    """Set ``model``'s parameters from a file written by :func:`save`.
+
+    Every array is read and checked before any parameter changes.  Names the
+    model lacks or the file lacks, wrong shapes, files that are not .npz and
+    pickled contents all raise a ValueError naming the file and the problem.
+    """
+    path = os.fspath(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise ValueError(f"{path}: not a parameter file written by nn.save ({error})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path}: holds a single array, not an .npz archive of named parameters")
+    with archive:
+        state = {key: _read(archive, key, path) for key in archive.files}
+    model.load_state_dict(state, source=path)
+
+
+def _read(archive: Any, key: str, path: str) -> np.ndarray:
+    try:
+        return archive[key]
+    except ValueError as error:
+        if "allow_pickle" in str(error):
+            raise ValueError(
+                f"{path}: entry {key!r} holds pickled Python objects; refusing to load it "
+                "(unpickling can run arbitrary code, and nn.save never writes objects)"
+            ) from None
+        raise

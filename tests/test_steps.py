@@ -1,0 +1,181 @@
+"""The stepper: one record per node of backward's sweep, ending exactly where backward ends."""
+
+import pytest
+from hypothesis import given
+
+from autodiff import GraphError, StaleGraphError, Value, topological_order
+from autodiff.steps import Stepper, steps
+from autodiff.testing.strategies import graphs
+
+
+def neuron():
+    x, w, b = Value(2.0, label="x"), Value(-3.0, label="w"), Value(6.8813735870195432, label="b")
+    n = x * w + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o, x, w, b
+
+
+def test_records_follow_backward_order_and_carry_the_chain_rule():
+    o, x, w, b = neuron()
+    records = list(steps(o))
+    sweep = [node for node in reversed(topological_order(o))]
+    assert [r.node for r in records] == sweep
+    first = records[0]
+    assert (first.index, first.total, first.upstream) == (1, 6, 1.0)
+    (edge,) = first.contributions
+    assert edge.formula == "1 - o ** 2"
+    assert edge.partial == pytest.approx(0.5)
+    assert edge.contribution == edge.partial * 1.0
+    assert (edge.before, edge.after) == (0.0, edge.contribution)
+    mul = records[2]
+    assert [c.name for c in mul.contributions] == ["x", "w"]
+    assert [c.formula for c in mul.contributions] == ["w", "x"]
+    assert [c.partial for c in mul.contributions] == [-3.0, 2.0]
+    text = str(mul)
+    assert "step 3 of 6: x * w" in text
+    assert "x: local ∂(x * w)/∂x = w = -3" in text
+    assert "contribution -3 × 0.5 = -1.5, gradient 0 → -1.5" in text
+    assert "d(o)/d(x) = -1.5 is complete" in str(records[-1])
+
+
+def test_repeated_parent_shows_both_edges_adding_up():
+    x = Value(3.0, label="x")
+    y = x * x
+    (record, leaf) = steps(y).run()
+    first, second = record.contributions
+    assert (first.before, first.after) == (0.0, 3.0)
+    assert (second.before, second.after) == (3.0, 6.0)
+    assert x.grad == 6.0 and leaf.upstream == 6.0
+
+
+def test_constants_get_no_step_and_no_gradient():
+    x = Value(2.0, label="x")
+    y = x * 5
+    records = steps(y).run()
+    assert [r.node for r in records] == [y, x]
+    assert records[0].contributions[1].formula is None
+    assert "5: a constant, no gradient" in str(records[0])
+
+
+def test_grad_is_written_only_at_the_end_and_equals_backward():
+    o, x, w, b = neuron()
+    stepper = steps(o)
+    stepper.run_to("n")
+    assert x.grad == 0.0 and o.grad == 0.0
+    stepper.run()
+    reference, *leaves = neuron()
+    reference.backward()
+    assert [x.grad, w.grad, b.grad] == [leaf.grad for leaf in leaves]
+
+
+def test_existing_gradients_accumulate_like_backward():
+    o, x, w, b = neuron()
+    o.backward()
+    steps(o).run()
+    twice, *leaves = neuron()
+    twice.backward()
+    twice.backward()
+    assert [x.grad, w.grad, b.grad] == [leaf.grad for leaf in leaves]
+
+
+@given(graphs(max_inputs=3, max_nodes=8))
+def test_random_graphs_records_obey_the_chain_rule_and_end_as_backward(graph):
+    _, root = graph.build()
+    records = steps(root).run()
+    received: dict[int, float] = {id(root): 1.0}
+    for record in records:
+        assert record.upstream == received.get(id(record.node), 0.0)  # complete before it is passed on
+        for c in record.contributions:
+            if c.partial is None:
+                continue
+            assert c.contribution == c.partial * record.upstream
+            assert c.before == received.get(id(c.parent), 0.0)
+            assert c.after == c.before + c.contribution
+            received[id(c.parent)] = c.after
+    _, reference = graph.build()
+    reference.backward()
+    stepped = [node.grad for node in topological_order(root)]
+    assert stepped == [node.grad for node in topological_order(reference)]
+
+
+def test_where_and_repr_tell_the_position():
+    o, x, w, b = neuron()
+    stepper = Stepper(o)
+    assert stepper.where() == "0 of 6 steps done, next o (tanh)"
+    stepper.step()
+    assert stepper.current is o and stepper.next_node.label == "n"
+    assert repr(stepper) == "<Stepper over 'o': 1 of 6 steps done, last o (tanh), next n (add)>"
+    stepper.run()
+    assert stepper.done and stepper.where() == "all 6 steps done; gradients added to .grad"
+
+
+def test_stepping_past_the_end_is_an_error():
+    o, *_ = neuron()
+    stepper = steps(o)
+    stepper.run()
+    with pytest.raises(GraphError, match="already stepped to the end"):
+        stepper.step()
+    with pytest.raises(GraphError, match="already at the end"):
+        list(stepper)
+
+
+def test_run_to_rejects_nodes_already_stepped_constants_and_strangers():
+    x = Value(2.0, label="x")
+    y = x * 5
+    y.label = "y"
+    stepper = steps(y)
+    stepper.run_to(y)
+    with pytest.raises(GraphError, match="already stepped"):
+        stepper.run_to("y")
+    with pytest.raises(GraphError, match="constant"):
+        stepper.run_to(y.parents[1])
+    with pytest.raises(GraphError, match="not part of this graph"):
+        stepper.run_to(Value(1.0))
+    with pytest.raises(GraphError, match="no node labelled or named 'q'"):
+        stepper.run_to("q")
+
+
+def test_a_leaf_changed_while_stepping_is_a_stale_graph_and_writes_nothing():
+    o, x, w, b = neuron()
+    stepper = steps(o)
+    stepper.run_to("x * w")
+    x.data = 5.0  # after its consumer was stepped: caught when the sweep ends
+    with pytest.raises(StaleGraphError, match="'x' changed"):
+        stepper.run()
+    assert (x.grad, w.grad, b.grad, o.grad) == (0.0, 0.0, 0.0, 0.0)
+    with pytest.raises(GraphError, match="stopped at an error"):
+        stepper.step()
+
+
+def test_a_leaf_changed_before_its_consumer_is_stepped_is_caught_there():
+    o, x, w, b = neuron()
+    stepper = steps(o)
+    stepper.step()
+    w.data = 1.0
+    with pytest.raises(StaleGraphError, match="'w' changed"):
+        stepper.run()
+
+
+def test_backward_in_between_is_detected():
+    o, x, w, b = neuron()
+    stepper = steps(o)
+    stepper.run_to("n")
+    o.backward()
+    with pytest.raises(GraphError, match="changed .* since the last step"):
+        stepper.step()
+
+
+def test_two_steppers_on_one_graph_do_not_mix_silently():
+    o, *_ = neuron()
+    first = steps(o)
+    first.step()
+    steps(o).run()
+    with pytest.raises(GraphError, match="another stepper"):
+        first.step()
+
+
+def test_root_must_be_a_value():
+    with pytest.raises(GraphError, match="needs a Value"):
+        steps(3.0)

@@ -87,7 +87,11 @@ class Module:
             p.grad = 0.0
 
     def set_name(self, name: str) -> None:
-        """Name this module ``name``, and its sub-modules and parameters (as labels) after their paths."""
+        """Name this module ``name``, and its sub-modules and parameters (as labels) after their paths.
+
+        Parameters also get this module as their ``scope``, like every node its
+        forward pass creates, so drawings group a neuron's weights with it.
+        """
         self.name = name
         for key, child in self._children():
             full = f"{name}.{key}" if name else key
@@ -95,6 +99,7 @@ class Module:
                 child.set_name(full)
             else:
                 child.label = full
+                child.scope = name
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Parameters as arrays: one entry per Value attribute (shape ()) or list of Values (shape (n,)).

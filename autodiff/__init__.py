@@ -9,6 +9,7 @@
 """
 
 from .backward import topological_order
+from .compile import compile
 from .draw import draw
 from .errors import (
     AutodiffError,
@@ -35,6 +36,7 @@ __all__ = [
     "StaleGraphError",
     "Stepper",
     "Value",
+    "compile",
     "draw",
     "explain",
     "grad",

@@ -88,6 +88,17 @@ def log(x: Any) -> Any:
     return x.log()
 
 
+def at_least(x: Any, y: Any) -> Any:
+    """1 where x >= y, else 0: the partial of max(x, y) by x (ties go to x).
+
+    Like :func:`step`, a plain number even for Values: it is flat almost
+    everywhere, so it needs no recording.
+    """
+    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        return (np.asarray(x) >= np.asarray(y)).astype(float)
+    return 1.0 if float(x) >= float(y) else 0.0
+
+
 def step(x: Any) -> Any:
     """Derivative of relu: 1 where x > 0, else 0.
 
@@ -107,6 +118,18 @@ def _pow(x: float, y: float) -> float:
     if isinstance(result, complex):
         raise ValueError("a negative base needs an integer exponent")
     return result
+
+
+def _pow_dx(args: Sequence[Any], out: Any) -> Any:
+    x, y = args
+    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(np.asarray(y) == 0, 0.0, y * x ** (y - 1))
+    if float(y) == 0.0:  # x**0 is constant, even at x = 0 where x**(y-1) is not defined
+        return 0.0
+    if getattr(y, "_op", None) is CONSTANT:  # a recorded x ** c: keep the exponent a plain number
+        return y * x ** (float(y) - 1.0)
+    return y * x ** (y - 1)
 
 
 def _sigmoid(x: float) -> float:
@@ -174,7 +197,7 @@ NEG = register(Primitive(
 POW = register(Primitive(
     name="pow", symbol="**", arity=2,
     forward=_pow, array_forward=np.power,
-    partials=(lambda a, out: a[1] * a[0] ** (a[1] - 1), lambda a, out: out * log(a[0])),
+    partials=(_pow_dx, lambda a, out: out * log(a[0])),
     formulas=("y * x**(y-1)", "out * log(x)"),
     domain="x > 0; x = 0 with y >= 0; x < 0 with integer y",
     safe=_pow_safe,
@@ -209,6 +232,14 @@ RELU = register(Primitive(
     partials=(lambda a, out: step(a[0]),), formulas=("1 if x > 0 else 0",),
     domain="all real numbers (not differentiable at 0: the partial there is 0)",
     safe=lambda a: abs(a[0]) > 1e-3,
+))
+MAX = register(Primitive(
+    name="max", symbol="max", arity=2,
+    forward=max, array_forward=np.maximum,
+    partials=(lambda a, out: at_least(a[0], a[1]), lambda a, out: 1.0 - at_least(a[0], a[1])),
+    formulas=("1 if x >= y else 0", "1 if y > x else 0"),
+    domain="all real numbers (not differentiable where x = y: the partial goes to x)",
+    safe=lambda a: abs(a[0] - a[1]) > 1e-3,
 ))
 SUM = register(Primitive(
     name="sum", symbol="Σ", arity=None,

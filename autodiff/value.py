@@ -26,6 +26,7 @@ from .primitives import (
     CONSTANT,
     EXP,
     LOG,
+    MAX,
     MUL,
     NEG,
     POW,
@@ -197,6 +198,13 @@ class Value:
     def relu(self) -> Value:
         """max(0, self); its partial at 0 is taken as 0."""
         return _apply(RELU, self)
+
+    def maximum(self, other: Any) -> Value:
+        """The larger of self and other, recorded (the gradient goes to the larger; ties to self).
+
+        Softmax and log-sum-exp shift by it to stay finite for any inputs.
+        """
+        return _binary(MAX, self, _operand(other, "maximum"))
 
     # -- comparisons (not differentiable, not recorded) ------------------------
 

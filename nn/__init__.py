@@ -11,7 +11,7 @@
 True
 """
 
-from . import init, losses, optim
+from . import datasets, init, losses, optim, train
 from .losses import (
     accuracy,
     binary_cross_entropy,
@@ -26,19 +26,24 @@ from .losses import (
 from .module import MLP, Layer, Module, Neuron
 from .optim import SGD, Adam, Optimizer
 from .serialize import load, save
+from .train import History, StopTraining, fit, predict
 
 __all__ = [
     "MLP",
     "SGD",
     "Adam",
+    "History",
     "Layer",
     "Module",
     "Neuron",
     "Optimizer",
+    "StopTraining",
     "accuracy",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "datasets",
+    "fit",
     "init",
     "load",
     "log_softmax",
@@ -46,7 +51,9 @@ __all__ = [
     "mse",
     "nll",
     "optim",
+    "predict",
     "quadratic",
     "save",
     "softmax",
+    "train",
 ]

@@ -21,6 +21,7 @@ derivatives unchanged).
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Iterable, Sequence
@@ -217,16 +218,21 @@ def accuracy(predictions: Iterable[Any], labels: Iterable[Any]) -> float:
 
 
 def _softplus(u: Value) -> Value:
-    # log(1 + e**u) overflows for large u; u + log(1 + e**-u) is the same
-    # function, so choosing the form by the sign of u changes no derivative.
-    if u.data > 0.0:
-        return u + (1.0 + (-u).exp()).log()
-    return (1.0 + u.exp()).log()
+    # log(1 + e**u) overflows for large u; relu(u) + log(1 + e**-|u|) is the
+    # same function and never does.  No branch on u's number, so the graph is
+    # the same for every input and compiled mode can replay it.  At u = 0 both
+    # kinks take the left side (relu' = 0, |u|' = -1: the tie goes to -u), so
+    # the derivative there is the true one, 1/2.
+    magnitude = (-u).maximum(u)
+    return u.relu() + (1.0 + (-magnitude).exp()).log()
 
 
 def _shifted(values: Any, name: str) -> list[Value]:
+    # Shifting by the largest value changes neither softmax nor its gradient,
+    # and keeps every exp in range.  The shift is a recorded max, not a number
+    # read off the data, so the graph has the same shape for every sample.
     z = _vector(values, name)
-    top = max(v.data for v in z)
+    top = functools.reduce(Value.maximum, z)
     return [v - top for v in z]
 
 

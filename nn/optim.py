@@ -1,8 +1,8 @@
 """Optimizers: SGD (with momentum) and Adam, updating parameter Values in place.
 
 An optimizer holds the parameters it updates, its learning rate ``lr`` (an
-attribute you may change between steps) and a ``state`` dict of per-parameter
-buffers, keyed by parameter name (the Value's label) when every parameter has
+attribute you may change between steps) and per-parameter buffers, shown by
+``state`` keyed by parameter name (the Value's label) when every parameter has
 a distinct label, as a module's parameters do, and by position otherwise.
 :meth:`Optimizer.step` checks every gradient before it changes anything, so a
 non-finite gradient leaves all parameters as they were.
@@ -15,11 +15,20 @@ import numbers
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from autodiff import NonFiniteError, Value
 
 
 class Optimizer:
-    """What SGD and Adam share: the parameters, ``lr``, ``state``, ``zero_grad`` and checked steps."""
+    """What SGD and Adam share: the parameters, ``lr``, ``state``, ``zero_grad`` and checked steps.
+
+    Each optimizer writes its rule once, in :meth:`_update`, with arithmetic
+    that works on NumPy arrays: :meth:`step` applies it to all the parameter
+    Values at once, and :meth:`update` to a plain vector of parameters (how
+    compiled training keeps them between sync points).  Buffers such as
+    momentum are arrays with one entry per parameter.
+    """
 
     def __init__(self, params: Iterable[Value] | Any, lr: float) -> None:
         if hasattr(params, "parameters"):  # a Module
@@ -34,8 +43,18 @@ class Optimizer:
         named = None not in labels and len(set(labels)) == len(labels)
         self.keys: list[str | int] = labels if named else list(range(len(self.params)))
         self.lr = _positive(lr, "lr")
-        self.state: dict[str | int, dict[str, float]] = {}
+        self.buffers: dict[str, np.ndarray] = {}
         self.steps = 0
+
+    @property
+    def state(self) -> dict[str | int, dict[str, float]]:
+        """Buffers by parameter key, e.g. ``state["w"]["momentum_buffer"]`` (empty before a step)."""
+        if not self.steps:
+            return {}
+        return {
+            key: {name: float(buffer[i]) for name, buffer in self.buffers.items()}
+            for i, key in enumerate(self.keys)
+        }
 
     def zero_grad(self) -> None:
         """Set the gradient of every parameter to 0 (buffers in ``state`` are kept)."""
@@ -48,29 +67,50 @@ class Optimizer:
         All new values are computed and checked first: a non-finite gradient or
         result raises NonFiniteError naming the parameter, and nothing changes.
         """
-        t = self.steps + 1
-        states, values = [], []
-        for key, p in zip(self.keys, self.params):
-            state = dict(self.state.get(key, {}))
-            value = p.data - self._update(state, self._checked(key, "gradient", p.grad), t)
-            states.append(state)
-            values.append(self._checked(key, "new value", value))
-        for key, p, state, value in zip(self.keys, self.params, states, values):
-            self.state[key] = state
+        count = len(self.params)
+        theta = np.fromiter((p.data for p in self.params), dtype=float, count=count)
+        grad = np.fromiter((p.grad for p in self.params), dtype=float, count=count)
+        for p, value in zip(self.params, self.update(theta, grad).tolist()):
             p.data = value
-        self.steps = t
 
-    def _update(self, state: dict[str, float], grad: float, t: int) -> float:
-        """The amount to subtract from a parameter at step ``t``; updates ``state`` in place."""
-        raise NotImplementedError(f"{type(self).__name__} must define _update(state, grad, t)")
+    def update(self, theta: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """One step on vectors (ordered as :attr:`params`): the new parameter vector.
 
-    def _checked(self, key: str | int, what: str, number: float) -> float:
-        if not math.isfinite(number):
+        Buffers and the step count change only if every gradient and every new
+        value is finite; otherwise NonFiniteError names the first bad parameter.
+        """
+        self._check(grad, "gradient")
+        buffers = {name: buffer.copy() for name, buffer in self.buffers.items()}
+        new = theta - self._update(buffers, grad, self.steps + 1)
+        self._check(new, "new value")
+        self.buffers, self.steps = buffers, self.steps + 1
+        return new
+
+    def reorder(self, params: list[Value]) -> None:
+        """Take ``params`` (the same Values in another order) as the order of vectors and buffers."""
+        position = {id(p): i for i, p in enumerate(self.params)}
+        if len(params) != len(self.params) or {id(p) for p in params} != set(position):
+            raise ValueError(
+                f"{type(self).__name__}: the new order must hold exactly its {len(self.params)} parameters"
+            )
+        index = np.array([position[id(p)] for p in params], dtype=np.intp)
+        self.params = list(params)
+        self.keys = [self.keys[i] for i in index]
+        self.buffers = {name: buffer[index] for name, buffer in self.buffers.items()}
+
+    def _update(self, buffers: dict[str, np.ndarray], grad: np.ndarray, t: int) -> np.ndarray:
+        """The amount to subtract from the parameters at step ``t``; updates ``buffers`` in place."""
+        raise NotImplementedError(f"{type(self).__name__} must define _update(buffers, grad, t)")
+
+    def _check(self, values: np.ndarray, what: str) -> None:
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            i = int(bad[0])
+            name, number = self.keys[i], float(values[i])
             raise NonFiniteError(
-                f"{type(self).__name__}.step: the {what} of parameter {key!r} is {number!r}; "
+                f"{type(self).__name__}.step: the {what} of parameter {name!r} is {number!r}; "
                 "nothing was updated"
             )
-        return number
 
 
 class SGD(Optimizer):
@@ -105,11 +145,11 @@ class SGD(Optimizer):
         super().__init__(params, lr)
         self.momentum = _fraction(momentum, "momentum")
 
-    def _update(self, state: dict[str, float], grad: float, t: int) -> float:
+    def _update(self, buffers: dict[str, np.ndarray], grad: np.ndarray, t: int) -> np.ndarray:
         if self.momentum == 0.0:
             return self.lr * grad
-        state["momentum_buffer"] = self.momentum * state.get("momentum_buffer", 0.0) + grad
-        return self.lr * state["momentum_buffer"]
+        buffers["momentum_buffer"] = self.momentum * buffers.get("momentum_buffer", 0.0) + grad
+        return self.lr * buffers["momentum_buffer"]
 
     def __repr__(self) -> str:
         return f"SGD({len(self.params)} parameters, lr={self.lr}, momentum={self.momentum})"
@@ -136,13 +176,13 @@ class Adam(Optimizer):
         self.betas = (_fraction(betas[0], "betas[0]"), _fraction(betas[1], "betas[1]"))
         self.eps = _positive(eps, "eps")
 
-    def _update(self, state: dict[str, float], grad: float, t: int) -> float:
+    def _update(self, buffers: dict[str, np.ndarray], grad: np.ndarray, t: int) -> np.ndarray:
         b1, b2 = self.betas
-        state["m"] = b1 * state.get("m", 0.0) + (1.0 - b1) * grad
-        state["v"] = b2 * state.get("v", 0.0) + (1.0 - b2) * grad * grad
-        m_hat = state["m"] / (1.0 - b1**t)
-        v_hat = state["v"] / (1.0 - b2**t)
-        return self.lr * m_hat / (math.sqrt(v_hat) + self.eps)
+        buffers["m"] = b1 * buffers.get("m", 0.0) + (1.0 - b1) * grad
+        buffers["v"] = b2 * buffers.get("v", 0.0) + (1.0 - b2) * grad * grad
+        m_hat = buffers["m"] / (1.0 - b1**t)
+        v_hat = buffers["v"] / (1.0 - b2**t)
+        return self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
     def __repr__(self) -> str:
         return f"Adam({len(self.params)} parameters, lr={self.lr}, betas={self.betas}, eps={self.eps})"

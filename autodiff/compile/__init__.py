@@ -1,0 +1,147 @@
+"""Compiled mode: trace a scalar graph once, replay it over whole batches with NumPy.
+
+A network's graph has the same shape for every sample; only the numbers
+change.  :func:`compile` records the graph of ``fn`` once, with placeholder
+leaves for the per-sample inputs and the real parameter Values, and returns a
+:class:`Program` that runs forward and backward over a batch (one column per
+sample) from the primitive table's NumPy forms and partials.  See
+docs/compiled.md.
+
+>>> import numpy as np
+>>> from autodiff import Value
+>>> from autodiff.compile import compile
+>>> w, b = Value(0.5, label="w"), Value(-1.0, label="b")
+>>> def loss(x, y):
+...     return ((w * x[0] + b).tanh() - y[0]) ** 2
+>>> program = compile(loss, ([2.0], [1.0]), params=[w, b])
+>>> X, Y = np.array([[2.0], [4.0]]), np.array([[1.0], [0.0]])
+>>> program.forward(X, Y)
+array([1.  , 0.58002...])
+>>> round(program.loss_and_grad(X, Y, reduction="sum"), 6), round(w.grad, 6), round(b.grad, 6)
+(1.580026, -1.4412, -1.3603)
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from .. import value as _value
+from ..errors import GraphError
+from ..messages import describe
+from ..value import Value
+from .plan import build
+from .program import Agreement, Program, relative_error
+from .trace import _HELP, Placeholder, TraceError, trace
+
+__all__ = ["Agreement", "Placeholder", "Program", "TraceError", "compile", "relative_error"]
+
+#: How many extra example rows are traced to check that the graph does not depend on the data.
+CHECK_ROWS = 3
+
+
+def compile(  # noqa: A001 - autodiff.compile is the name people will look for (jax.jit, torch.compile)
+    fn: Callable[..., Any],
+    example_inputs: Any,
+    params: Iterable[Value] = (),
+    *,
+    dtype: Any = np.float64,
+) -> Program:
+    """Trace ``fn`` once and return a :class:`Program` that runs it over batches with NumPy.
+
+    ``fn`` takes one list of Values per argument (the features of one sample,
+    e.g. an image and its one-hot target) and returns a Value (a loss) or a
+    list of Values (outputs).  ``example_inputs`` gives one example per
+    argument: a tuple with one entry per argument (anything else is the only
+    argument), each entry one sample (1-D) or several (2-D, one row each).
+    ``params`` are the shared leaves whose gradients are wanted; every other
+    Value fn uses must be made inside fn.
+
+    The graph is traced on the first example, then on up to
+    ``CHECK_ROWS`` more rows (or, with a single row, on the example reversed);
+    if the graphs differ, fn's graph depends on the data and :class:`TraceError`
+    says where.  ``dtype`` may be ``np.float32`` (about 1e-6 relative agreement
+    instead of 1e-12; see docs/compiled.md).
+    """
+    if not _value._recording:
+        raise GraphError("autodiff.compile cannot trace inside no_grad(): nothing would be recorded")
+    if np.dtype(dtype) not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, not {dtype!r}")
+    examples = _examples(example_inputs)
+    names = _argument_names(fn, len(examples))
+    params = _parameters(params)
+    ids = {id(p): i for i, p in enumerate(params)}
+    graph = trace(fn, [e[0] for e in examples], names, ids)
+    for sample, derived in _check_samples(examples):
+        try:
+            other = trace(fn, sample, names, ids)
+        except TraceError:
+            raise
+        except Exception as error:
+            if not derived:
+                raise
+            raise TraceError(f"tracing fn a second time, on the example reversed (to check that its graph "
+                             f"does not depend on the data), failed: {error}. Pass two or more example "
+                             "rows (a 2-D array per argument).") from error
+        difference = graph.difference(other)
+        if difference is not None:
+            name = getattr(fn, "__name__", "fn")
+            raise TraceError(f"the graph of {name} depends on its inputs: {difference}. {_HELP}")
+    plan = build(graph, len(params), [e.shape[1] for e in examples], names)
+    return Program(fn, graph, plan, params, names, dtype)
+
+
+def _examples(example_inputs: Any) -> list[np.ndarray]:
+    entries = list(example_inputs) if isinstance(example_inputs, tuple) else [example_inputs]
+    if not entries:
+        raise ValueError("example_inputs is empty: give one example per argument of fn")
+    arrays = []
+    for k, entry in enumerate(entries):
+        try:
+            array = np.asarray(entry, dtype=float)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"example_inputs[{k}] must be numbers (one sample or rows of samples): "
+                            f"{error}") from None
+        if array.ndim == 1:
+            array = array[None, :]
+        if array.ndim != 2 or array.shape[1] == 0 or array.shape[0] == 0:
+            raise ValueError(f"example_inputs[{k}] must be one sample (1-D) or rows of samples (2-D), "
+                             f"got shape {np.shape(entry)}")
+        if not np.isfinite(array).all():
+            raise ValueError(f"example_inputs[{k}] holds a non-finite number")
+        arrays.append(array)
+    return arrays
+
+
+def _argument_names(fn: Callable[..., Any], count: int) -> list[str]:
+    try:
+        names = [p.name for p in inspect.signature(fn).parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        names = []
+    return names[:count] if len(names) >= count else [f"in{k}" for k in range(count)]
+
+
+def _parameters(params: Iterable[Value]) -> list[Value]:
+    params = list(params)
+    seen = set()
+    for i, p in enumerate(params):
+        if not isinstance(p, Value):
+            raise TypeError(f"params[{i}] is {type(p).__name__}, not a Value")
+        if p.parents or p.op == "const":
+            raise GraphError(f"params[{i}] ({describe(p)}) is computed by {p.op}; parameters must be leaves")
+        if id(p) in seen:
+            raise GraphError(f"params[{i}] ({describe(p)}) is listed twice")
+        seen.add(id(p))
+    return params
+
+
+def _check_samples(examples: list[np.ndarray]) -> list[tuple[list[np.ndarray], bool]]:
+    """Samples to trace again: further example rows, else the example reversed (marked derived)."""
+    rows = min(len(e) for e in examples)
+    if rows > 1:
+        return [([e[r] for e in examples], False) for r in range(1, min(rows, 1 + CHECK_ROWS))]
+    return [([e[0][::-1] for e in examples], True)]

@@ -1,0 +1,311 @@
+"""Running a plan: forward and backward over a batch, and the sync points with live Values.
+
+The state of one call is two arrays of shape (slots, batch): the value of every
+node for every sample, and the gradient arriving at it.  Parameters live in a
+vector ``theta`` ordered as :attr:`Program.params`; gradients come back in the
+same order.  Only three methods touch the Values themselves:
+:meth:`Program.read_params` (Values -> theta), :meth:`Program.write_params`
+(theta -> Values) and :meth:`Program.loss_and_grad` (reads the Values, adds
+the batch gradient into their ``.grad``).  Everything else is arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any
+
+import numpy as np
+
+from ..errors import DomainError, GraphError, NonFiniteError
+from ..messages import describe, input_name
+from ..value import Value
+from .plan import Apply, Dense, Plan, format_plan, rows_of
+from .trace import _HELP, Graph, TraceError, trace_values
+
+REDUCTIONS = ("mean", "sum")
+_data = attrgetter("_data")
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Largest relative differences of compiled results from the scalar engine's (:meth:`Program.verify`)."""
+
+    values: float
+    grads: float
+
+
+class Program:
+    """A traced function, replayed over batches with NumPy.  Made by :func:`autodiff.compile`.
+
+    ``print(program)`` shows the plan.  Batches are 2-D arrays, one per
+    argument of the traced function, with one row per sample.
+    """
+
+    def __init__(self, fn: Callable[..., Any], graph: Graph, plan: Plan, params: Sequence[Value],
+                 arg_names: list[str], dtype: Any) -> None:
+        self.fn = fn
+        self.dtype = np.dtype(dtype)
+        #: The parameters in the order of ``theta`` and of the gradient vector.
+        self.params: list[Value] = [params[i] for i in plan.order]
+        self.arg_names = arg_names
+        self.plan = plan
+        self._graph = graph
+        self._sizes = [ix.stop - ix.start for ix in plan.inputs]
+        # Backward skips steps through which no parameter is reached (e.g. the targets' side of a loss).
+        self._backward_steps = [s for s in reversed(plan.steps) if isinstance(s, Dense) or s.grad_args]
+        self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    @property
+    def scalar(self) -> bool:
+        """Whether the function returns one Value (then gradients are defined)."""
+        return self._graph.scalar
+
+    def __str__(self) -> str:
+        signature = ", ".join(f"{name}[{size}]" for name, size in zip(self.arg_names, self._sizes))
+        name = getattr(self.fn, "__name__", "fn")
+        title = (f"{name}({signature}) with {len(self.params)} parameters p, {self.dtype}: "
+                 f"{len(self.plan.steps)} steps")
+        return format_plan(self.plan, title)
+
+    def __repr__(self) -> str:
+        return f"<compiled {getattr(self.fn, '__name__', 'fn')}: {len(self.plan.steps)} steps, " \
+               f"{len(self._graph)} traced nodes, {len(self.params)} parameters>"
+
+    # -- sync points with the live Values ---------------------------------------
+
+    def read_params(self) -> np.ndarray:
+        """The parameters' current ``.data`` as a vector ``theta`` (in the order of :attr:`params`)."""
+        return np.fromiter(map(_data, self.params), dtype=self.dtype, count=len(self.params))
+
+    def write_params(self, theta: np.ndarray) -> None:
+        """Set each parameter's ``.data`` from ``theta`` (graphs built before become stale, as usual)."""
+        theta = self._theta(theta)
+        for p, x in zip(self.params, theta.tolist()):
+            p.data = x
+
+    def loss_and_grad(self, *batch: Any, reduction: str = "mean") -> float:
+        """The batch loss; adds its gradient into each parameter's ``.grad``.
+
+        Reads the parameters' ``.data`` now (an optimizer may have changed
+        them since the last call).  Like ``backward()``, it adds to ``.grad``:
+        call ``zero_grad`` between steps.  ``reduction`` is "mean" (the loss
+        and gradient averaged over the batch) or "sum".
+        """
+        loss, grad = self.value_and_grad(*batch, params=self.read_params(), reduction=reduction)
+        for p, g in zip(self.params, grad.tolist()):
+            p.grad += g
+        return loss
+
+    # -- arrays only -----------------------------------------------------------
+
+    def forward(self, *batch: Any, params: np.ndarray | None = None, chunk: int = 2048) -> np.ndarray:
+        """The function's outputs for every sample: shape (B,) for one Value, (B, k) for a list of k.
+
+        ``params`` is a theta vector; by default the parameters' ``.data`` is
+        read now.  Large batches run ``chunk`` samples at a time.
+        """
+        theta = self.read_params() if params is None else self._theta(params)
+        arrays = self._batch(batch)
+        with np.errstate(all="ignore"):  # results are checked, and explained if they are not finite
+            parts = [self._forward([a[s:s + chunk].T for a in arrays], theta)[self.plan.outputs].T.copy()
+                     for s in range(0, len(arrays[0]), chunk)]
+        out = np.concatenate(parts)
+        return out[:, 0] if self.scalar else out
+
+    def value_and_grad(self, *batch: Any, params: np.ndarray | None = None,
+                       reduction: str = "mean") -> tuple[float, np.ndarray]:
+        """The batch loss and its gradient by ``theta`` (a new vector ordered as :attr:`params`).
+
+        Pure arrays: no Value is read or written when ``params`` is given, so
+        a training loop can keep theta in an array and update it in place.
+        """
+        if not self.scalar:
+            raise GraphError(f"value_and_grad needs a function that returns one Value; this one returns "
+                             f"{len(self._graph.outputs)} (a list). Return the loss only.")
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {REDUCTIONS}, not {reduction!r}")
+        theta = self.read_params() if params is None else self._theta(params)
+        arrays = self._batch(batch)
+        batch_size = len(arrays[0])
+        with np.errstate(all="ignore"):  # results are checked once at the end, and explained if they fail
+            inputs = [a.T for a in arrays]  # one column per sample, as the state
+            vals = self._forward(inputs, theta)
+            gtheta = self._backward(vals, theta, inputs, 1.0 / batch_size if reduction == "mean" else 1.0)
+        if not math.isfinite(gtheta.sum()):  # inf and nan survive a sum: one cheap pass
+            self._diagnose_backward(vals, theta, inputs, gtheta)
+        total = float(vals[self.plan.outputs].sum())
+        return (total / batch_size if reduction == "mean" else total), gtheta
+
+    def _backward(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray],
+                  seed: float) -> np.ndarray:
+        """The gradient vector, from values left by _forward; ``seed`` is d(total)/d(each sample's result)."""
+        grads = self._buffers[vals.shape[1]][1]
+        grads.fill(0.0)
+        # d(mean)/d(loss of one sample) = 1/B: seeding with it averages every gradient on the way.
+        grads[self.plan.outputs] = seed
+        gtheta = np.zeros(len(theta), dtype=self.dtype)
+        for step in self._backward_steps:
+            step.backward(vals, grads, theta, gtheta, inputs)
+        gtheta[self.plan.param_index] += grads[self.plan.param_rows].sum(axis=1)
+        return gtheta
+
+    # -- the scalar engine as oracle ---------------------------------------------
+
+    def verify(self, *batch: Any) -> Agreement:
+        """Run the scalar engine on every sample of the batch and compare with the compiled results.
+
+        Raises :class:`TraceError` if a sample's graph differs from the traced
+        one (the function's graph depends on the data).  Returns the largest
+        relative differences of outputs and (for a scalar function) of the
+        batch-summed gradients; leaves every ``.grad`` as it was.
+        """
+        arrays = self._batch(batch)
+        saved = [p.grad for p in self.params]
+        for p in self.params:
+            p.grad = 0.0
+        try:
+            outputs = []
+            for b in range(len(arrays[0])):
+                graph, outs = trace_values(self.fn, [a[b] for a in arrays], self._given_ids())
+                difference = self._graph.difference(graph)
+                if difference is not None:
+                    raise TraceError(f"sample {b} gives a different graph from the traced one: {difference}. "
+                                     f"{_HELP}")
+                outputs.append([v.data for v in outs])
+                if self.scalar:
+                    outs[0].backward()
+            scalar_grads = np.array([p.grad for p in self.params])
+        finally:
+            for p, g in zip(self.params, saved):
+                p.grad = g
+        values = relative_error(self.forward(*arrays).reshape(len(outputs), -1), np.array(outputs))
+        grads = 0.0
+        if self.scalar:
+            grads = relative_error(self.value_and_grad(*arrays, reduction="sum")[1], scalar_grads)
+        return Agreement(values, grads)
+
+    def _given_ids(self) -> dict[int, int]:
+        # The graph's parameter roles are positions in the list given to compile().
+        return {id(self.params[pos]): given for pos, given in enumerate(self.plan.order)}
+
+    # -- running ---------------------------------------------------------------
+
+    def _forward(self, inputs: list[np.ndarray], theta: np.ndarray) -> np.ndarray:
+        """Values of every node; ``inputs`` are the batch arrays transposed (features, samples)."""
+        plan = self.plan
+        vals = self._state(inputs[0].shape[1])
+        for rows, array, load in zip(plan.inputs, inputs, plan.load):
+            if load:
+                vals[rows] = array
+        vals[plan.param_rows] = theta[plan.param_index][:, None]
+        for step in plan.steps:
+            step.forward(vals, theta, inputs)
+        if not math.isfinite(vals[plan.outputs].sum()):  # inf and nan survive a sum
+            self._diagnose_forward(vals, theta, inputs)
+        return vals
+
+    def _state(self, batch: int) -> np.ndarray:
+        """The (values, gradients) arrays for this batch size, constants already in place."""
+        if batch not in self._buffers:
+            if len(self._buffers) >= 4:
+                self._buffers.clear()
+            vals = np.zeros((self.plan.slots, batch), dtype=self.dtype)
+            vals[self.plan.const_rows] = self.plan.const_values[:, None]
+            self._buffers[batch] = (vals, np.zeros_like(vals))
+        return self._buffers[batch][0]
+
+    def _theta(self, theta: Any) -> np.ndarray:
+        theta = np.asarray(theta, dtype=self.dtype)
+        if theta.shape != (len(self.params),):
+            raise ValueError(f"params must be a vector of {len(self.params)} numbers (one per parameter), "
+                             f"got shape {theta.shape}")
+        return theta  # finiteness is checked only when a result is not finite (see _diagnose_forward)
+
+    def _batch(self, batch: Sequence[Any]) -> list[np.ndarray]:
+        if len(batch) != len(self._sizes):
+            raise TypeError(f"the compiled function takes {len(self._sizes)} arrays "
+                            f"({', '.join(self.arg_names)}), got {len(batch)}")
+        arrays = []
+        for name, size, array in zip(self.arg_names, self._sizes, batch):
+            array = np.asarray(array, dtype=self.dtype)
+            if array.ndim != 2 or array.shape[1] != size:
+                raise ValueError(f"{name} must be a 2-D array of shape (batch, {size}), one row per sample, "
+                                 f"got shape {array.shape} (for one sample use row[None, :])")
+            arrays.append(array)
+        if len({len(a) for a in arrays}) != 1 or len(arrays[0]) == 0:
+            raise ValueError(f"the arrays must have the same number of rows, at least one; got "
+                             f"{[len(a) for a in arrays]}")
+        return arrays
+
+    # -- explaining failures -----------------------------------------------------
+
+    def _diagnose_forward(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray]) -> None:
+        """Name the non-finite input or parameter, or the first step whose result is not finite, and raise."""
+        if np.isfinite(vals[self.plan.outputs]).all():
+            return  # only the check's own sum overflowed
+        if not np.isfinite(theta).all():
+            bad = int(np.flatnonzero(~np.isfinite(theta))[0])
+            raise NonFiniteError(f"parameter {bad} ({describe(self.params[bad])}) is {float(theta[bad])!r}")
+        for name, array in zip(self.arg_names, inputs):
+            bad = ~np.isfinite(array)
+            if bad.any():
+                feature, sample = np.argwhere(bad)[0]
+                number = float(array[feature, sample])
+                raise NonFiniteError(f"input {name}[{feature}] of sample {sample} is {number!r}; "
+                                     "inputs must be finite")
+        with np.errstate(all="ignore"):
+            for step in self.plan.steps:
+                step.forward(vals, theta, inputs)
+                bad = ~np.isfinite(vals[step.out])
+                if bad.any():
+                    raise _forward_error(self.plan, step, vals, *np.argwhere(bad)[0])
+        raise NonFiniteError("a compiled output is not finite")  # not reached: some step must fail first
+
+    def _diagnose_backward(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray],
+                           result: np.ndarray) -> None:
+        """Name the backward step where a gradient stopped being finite, and raise."""
+        if np.isfinite(result).all():
+            return  # only the check's own sum overflowed
+        grads = np.zeros_like(vals)
+        grads[self.plan.outputs] = 1.0
+        gtheta = np.zeros_like(theta)
+        with np.errstate(all="ignore"):
+            for step in self._backward_steps:
+                step.backward(vals, grads, theta, gtheta, inputs)
+                if not (np.isfinite(grads).all() and np.isfinite(gtheta).all()):
+                    what = "dense" if isinstance(step, Dense) else step.op.name
+                    raise NonFiniteError(f"backward through the level {step.level} {what} step overflowed: "
+                                         f"a gradient is not finite ({self.dtype}); see print(program)")
+        raise NonFiniteError("a gradient overflowed while summing over the batch")
+
+
+def _forward_error(plan: Plan, step: Apply | Dense, vals: np.ndarray, node: int, sample: int) -> Exception:
+    row = rows_of(step.out)[node]
+    result = vals[row, sample]
+    if isinstance(step, Dense):
+        return NonFiniteError(f"the dense sum {plan.names[row]} overflowed to {float(result)!r} "
+                              f"for sample {sample}")
+    inputs = ", ".join(f"{input_name(step.op, k)} = {float(vals[rows_of(ix)[node], sample])!r} "
+                       f"({plan.names[rows_of(ix)[node]]})" for k, ix in enumerate(step.args))
+    op = step.op
+    if np.isnan(result):
+        return DomainError(f"{op.name} is undefined for {inputs} (sample {sample}, node {plan.names[row]}); "
+                           f"{op.name} needs {op.domain}")
+    return NonFiniteError(f"{op.name} overflowed to {float(result)!r} for {inputs} (sample {sample}, node "
+                          f"{plan.names[row]})")
+
+
+def relative_error(compiled: np.ndarray, scalar: np.ndarray) -> float:
+    """max |compiled - scalar| / max |scalar|: the error relative to the size of the results.
+
+    Not elementwise: a gradient that is a sum with cancellation (tiny next to
+    its terms) differs by a few ulps of its *terms* whenever the additions are
+    reordered, as matrix products do, so its own relative error says nothing.
+    """
+    compiled, scalar = np.asarray(compiled, dtype=float), np.asarray(scalar, dtype=float)
+    difference = float(np.max(np.abs(compiled - scalar), initial=0.0))
+    scale = float(np.max(np.abs(scalar), initial=0.0))
+    return 0.0 if difference == 0.0 else difference / scale

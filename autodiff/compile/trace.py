@@ -1,0 +1,205 @@
+"""Tracing: run a function once on placeholder inputs and keep its graph as plain data.
+
+A traced :class:`Graph` lists every node, parents before children, with its
+primitive, the positions of its parents and its role: a per-sample input
+(``arg``, ``index``), a shared parameter (its position in the program's
+parameter vector), a constant (its number), or an operation.  Two traces of the
+same function on different samples must give equal graphs; when they do not,
+the function's graph depends on the data and cannot be replayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import GraphError
+from ..messages import describe
+from ..primitives import CONSTANT, Primitive
+from ..value import Value
+
+_HELP = (
+    "compiled mode replays one graph for every sample, so fn may not turn input numbers into "
+    "Python decisions or constants (if/while on values, float(), max(v.data ...), .data). "
+    "Compute with Values only (relu instead of an if), or train this function with the scalar engine."
+)
+
+
+class TraceError(GraphError):
+    """fn cannot be compiled: its graph depends on the data, or it uses Values compiled mode cannot see."""
+
+
+class Placeholder(Value):
+    """A per-sample input while tracing.
+
+    Its number is only an example, so reading it in Python (``.data``,
+    ``float()``, comparisons) raises :class:`TraceError` at the line that does it.
+    """
+
+    __slots__ = ()
+
+    @property
+    def data(self) -> float:
+        raise TraceError(f"fn read the number of the input {describe(self)} while tracing; {_HELP}")
+
+    @data.setter
+    def data(self, value: float) -> None:
+        raise TraceError(f"fn assigned to the input {describe(self)} while it was being traced; {_HELP}")
+
+    def _compared(self, other: Any) -> bool:
+        raise TraceError(f"fn compared the input {describe(self)} with {other!r:.40} while tracing; {_HELP}")
+
+    __lt__ = __le__ = __gt__ = __ge__ = _compared
+
+    def __float__(self) -> float:
+        raise TraceError(f"fn converted the input {describe(self)} to a float while tracing; {_HELP}")
+
+
+Role = tuple  # ("input", arg, index) | ("param", position) | ("const", number) | ("op",)
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A traced graph as data: node i has primitive ``ops[i]``, parents ``parents[i]``, role ``roles[i]``.
+
+    Nodes are in topological order (parents first).  ``outputs`` are the node
+    positions fn returned; ``scalar`` says fn returned one Value, not a list.
+    """
+
+    ops: list[Primitive | None]
+    parents: list[tuple[int, ...]]
+    roles: list[Role]
+    outputs: list[int]
+    scalar: bool
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def difference(self, other: Graph) -> str | None:
+        """Where ``other`` differs from this graph, in words; None if the graphs are the same."""
+        if (self.scalar, len(self.outputs)) != (other.scalar, len(other.outputs)):
+            return f"fn returned {_count(self)} for one sample and {_count(other)} for the other"
+        for i in range(min(len(self), len(other))):
+            mine, theirs = self._node(i), other._node(i)
+            if mine != theirs:
+                return f"node {i} is {mine} in one trace and {theirs} in the other"
+        if len(self) != len(other):
+            return f"the traces have {len(self)} and {len(other)} nodes"
+        if self.outputs != other.outputs:
+            return f"fn returned nodes {self.outputs[:5]} in one trace and {other.outputs[:5]} in the other"
+        return None
+
+    def _node(self, i: int) -> str:
+        role, op = self.roles[i], self.ops[i]
+        if role[0] == "op":
+            return f"{op.name}({', '.join(f'node {p}' for p in self.parents[i])})"
+        if role[0] == "const":
+            return f"the constant {role[1]!r}"
+        if role[0] == "input":
+            return f"input {role[1]}[{role[2]}]"
+        return f"parameter {role[1]}"
+
+
+def _count(graph: Graph) -> str:
+    return "one Value" if graph.scalar else f"a list of {len(graph.outputs)} Values"
+
+
+def record(result: Any, inputs: dict[int, tuple[int, int]], params: dict[int, int], start: int) -> Graph:
+    """The graph behind ``result`` (a Value or a list of Values) as a :class:`Graph`.
+
+    ``inputs`` maps id(leaf) -> (argument, index) for the per-sample inputs,
+    ``params`` maps id(leaf) -> position for the shared parameters; other
+    leaves created after the clock tick ``start`` (during fn) are constants.
+    """
+    outputs, scalar = _outputs(result)
+    nodes = _nodes(outputs)
+    position = {id(node): i for i, node in enumerate(nodes)}
+    roles = [_role(node, inputs, params, start) for node in nodes]
+    parents = []
+    for node in nodes:
+        for parent in node._parents:
+            if parent._tick > node._tick:
+                raise TraceError(f"{describe(parent)} changed while fn was being traced, after "
+                                 f"{describe(node)} was computed from it; fn must not assign to .data")
+        parents.append(tuple(position[id(p)] for p in node._parents))
+    ops = [node._op if role[0] == "op" else None for node, role in zip(nodes, roles)]
+    return Graph(ops, parents, roles, [position[id(v)] for v in outputs], scalar)
+
+
+def _outputs(result: Any) -> tuple[list[Value], bool]:
+    if isinstance(result, Value):
+        return [result], True
+    if isinstance(result, (str, bytes)) or not isinstance(result, Sequence):
+        raise TraceError(f"fn must return a Value or a list of Values, not {type(result).__name__}")
+    for i, item in enumerate(result):
+        if not isinstance(item, Value):
+            raise TraceError(f"fn must return Values; item {i} of its result is {type(item).__name__} "
+                             f"({item!r:.40})")
+    if not result:
+        raise TraceError("fn returned an empty list; it must return at least one Value")
+    return list(result), False
+
+
+def _nodes(outputs: list[Value]) -> list[Value]:
+    """Every node the outputs depend on, parents first, in an order fixed by the graph's structure alone.
+
+    A depth-first walk over parents in order (iterative: deep graphs are
+    fine).  Creation order would not do: assigning a parameter's ``data``
+    moves it later in creation order, and two traces must compare equal.
+    """
+    done: set[int] = set()
+    order: list[Value] = []
+    for root in outputs:
+        stack = [(root, 0)]
+        while stack:
+            node, i = stack.pop()
+            if i == 0 and id(node) in done:  # reached again by another path
+                continue
+            parents = node._parents
+            if i < len(parents):
+                stack.append((node, i + 1))
+                if id(parents[i]) not in done:
+                    stack.append((parents[i], 0))
+            elif id(node) not in done:
+                done.add(id(node))
+                order.append(node)
+    return order
+
+
+def _role(node: Value, inputs: dict[int, tuple[int, int]], params: dict[int, int], start: int) -> Role:
+    key = id(node)
+    if key in inputs:
+        return ("input", *inputs[key])
+    if key in params:
+        return ("param", params[key])
+    if node._op is CONSTANT:
+        return ("const", node._data)
+    if node._op is not None:
+        return ("op",)
+    if node._tick >= start:  # a leaf fn made itself: a number fixed at trace time
+        return ("const", node._data)
+    raise TraceError(
+        f"fn uses {describe(node)} = {node._data!r}, a Value made outside fn that is not in params; "
+        "compiled code would not see changes to it. Pass it in params (it then gets a gradient too)."
+    )
+
+
+def trace(fn: Callable[..., Any], sample: Sequence[Sequence[float]], names: Sequence[str],
+          params: dict[int, int]) -> Graph:
+    """Call fn on placeholders holding one sample (one array per argument) and record its graph."""
+    start = Value(0.0)._tick
+    arguments = [[Placeholder(float(x), label=f"{names[k]}[{j}]") for j, x in enumerate(row)]
+                 for k, row in enumerate(sample)]
+    inputs = {id(v): (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
+    return record(fn(*arguments), inputs, params, start)
+
+
+def trace_values(fn: Callable[..., Any], sample: Sequence[Sequence[float]],
+                 params: dict[int, int]) -> tuple[Graph, list[Value]]:
+    """Call fn on plain Values (the scalar engine) and record its graph; also return the outputs."""
+    start = Value(0.0)._tick
+    arguments = [[Value(float(x)) for x in row] for row in sample]
+    inputs = {id(v): (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
+    result = fn(*arguments)
+    return record(result, inputs, params, start), _outputs(result)[0]

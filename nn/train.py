@@ -1,0 +1,385 @@
+"""The training loop: batches, steps, epochs and a record of what happened.
+
+:func:`fit` runs a model over the data in batches; for each batch it takes the
+gradient of the batch loss through the engine and lets the optimizer step.
+One function computes a batch's loss and gradients (:func:`scalar_batch`);
+``mode`` picks it from :data:`BATCH_MODES`, so a compiled mode that computes
+the same gradients over a whole batch with NumPy slots in beside it.
+
+How per-sample losses combine into the loss of a batch is the ``reduction``:
+``"mean"`` averages them (gradient descent with ``w -= lr/len(batch) * sum of
+gradients``) and ``"sum"`` adds them (the hand-derived full-batch conventions
+that sum the cost over every sample).
+
+Ctrl-C stops training after the step in progress: the model keeps every update
+made so far and ``fit`` returns the history up to there, with
+``history.interrupted`` set.  A second Ctrl-C stops at once.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import autodiff
+
+#: A per-sample loss: (model output, target) -> scalar Value.
+Loss = Callable[[Any, Any], autodiff.Value]
+#: A metric: (outputs as an array, targets as an array) -> number.
+Metric = Callable[[np.ndarray, np.ndarray], float]
+
+
+class StopTraining(Exception):
+    """Raise from an ``evaluate`` hook or a metric to end training after this epoch.
+
+    The message, if any, becomes ``history.stop_reason``.
+    """
+
+
+@dataclass
+class Epoch:
+    """What one epoch did.
+
+    ``loss`` is the loss over the samples the epoch saw, reduced as in training
+    (their mean, or their sum), from the forward passes made for the steps.
+    ``metrics`` holds the metrics and whatever the ``evaluate`` hook returned.
+    ``seconds`` is the time spent in the steps.  An epoch cut short by Ctrl-C
+    has ``complete`` False and counts only the steps that finished.
+    """
+
+    epoch: int
+    loss: float
+    metrics: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    steps: int = 0
+    complete: bool = True
+
+
+@dataclass
+class History:
+    """The epochs of one :func:`fit` call, in order, and how training ended."""
+
+    mode: str = "scalar"
+    epochs: list[Epoch] = field(default_factory=list)
+    stopped_early: bool = False
+    interrupted: bool = False
+    stop_reason: str | None = None
+
+    @property
+    def losses(self) -> list[float]:
+        """The loss of every epoch."""
+        return [record.loss for record in self.epochs]
+
+    def metric(self, name: str) -> list[float]:
+        """One metric over the epochs that recorded it."""
+        return [record.metrics[name] for record in self.epochs if name in record.metrics]
+
+    @property
+    def seconds(self) -> float:
+        """Time spent in training steps, over all epochs."""
+        return sum(record.seconds for record in self.epochs)
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def __iter__(self) -> Iterator[Epoch]:
+        return iter(self.epochs)
+
+    def __getitem__(self, index: int) -> Epoch:
+        return self.epochs[index]
+
+
+# -- one batch -------------------------------------------------------------------
+
+
+def scalar_batch(
+    model: Callable[[Any], Any],
+    inputs: Sequence[Sequence[float]],
+    targets: Sequence[Any],
+    loss: Loss,
+    reduction: str,
+) -> tuple[float, list[Any]]:
+    """Loss and gradients of one batch through scalar Values.
+
+    Builds one graph for the whole batch (the per-sample losses joined by one
+    n-ary sum), runs backward on it, and so adds the gradient of the batch loss
+    to every parameter's ``grad``.  Returns the batch loss and each sample's
+    output as plain numbers.
+    """
+    outputs = [model(x) for x in inputs]
+    total = autodiff.sum([loss(output, target) for output, target in zip(outputs, targets)])
+    if reduction == "mean":
+        total = total / len(outputs)
+    total.backward()
+    return total.data, [_numbers(output) for output in outputs]
+
+
+#: The ways of computing a batch's loss and gradients, by the name ``fit`` takes.
+BATCH_MODES: dict[str, Callable[..., tuple[float, list[Any]]]] = {"scalar": scalar_batch}
+
+
+# -- the loop ----------------------------------------------------------------------
+
+
+def fit(
+    model: Any,
+    inputs: Any,
+    targets: Any,
+    loss: Loss,
+    optimizer: Any,
+    epochs: int,
+    batch_size: int | None = None,
+    reduction: str = "mean",
+    shuffle: bool = True,
+    seed: int = 0,
+    metrics: Mapping[str, Metric] | None = None,
+    evaluate: Callable[[Any, int], Mapping[str, float] | None] | None = None,
+    progress: bool | None = None,
+    mode: str = "scalar",
+) -> History:
+    """Train ``model`` on ``inputs`` and ``targets``; return the :class:`History`.
+
+    - ``inputs``: array-like shaped (samples, features); a 1-D array is one
+      feature per sample.  ``targets``: one per sample (a class label, a number
+      or a row), handed to ``loss(model(x), target)`` as Python numbers/lists.
+    - ``batch_size``: samples per step; None is the full batch (one step per
+      epoch).  With ``shuffle``, mini-batches are drawn each epoch in an order
+      from ``numpy.random.default_rng(seed)``: the same seed, the same run.
+      A full batch is never shuffled (its order would only change round-off).
+    - ``reduction``: ``"mean"`` or ``"sum"`` of the per-sample losses in a batch.
+    - ``metrics``: ``{name: f(outputs, targets)}`` evaluated each epoch on the
+      outputs of that epoch's forward passes, in sample order.
+    - ``evaluate``: ``evaluate(model, epoch)`` called after each epoch; the dict
+      it returns joins the epoch's metrics.  It (or a metric) may raise
+      :class:`StopTraining` to stop early.
+    - ``progress``: a bar with the loss on stderr; None shows it only when
+      stderr is a terminal.
+    - ``mode``: how a batch's gradients are computed; one of :data:`BATCH_MODES`.
+
+    Fitting y = 2x + 1 with one linear neuron:
+
+    >>> from nn import MLP, SGD, quadratic
+    >>> model = MLP(1, [1], activation="linear")
+    >>> model.set_weights([[[0.0]]], [[0.0]])
+    >>> history = fit(model, [[1.0], [2.0], [3.0]], [[3.0], [5.0], [7.0]], quadratic,
+    ...               SGD(model.parameters(), lr=0.1), epochs=500, progress=False)
+    >>> len(history), round(history.losses[0], 4), round(history.losses[-1], 6)
+    (500, 13.8333, 0.0)
+    >>> (m,), (b,) = model.get_weights()
+    >>> round(float(m[0, 0]), 3), round(float(b[0]), 3)
+    (2.0, 1.0)
+    """
+    batch = _batch_function(mode)
+    rows, labels = _samples(inputs, targets)
+    count = len(rows)
+    size = _batch_size(batch_size, count)
+    _check_choice("reduction", reduction, ("mean", "sum"))
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"fit: epochs must be a whole number >= 0, got {epochs!r}")
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    rng = np.random.default_rng(seed)
+    order = np.arange(count)
+    history = History(mode=mode)
+    if show:
+        print(f"nn.fit: {mode} mode, {count} samples, batch {size}, {epochs} epochs", file=sys.stderr)
+
+    with _ctrl_c() as interrupt, _progress_bar(show, epochs) as bar:
+        for number in range(1, epochs + 1):
+            if shuffle and size < count:
+                order = rng.permutation(count)
+            record, seen, outputs = _epoch(
+                number, model, rows, labels, order, size, loss, reduction, optimizer, batch, interrupt
+            )
+            if record.steps == 0:
+                break  # interrupted before any step of this epoch finished
+            history.epochs.append(record)
+            try:
+                record.metrics.update(_metrics(metrics, outputs, targets, seen))
+                if evaluate is not None and record.complete:
+                    record.metrics.update(evaluate(model, number) or {})
+            except StopTraining as stop:
+                history.stopped_early, history.stop_reason = True, str(stop) or None
+            bar.set_postfix(loss=f"{record.loss:.4g}", refresh=False)  # drawn by update, at most 10 times/s
+            bar.update(1)
+            if history.stopped_early or interrupt.is_set():
+                break
+    if interrupt.is_set():
+        history.interrupted = True
+        _note_interrupt(history)
+    return history
+
+
+def predict(model: Callable[[Any], Any], inputs: Any) -> np.ndarray:
+    """The model's outputs for many inputs as an array, without recording a graph.
+
+    One row per sample (or one number per sample for a model that returns a
+    single Value).
+    """
+    rows, _ = _samples(inputs, None)
+    with autodiff.no_grad():
+        return np.array([_numbers(model(x)) for x in rows], dtype=float)
+
+
+def _epoch(
+    number: int,
+    model: Any,
+    rows: list[list[float]],
+    labels: list[Any],
+    order: np.ndarray,
+    size: int,
+    loss: Loss,
+    reduction: str,
+    optimizer: Any,
+    batch: Callable[..., tuple[float, list[Any]]],
+    interrupt: threading.Event,
+) -> tuple[Epoch, list[int], list[Any]]:
+    """One pass over the data; returns its record and the samples seen with their outputs."""
+    start = time.perf_counter()
+    total, steps, seen, outputs = 0.0, 0, [], []
+    for begin in range(0, len(rows), size):
+        chosen = order[begin : begin + size].tolist()
+        optimizer.zero_grad()
+        try:
+            value, batch_outputs = batch(model, [rows[i] for i in chosen], [labels[i] for i in chosen],
+                                         loss, reduction)
+            optimizer.step()
+        except KeyboardInterrupt:
+            interrupt.set()  # raised inside the step (no signal handler here): the step is dropped
+            break
+        total += value * len(chosen) if reduction == "mean" else value
+        steps += 1
+        seen += chosen
+        outputs += batch_outputs
+        if interrupt.is_set():
+            break
+    complete = len(seen) == len(rows)
+    epoch_loss = total / len(seen) if reduction == "mean" and seen else total
+    record = Epoch(number, epoch_loss, {}, time.perf_counter() - start, steps, complete)
+    return record, seen, outputs
+
+
+def _metrics(
+    metrics: Mapping[str, Metric] | None, outputs: list[Any], targets: Any, seen: list[int]
+) -> dict[str, float]:
+    if not metrics:
+        return {}
+    ranked = np.argsort(seen, kind="stable")  # back to sample order
+    out = np.asarray(outputs, dtype=float)[ranked]
+    wanted = np.asarray(targets)[np.asarray(seen)[ranked]]
+    return {name: float(metric(out, wanted)) for name, metric in metrics.items()}
+
+
+# -- checking arguments ---------------------------------------------------------------
+
+
+def _batch_function(mode: str) -> Callable[..., tuple[float, list[Any]]]:
+    if mode not in BATCH_MODES:
+        known = ", ".join(repr(name) for name in BATCH_MODES)
+        raise ValueError(
+            f"fit: mode={mode!r} is not available; the modes are {known}. "
+            "(compiled mode, the same gradients over a whole batch in NumPy, comes with autodiff.compile)"
+        )
+    return BATCH_MODES[mode]
+
+
+def _samples(inputs: Any, targets: Any) -> tuple[list[list[float]], list[Any]]:
+    """Inputs as lists of Python floats (Value arithmetic is fastest on them), targets as Python objects."""
+    array = np.asarray(inputs, dtype=float)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2 or len(array) == 0:
+        raise ValueError(
+            f"fit: inputs must be shaped (samples, features) with at least one sample, got {array.shape}"
+        )
+    if not np.all(np.isfinite(array)):
+        row = int(np.argwhere(~np.isfinite(array))[0][0])
+        raise ValueError(f"fit: inputs must be finite numbers; sample {row} is {array[row].tolist()}")
+    if targets is None:
+        return array.tolist(), []
+    labels = np.asarray(targets).tolist()
+    if len(labels) != len(array):
+        raise ValueError(f"fit: {len(array)} input samples but {len(labels)} targets: give one per sample")
+    return array.tolist(), labels
+
+
+def _batch_size(batch_size: int | None, count: int) -> int:
+    if batch_size is None:
+        return count
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"fit: batch_size must be >= 1, or None for the full batch; got {batch_size!r}")
+    return min(int(batch_size), count)
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"fit: {name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+
+
+def _numbers(output: Any) -> Any:
+    if isinstance(output, autodiff.Value):
+        return output.data
+    return [value.data if isinstance(value, autodiff.Value) else float(value) for value in output]
+
+
+# -- Ctrl-C and the progress bar ---------------------------------------------------------
+
+
+@contextmanager
+def _ctrl_c() -> Iterator[threading.Event]:
+    """While training, the first Ctrl-C asks to stop after the current step; a second one stops now.
+
+    Signal handlers can only be set from the main thread; elsewhere a Ctrl-C
+    arrives as KeyboardInterrupt inside a step, which then is dropped.
+    """
+    requested = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield requested
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if requested.is_set():
+            raise KeyboardInterrupt
+        requested.set()
+        print("\nnn.fit: stopping after this step (Ctrl-C again to stop at once)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield requested
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _note_interrupt(history: History) -> None:
+    partial = bool(history.epochs) and not history.epochs[-1].complete
+    print(
+        f"nn.fit: interrupted; the model keeps every update made so far and the history has "
+        f"{len(history)} epochs{' (the last one partial)' if partial else ''}.",
+        file=sys.stderr,
+    )
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def set_postfix(self, refresh: bool = True, **values: str) -> None:
+        pass
+
+
+@contextmanager
+def _progress_bar(show: bool, epochs: int) -> Iterator[Any]:
+    if not show:
+        yield _NoBar()
+        return
+    from tqdm.auto import tqdm  # only when a bar is wanted: importing tqdm is not free
+
+    with tqdm(total=epochs, desc="training", unit="epoch", file=sys.stderr, leave=True) as bar:
+        yield bar

@@ -1,0 +1,355 @@
+"""Compiled mode against its oracle, the scalar engine: same values and gradients, clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import autodiff
+from autodiff import DomainError, GraphError, NonFiniteError, Value
+from autodiff.compile import Placeholder, TraceError, compile, relative_error  # noqa: A004
+
+TOLERANCE = 1e-12  # float64, relative to the size of the results (see docs/compiled.md)
+
+
+# -- networks of plain Values -------------------------------------------------------
+
+
+def mlp(sizes: tuple[int, ...], activation: str = "tanh", seed: int = 0) -> tuple[list, list]:
+    """Weights and biases of an MLP as Values: (layers of rows, layers of biases)."""
+    rng = np.random.default_rng(seed)
+    weights = [[[Value(rng.normal(), label=f"w{k}.{i}.{j}") for j in range(a)] for i in range(b)]
+               for k, (a, b) in enumerate(zip(sizes, sizes[1:]))]
+    biases = [[Value(rng.normal(), label=f"b{k}.{i}") for i in range(b)] for k, b in enumerate(sizes[1:])]
+    return weights, biases
+
+
+def parameters(weights: list, biases: list) -> list[Value]:
+    return [p for rows, bs in zip(weights, biases) for row, b in zip(rows, bs) for p in [*row, b]]
+
+
+def network(weights: list, biases: list, activation: str = "tanh"):
+    def outputs(x: list[Value]) -> list[Value]:
+        a = x
+        for rows, bs in zip(weights, biases):
+            a = [getattr(autodiff.sum([*(w * ai for w, ai in zip(row, a)), b]), activation)()
+                 for row, b in zip(rows, bs)]
+        return a
+
+    return outputs
+
+
+def quadratic(outputs):
+    def loss(x: list[Value], y: list[Value]) -> Value:
+        return 0.5 * autodiff.sum([(a - t) ** 2 for a, t in zip(outputs(x), y)])
+
+    return loss
+
+
+def scalar_results(fn, params: list[Value], *arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The oracle: per-sample outputs and per-sample gradients (rows), by the scalar engine."""
+    outputs, grads = [], []
+    for b in range(len(arrays[0])):
+        for p in params:
+            p.grad = 0.0
+        out = fn(*[[Value(float(v)) for v in a[b]] for a in arrays])
+        if isinstance(out, Value):
+            out.backward()
+            out = [out]
+        outputs.append([v.data for v in out])
+        grads.append([p.grad for p in params])
+    for p in params:
+        p.grad = 0.0
+    return np.array(outputs), np.array(grads)
+
+
+def compiled_per_sample(program, params: list[Value], *arrays: np.ndarray) -> np.ndarray:
+    """Gradients of each sample alone (batch of one), in the order of ``params``."""
+    position = {id(p): i for i, p in enumerate(program.params)}
+    rows = [program.value_and_grad(*[a[b:b + 1] for a in arrays], reduction="sum")[1]
+            for b in range(len(arrays[0]))]
+    return np.array(rows)[:, [position[id(p)] for p in params]]
+
+
+@pytest.fixture
+def small_net():
+    weights, biases = mlp((5, 4, 3))
+    params = parameters(weights, biases)
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(8, 5)), rng.random((8, 3))
+    return quadratic(network(weights, biases)), params, X, Y
+
+
+# -- exactness ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+def test_mlp_values_and_gradients_match_the_scalar_engine(activation):
+    weights, biases = mlp((6, 5, 4, 2), seed=3)
+    params = parameters(weights, biases)
+    loss = quadratic(network(weights, biases, activation))
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(7, 6)), rng.random((7, 2))
+    program = compile(loss, (X[:2], Y[:2]), params)
+    values, grads = scalar_results(loss, params, X, Y)
+    assert relative_error(program.forward(X, Y), values[:, 0]) <= TOLERANCE
+    per_sample = compiled_per_sample(program, params, X, Y)
+    for b in range(len(X)):
+        assert relative_error(per_sample[b], grads[b]) <= TOLERANCE
+    position = [program.params.index(p) for p in params]
+    _, summed = program.value_and_grad(X, Y, reduction="sum")
+    assert relative_error(summed[position], grads.sum(axis=0)) <= TOLERANCE
+    agreement = program.verify(X, Y)
+    assert agreement.values <= TOLERANCE and agreement.grads <= TOLERANCE
+
+
+def test_mnist_shaped_net_matches_the_scalar_engine():
+    weights, biases = mlp((784, 30, 10), seed=5)
+    params = parameters(weights, biases)
+    loss = quadratic(network(weights, biases, "sigmoid"))
+    rng = np.random.default_rng(6)
+    X, Y = rng.random((3, 784)), np.eye(10)[[1, 7, 3]]
+    program = compile(loss, (X[:2], Y[:2]), params)
+    assert [type(step).__name__ for step in program.plan.steps].count("Dense") == 2
+    agreement = program.verify(X, Y)
+    assert agreement.values <= TOLERANCE and agreement.grads <= TOLERANCE
+
+
+def graph_inputs(graph, data: st.DataObject) -> tuple[int, np.ndarray]:
+    """Split a random graph's inputs into per-sample inputs and parameters; draw a batch near its values."""
+    count = len(graph.values)
+    n_inputs = data.draw(st.integers(1, count), label="inputs")
+    base = np.array(graph.values[:n_inputs])
+    noise = data.draw(st.lists(st.floats(-1e-4, 1e-4), min_size=3 * n_inputs, max_size=3 * n_inputs))
+    return n_inputs, base + np.array(noise).reshape(3, n_inputs)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_random_graphs_match_the_scalar_engine(data):
+    from autodiff.testing.strategies import graphs
+
+    graph = data.draw(graphs(max_inputs=4, max_nodes=8), label="graph")
+    n_inputs, X = graph_inputs(graph, data)
+    params = [Value(v, label=f"p{i}") for i, v in enumerate(graph.values[n_inputs:])]
+
+    def fn(x: list[Value]) -> Value:
+        return graph(*x, *params)
+
+    try:
+        values, grads = scalar_results(fn, params, X)
+    except (ArithmeticError, ValueError):
+        assume(False)  # a perturbed sample left the graph's safe domain
+    program = compile(fn, X[:1], params)
+    assert relative_error(program.forward(X), values[:, 0]) <= TOLERANCE
+    if params:
+        per_sample = compiled_per_sample(program, params, X)
+        for b in range(len(X)):
+            assert relative_error(per_sample[b], grads[b]) <= TOLERANCE
+        position = [program.params.index(p) for p in params]
+        assert relative_error(program.value_and_grad(X, reduction="sum")[1][position],
+                              grads.sum(axis=0)) <= TOLERANCE
+
+
+def test_shared_weights_and_shared_factors_get_every_contribution():
+    a, b = Value(0.7, label="a"), Value(-1.3, label="b")
+
+    def fn(x: list[Value]) -> list[Value]:
+        # a appears in every product of both sums (a repeated weight), b scales every input
+        # (one parameter read by a whole group), and x[0] appears twice in one sum.
+        s1 = autodiff.sum([a * x[0], a * x[1], a * x[0]])
+        s2 = autodiff.sum([a * x[1], b * x[2]])
+        return [autodiff.sum([s1.tanh(), s2]) * (b * x[0]), *(b * xi for xi in x)]
+
+    X = np.random.default_rng(2).normal(size=(4, 3))
+    program = compile(fn, X, [a, b])
+    agreement = program.verify(X)
+    assert agreement.values <= TOLERANCE
+    values, _ = scalar_results(fn, [a, b], X)
+    assert program.forward(X).shape == (4, 4)
+    assert relative_error(program.forward(X), values) <= TOLERANCE
+
+    loss = lambda x: autodiff.sum(fn(x)) ** 2  # noqa: E731
+    program = compile(loss, X, [a, b])
+    agreement = program.verify(X)
+    assert agreement.values <= TOLERANCE and agreement.grads <= TOLERANCE
+
+
+def test_nn_mlp_compiles():
+    nn = pytest.importorskip("nn")
+    model = nn.MLP(4, [3, 2], activation="tanh", seed=0)
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(6, 4)), rng.random((6, 2))
+    train = compile(lambda x, y: nn.quadratic(model(x), y), (X[:2], Y[:2]), model.parameters())
+    agreement = train.verify(X, Y)
+    assert agreement.values <= TOLERANCE and agreement.grads <= TOLERANCE
+    predict = compile(lambda x: model(x), X[:2], model.parameters())
+    expected = np.array([[v.data for v in model(list(row))] for row in X])
+    assert relative_error(predict.forward(X), expected) <= TOLERANCE
+
+
+# -- parameters, .grad and the sync points ---------------------------------------------
+
+
+def test_loss_and_grad_adds_into_grad_like_backward(small_net):
+    loss, params, X, Y = small_net
+    program = compile(loss, (X[:2], Y[:2]), params)
+    _, grads = scalar_results(loss, params, X, Y)
+    mean = program.loss_and_grad(X, Y)  # reduction="mean" by default
+    assert mean == pytest.approx(program.forward(X, Y).mean(), rel=1e-14)
+    assert relative_error([p.grad for p in params], grads.mean(axis=0)) <= TOLERANCE
+    program.loss_and_grad(X, Y)  # a second call adds the same again, as backward() does
+    assert relative_error([p.grad for p in params], 2 * grads.mean(axis=0)) <= TOLERANCE
+
+
+def test_sgd_over_values_sees_the_new_parameters(small_net):
+    loss, params, X, Y = small_net
+    program = compile(loss, (X[:2], Y[:2]), params)
+    before = program.forward(X, Y).mean()
+    for _ in range(5):
+        program.loss_and_grad(X, Y)
+        for p in params:
+            p.data -= 0.1 * p.grad
+            p.grad = 0.0
+    after = program.forward(X, Y).mean()
+    assert after < before
+    values, _ = scalar_results(loss, params, X, Y)
+    assert relative_error(program.forward(X, Y), values[:, 0]) <= TOLERANCE
+    # Assigning .data reorders the parameters in creation order; the graph is still the traced one.
+    assert program.verify(X, Y).grads <= TOLERANCE
+
+
+def test_parameters_kept_in_a_vector_between_sync_points(small_net):
+    loss, params, X, Y = small_net
+    program = compile(loss, (X[:2], Y[:2]), params)
+    theta = program.read_params()
+    assert sorted(map(id, program.params)) == sorted(map(id, params))
+    assert theta.tolist() == [p.data for p in program.params]
+    _, grad = program.value_and_grad(X, Y, params=theta)
+    theta -= 0.5 * grad
+    assert params[0].data != theta[program.params.index(params[0])]  # Values untouched until the sync
+    program.write_params(theta)
+    assert [p.data for p in program.params] == theta.tolist()
+    assert all(p.grad == 0.0 for p in params)
+
+
+def test_reductions_and_chunks(small_net):
+    loss, params, X, Y = small_net
+    program = compile(loss, (X[:2], Y[:2]), params)
+    total, summed = program.value_and_grad(X, Y, reduction="sum")
+    mean, averaged = program.value_and_grad(X, Y, reduction="mean")
+    assert mean == pytest.approx(total / len(X), rel=1e-14)
+    assert relative_error(averaged, summed / len(X)) <= 1e-15
+    assert np.array_equal(program.forward(X, Y, chunk=3), program.forward(X, Y))
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        program.value_and_grad(X, Y, reduction="max")
+
+
+def test_float32_agrees_to_its_documented_tolerance(small_net):
+    loss, params, X, Y = small_net
+    program = compile(loss, (X[:2], Y[:2]), params, dtype=np.float32)
+    assert program.read_params().dtype == np.float32
+    values, grads = scalar_results(loss, params, X, Y)
+    assert relative_error(program.forward(X, Y), values[:, 0]) <= 1e-5
+    position = [program.params.index(p) for p in params]
+    summed = program.value_and_grad(X, Y, reduction="sum")[1][position]
+    assert relative_error(summed, grads.sum(axis=0)) <= 1e-5
+
+
+# -- the printed plan ------------------------------------------------------------
+
+
+def test_plan_groups_nodes_by_level_and_primitive(small_net):
+    loss, params, X, Y = small_net
+    assert str(compile(loss, (X[:2], Y[:2]), params)).splitlines() == [
+        "loss(x[5], y[3]) with 39 parameters p, float64: 9 steps",
+        "  level 1  dense    v[0:4] = p[0:20].reshape(4, 5) @ x[0:5] + p[32:36]",
+        "  level 1  neg      v[4:7] = neg(y[0:3])",
+        "  level 2  tanh     v[7:11] = tanh(v[0:4])",
+        "  level 3  dense    v[11:14] = p[20:32].reshape(3, 4) @ v[7:11] + p[36:39]",
+        "  level 4  tanh     v[14:17] = tanh(v[11:14])",
+        "  level 5  add      v[17:20] = add(v[14:17], v[4:7])",
+        "  level 6  pow      v[20:23] = pow(v[17:20], 2.0)",
+        "  level 7  sum      v[23] = sum(v[20:23])",
+        "  level 8  mul      v[24] = mul(0.5, v[23])",
+        "  return v[24]",
+    ]
+
+
+# -- honest limits -----------------------------------------------------------------
+
+
+def test_python_decisions_on_inputs_are_refused_while_tracing():
+    w = Value(1.0)
+
+    def fn(x: list[Value]) -> Value:
+        return w * x[0] if x[0] > 0 else -w * x[0]
+
+    with pytest.raises(TraceError, match=r"compared the input 'x\[0\]' with 0 .*relu instead of an if"):
+        compile(fn, [1.0], [w])
+    with pytest.raises(TraceError, match="read the number of the input"):
+        compile(lambda x: w * x[0].data, [1.0], [w])
+    assert isinstance(Placeholder(1.0), Value)
+
+
+def test_a_graph_that_depends_on_the_data_is_detected():
+    w = Value(1.0, label="w")
+
+    def fn(x: list[Value]) -> Value:
+        z = w * x[0]
+        return z.tanh() if z > 0 else z.sigmoid()  # a decision on a computed value
+
+    with pytest.raises(TraceError, match=r"depends on its inputs: node \d+ is (tanh|sigmoid).*relu instead"):
+        compile(fn, [[1.0], [-1.0]], [w])
+    program = compile(fn, [[1.0], [2.0]], [w])  # the examples agree: compiled...
+    with pytest.raises(TraceError, match="sample 1 gives a different graph"):
+        program.verify(np.array([[3.0], [-3.0]]))  # ... but verify finds the other branch
+
+
+def test_constants_taken_from_the_data_are_detected():
+    nn = pytest.importorskip("nn")
+    model = nn.MLP(2, [2], activation="linear", seed=0)
+    with pytest.raises(TraceError, match="the constant"):
+        # the stable softmax shifts by max(z.data): a number taken from the data
+        compile(lambda x: nn.cross_entropy(model(x), 1), [[1.0, 2.0], [-3.0, 0.5]], model.parameters())
+
+
+def test_values_from_outside_must_be_parameters():
+    w, hidden = Value(1.0, label="w"), Value(2.0, label="hidden")
+    with pytest.raises(TraceError, match="'hidden' = 2.0, a Value made outside fn that is not in params"):
+        compile(lambda x: w * x[0] + hidden, [1.0], [w])
+    with pytest.raises(GraphError, match="parameters must be leaves"):
+        compile(lambda x: w * x[0], [1.0], [w * 2])
+    with pytest.raises(GraphError, match="listed twice"):
+        compile(lambda x: w * x[0], [1.0], [w, w])
+    with pytest.raises(GraphError, match="no_grad"), autodiff.no_grad():
+        compile(lambda x: w * x[0], [1.0], [w])
+
+
+def test_bad_batches_and_results_get_clear_errors(small_net):
+    loss, params, X, Y = small_net
+    program = compile(loss, (X[:2], Y[:2]), params)
+    with pytest.raises(ValueError, match=r"x must be a 2-D array of shape \(batch, 5\)"):
+        program.forward(X[0], Y[0])
+    with pytest.raises(TypeError, match="takes 2 arrays"):
+        program.forward(X)
+    with pytest.raises(TraceError, match="must return a Value or a list of Values"):
+        compile(lambda x: 3.0, [1.0])
+    layer = mlp((5, 2))
+    outputs = compile(network(*layer), X[:2], parameters(*layer))
+    with pytest.raises(GraphError, match="returns one Value"):
+        outputs.value_and_grad(X)
+
+
+def test_domain_errors_and_non_finite_inputs_are_named():
+    w = Value(1.0, label="w")
+    program = compile(lambda x: (w * x[0]).log(), [[1.0], [2.0]], [w])
+    with pytest.raises(DomainError, match=r"log is undefined for x = -2.0 .*sample 1.*x > 0"):
+        program.forward(np.array([[1.0], [-2.0]]))
+    with pytest.raises(NonFiniteError, match=r"input x\[0\] of sample 1 is nan"):
+        program.value_and_grad(np.array([[1.0], [np.nan]]))
+    program = compile(lambda x: (w * x[0]).exp(), [[1.0], [2.0]], [w])
+    with pytest.raises(NonFiniteError, match="exp overflowed"):
+        program.forward(np.array([[1000.0]]))

@@ -116,7 +116,7 @@ def cross_entropy(logits: Any, target: Target) -> Value:
     shifted = _shifted(logits, "cross_entropy")
     weights = _class_weights(target, len(shifted), "cross_entropy")
     lse = _shifted_logsumexp(shifted)
-    if len(weights) == 1 and weights[0][1] == 1.0:
+    if len(weights) == 1 and not isinstance(weights[0][1], Value) and weights[0][1] == 1.0:
         return lse - shifted[weights[0][0]]
     return -autodiff.sum([w * (shifted[i] - lse) for i, w in weights])
 
@@ -140,7 +140,7 @@ def nll(probabilities: Any, target: Target) -> Value:
                 f"nll: the probability of class {i} is {p[i].data!r}, so its log is undefined "
                 "(the loss would be infinite); compute the loss from logits with cross_entropy"
             )
-    if len(weights) == 1 and weights[0][1] == 1.0:
+    if len(weights) == 1 and not isinstance(weights[0][1], Value) and weights[0][1] == 1.0:
         return -p[weights[0][0]].log()
     return -autodiff.sum([w * p[i].log() for i, w in weights])
 
@@ -281,7 +281,7 @@ def _probability(target: Any, name: str) -> float:
     return t
 
 
-def _class_weights(target: Any, classes: int, name: str) -> list[tuple[int, float]]:
+def _class_weights(target: Any, classes: int, name: str) -> list[tuple[int, Any]]:
     """(class, weight) pairs with nonzero weight: [(i, 1.0)] for a class index."""
     if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
         if not 0 <= target < classes:
@@ -289,9 +289,14 @@ def _class_weights(target: Any, classes: int, name: str) -> list[tuple[int, floa
         return [(int(target), 1.0)]
     if isinstance(target, (bool, numbers.Real, Value)):
         raise TypeError(f"{name}: the target must be a class index or one value per class, not {target!r}")
-    weights = [_real(t, name) for t in target]
+    weights = list(target)
     if len(weights) != classes:
         raise ValueError(f"{name}: the target has {len(weights)} entries but there are {classes} outputs")
+    if any(isinstance(w, Value) for w in weights):
+        # Recorded targets (compiled mode's placeholders): every class stays in
+        # the graph, since which weights are zero is known only per sample.
+        return list(enumerate(weights))
+    weights = [_real(t, name) for t in weights]
     pairs = [(i, w) for i, w in enumerate(weights) if w != 0.0]
     if not pairs:
         raise ValueError(f"{name}: the target is all zeros; it needs weight on at least one class")

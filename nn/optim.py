@@ -81,7 +81,8 @@ class Optimizer:
         """
         self._check(grad, "gradient")
         buffers = {name: buffer.copy() for name, buffer in self.buffers.items()}
-        new = theta - self._update(buffers, grad, self.steps + 1)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below, with a better message
+            new = theta - self._update(buffers, grad, self.steps + 1)
         self._check(new, "new value")
         self.buffers, self.steps = buffers, self.steps + 1
         return new

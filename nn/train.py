@@ -2,9 +2,8 @@
 
 :func:`fit` runs a model over the data in batches; for each batch it takes the
 gradient of the batch loss through the engine and lets the optimizer step.
-One function computes a batch's loss and gradients (:func:`scalar_batch`);
-``mode`` picks it from :data:`BATCH_MODES`, so a compiled mode that computes
-the same gradients over a whole batch with NumPy slots in beside it.
+``mode`` says how (see :mod:`nn.modes`): ``"scalar"`` through Value graphs,
+``"compiled"`` through one traced program replayed over each batch with NumPy.
 
 How per-sample losses combine into the loss of a batch is the ``reduction``:
 ``"mean"`` averages them (gradient descent with ``w -= lr/len(batch) * sum of
@@ -22,7 +21,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +29,8 @@ from typing import Any
 import numpy as np
 
 import autodiff
+
+from .modes import STEPS, check_mode, compiled_forward, numbers
 
 #: A per-sample loss: (model output, target) -> scalar Value.
 Loss = Callable[[Any, Any], autodiff.Value]
@@ -97,35 +98,6 @@ class History:
         return self.epochs[index]
 
 
-# -- one batch -------------------------------------------------------------------
-
-
-def scalar_batch(
-    model: Callable[[Any], Any],
-    inputs: Sequence[Sequence[float]],
-    targets: Sequence[Any],
-    loss: Loss,
-    reduction: str,
-) -> tuple[float, list[Any]]:
-    """Loss and gradients of one batch through scalar Values.
-
-    Builds one graph for the whole batch (the per-sample losses joined by one
-    n-ary sum), runs backward on it, and so adds the gradient of the batch loss
-    to every parameter's ``grad``.  Returns the batch loss and each sample's
-    output as plain numbers.
-    """
-    outputs = [model(x) for x in inputs]
-    total = autodiff.sum([loss(output, target) for output, target in zip(outputs, targets)])
-    if reduction == "mean":
-        total = total / len(outputs)
-    total.backward()
-    return total.data, [_numbers(output) for output in outputs]
-
-
-#: The ways of computing a batch's loss and gradients, by the name ``fit`` takes.
-BATCH_MODES: dict[str, Callable[..., tuple[float, list[Any]]]] = {"scalar": scalar_batch}
-
-
 # -- the loop ----------------------------------------------------------------------
 
 
@@ -162,7 +134,12 @@ def fit(
       :class:`StopTraining` to stop early.
     - ``progress``: a bar with the loss on stderr; None shows it only when
       stderr is a terminal.
-    - ``mode``: how a batch's gradients are computed; one of :data:`BATCH_MODES`.
+    - ``mode``: ``"scalar"`` (Value graphs) or ``"compiled"`` (one traced
+      program over each batch with NumPy; parameters are written back to the
+      Values at the end of every epoch, before metrics and ``evaluate``, and
+      when training stops).  In compiled mode targets must be numbers, rows
+      or class indices (turned into one-hot rows), and outputs for
+      ``metrics`` come from a compiled forward pass.
 
     Fitting y = 2x + 1 with one linear neuron:
 
@@ -177,7 +154,7 @@ def fit(
     >>> round(float(m[0, 0]), 3), round(float(b[0]), 3)
     (2.0, 1.0)
     """
-    batch = _batch_function(mode)
+    check_mode(mode, "fit")
     rows, labels = _samples(inputs, targets)
     count = len(rows)
     size = _batch_size(batch_size, count)
@@ -191,13 +168,13 @@ def fit(
     if show:
         print(f"nn.fit: {mode} mode, {count} samples, batch {size}, {epochs} epochs", file=sys.stderr)
 
-    with _ctrl_c() as interrupt, _progress_bar(show, epochs) as bar:
+    steps = STEPS[mode](model, rows, labels, loss, optimizer, reduction, need_outputs=bool(metrics))
+    with _ctrl_c() as interrupt, _progress_bar(show, epochs) as bar, _synced(steps):
         for number in range(1, epochs + 1):
             if shuffle and size < count:
                 order = rng.permutation(count)
-            record, seen, outputs = _epoch(
-                number, model, rows, labels, order, size, loss, reduction, optimizer, batch, interrupt
-            )
+            record, seen, outputs = _epoch(number, steps, len(rows), order, size, reduction, interrupt)
+            steps.sync()
             if record.steps == 0:
                 break  # interrupted before any step of this epoch finished
             history.epochs.append(record)
@@ -217,53 +194,60 @@ def fit(
     return history
 
 
-def predict(model: Callable[[Any], Any], inputs: Any) -> np.ndarray:
+def predict(model: Callable[[Any], Any], inputs: Any, mode: str = "scalar") -> np.ndarray:
     """The model's outputs for many inputs as an array, without recording a graph.
 
     One row per sample (or one number per sample for a model that returns a
-    single Value).
+    single Value).  ``mode="compiled"`` runs one compiled forward pass over all
+    inputs (traced once per model, then reused), for test sets of any size.
     """
+    check_mode(mode, "predict")
     rows, _ = _samples(inputs, None)
+    if mode == "compiled":
+        array = np.asarray(rows, dtype=float)
+        return compiled_forward(model, array[:4]).forward(array)
     with autodiff.no_grad():
-        return np.array([_numbers(model(x)) for x in rows], dtype=float)
+        return np.array([numbers(model(x)) for x in rows], dtype=float)
 
 
 def _epoch(
     number: int,
-    model: Any,
-    rows: list[list[float]],
-    labels: list[Any],
+    steps: Any,
+    count: int,
     order: np.ndarray,
     size: int,
-    loss: Loss,
     reduction: str,
-    optimizer: Any,
-    batch: Callable[..., tuple[float, list[Any]]],
     interrupt: threading.Event,
 ) -> tuple[Epoch, list[int], list[Any]]:
     """One pass over the data; returns its record and the samples seen with their outputs."""
     start = time.perf_counter()
-    total, steps, seen, outputs = 0.0, 0, [], []
-    for begin in range(0, len(rows), size):
+    total, done, seen, outputs = 0.0, 0, [], []
+    for begin in range(0, count, size):
         chosen = order[begin : begin + size].tolist()
-        optimizer.zero_grad()
         try:
-            value, batch_outputs = batch(model, [rows[i] for i in chosen], [labels[i] for i in chosen],
-                                         loss, reduction)
-            optimizer.step()
+            value, batch_outputs = steps.step(chosen)
         except KeyboardInterrupt:
             interrupt.set()  # raised inside the step (no signal handler here): the step is dropped
             break
         total += value * len(chosen) if reduction == "mean" else value
-        steps += 1
+        done += 1
         seen += chosen
         outputs += batch_outputs
         if interrupt.is_set():
             break
-    complete = len(seen) == len(rows)
+    complete = len(seen) == count
     epoch_loss = total / len(seen) if reduction == "mean" and seen else total
-    record = Epoch(number, epoch_loss, {}, time.perf_counter() - start, steps, complete)
+    record = Epoch(number, epoch_loss, {}, time.perf_counter() - start, done, complete)
     return record, seen, outputs
+
+
+@contextmanager
+def _synced(steps: Any) -> Iterator[None]:
+    """Whatever ends training (the last epoch, an error, Ctrl-C), the Values get the latest parameters."""
+    try:
+        yield
+    finally:
+        steps.sync()
 
 
 def _metrics(
@@ -278,16 +262,6 @@ def _metrics(
 
 
 # -- checking arguments ---------------------------------------------------------------
-
-
-def _batch_function(mode: str) -> Callable[..., tuple[float, list[Any]]]:
-    if mode not in BATCH_MODES:
-        known = ", ".join(repr(name) for name in BATCH_MODES)
-        raise ValueError(
-            f"fit: mode={mode!r} is not available; the modes are {known}. "
-            "(compiled mode, the same gradients over a whole batch in NumPy, comes with autodiff.compile)"
-        )
-    return BATCH_MODES[mode]
 
 
 def _samples(inputs: Any, targets: Any) -> tuple[list[list[float]], list[Any]]:
@@ -321,12 +295,6 @@ def _batch_size(batch_size: int | None, count: int) -> int:
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ValueError(f"fit: {name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
-
-
-def _numbers(output: Any) -> Any:
-    if isinstance(output, autodiff.Value):
-        return output.data
-    return [value.data if isinstance(value, autodiff.Value) else float(value) for value in output]
 
 
 # -- Ctrl-C and the progress bar ---------------------------------------------------------

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import nn
-from nn.train import BATCH_MODES, StopTraining, fit, predict
+from nn.train import StopTraining, fit, predict
 
 INPUTS = np.array([[0.5, -1.0], [1.5, 0.25], [-0.5, 2.0], [1.0, 1.0], [0.0, -0.5]])
 TARGETS = np.array([[1.0], [0.0], [0.5], [2.0], [-1.0]])
@@ -269,11 +269,10 @@ def test_progress_on_names_the_mode_and_shows_the_loss(capsys):
 # -- errors ------------------------------------------------------------------------------------------
 
 
-def test_only_scalar_mode_exists_for_now():
-    assert list(BATCH_MODES) == ["scalar"]
+def test_an_unknown_mode_is_refused_with_the_choices():
     model = line()
-    with pytest.raises(ValueError, match="mode='compiled' is not available.*'scalar'"):
-        fit(model, INPUTS, TARGETS, nn.quadratic, sgd(model), epochs=1, mode="compiled")
+    with pytest.raises(ValueError, match="mode must be one of 'scalar', 'compiled', got 'fast'"):
+        fit(model, INPUTS, TARGETS, nn.quadratic, sgd(model), epochs=1, mode="fast")
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,11 @@ class Program:
         self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
+    def input_sizes(self) -> list[int]:
+        """How many numbers each argument of the traced function takes per sample."""
+        return list(self._sizes)
+
+    @property
     def scalar(self) -> bool:
         """Whether the function returns one Value (then gradients are defined)."""
         return self._graph.scalar

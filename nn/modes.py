@@ -1,0 +1,168 @@
+"""How training steps and predictions run: through scalar Values, or compiled.
+
+Both modes compute the same chain rule from the same primitive table.
+
+- ``"scalar"`` builds one Value graph per batch, calls ``backward()`` and then
+  ``optimizer.step()``.  Every node exists and can be inspected or drawn.
+- ``"compiled"`` traces the per-sample loss once (:func:`autodiff.compile`)
+  and replays it over each batch with NumPy.  The parameters then live in a
+  vector that the optimizer's array rule (:meth:`nn.Optimizer.update`) updates;
+  the Values get the vector back at the sync points: the end of each epoch,
+  and when training stops for any reason.
+
+Targets in compiled mode are placeholders too, so they must be numbers: class
+indices are turned into one-hot rows (``cross_entropy`` and the other losses
+accept those), a number stays a number, a row stays a row.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+import autodiff
+from autodiff.compile import Program, TraceError
+
+#: The modes :func:`nn.fit` and :func:`nn.predict` accept.
+MODES = ("scalar", "compiled")
+
+
+def check_mode(mode: str, caller: str) -> None:
+    if mode not in MODES:
+        raise ValueError(f"{caller}: mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
+
+
+def numbers(output: Any) -> Any:
+    """A model output as plain numbers: a float for one Value, a list of floats otherwise."""
+    if isinstance(output, autodiff.Value):
+        return output.data
+    return [value.data if isinstance(value, autodiff.Value) else float(value) for value in output]
+
+
+def scalar_batch(
+    model: Callable[[Any], Any],
+    inputs: Sequence[Sequence[float]],
+    targets: Sequence[Any],
+    loss: Callable[[Any, Any], autodiff.Value],
+    reduction: str,
+) -> tuple[float, list[Any]]:
+    """Loss and gradients of one batch through scalar Values.
+
+    Builds one graph for the whole batch (the per-sample losses joined by one
+    n-ary sum), runs backward on it, and so adds the gradient of the batch loss
+    to every parameter's ``grad``.  Returns the batch loss and each sample's
+    output as plain numbers.
+    """
+    outputs = [model(x) for x in inputs]
+    total = autodiff.sum([loss(output, target) for output, target in zip(outputs, targets)])
+    if reduction == "mean":
+        total = total / len(outputs)
+    total.backward()
+    return total.data, [numbers(output) for output in outputs]
+
+
+class ScalarSteps:
+    """Training steps through Value graphs: ``backward()``, then ``optimizer.step()``."""
+
+    mode = "scalar"
+
+    def __init__(self, model: Any, rows: list[list[float]], labels: list[Any], loss: Any, optimizer: Any,
+                 reduction: str, need_outputs: bool) -> None:
+        self.model, self.rows, self.labels = model, rows, labels
+        self.loss, self.optimizer, self.reduction = loss, optimizer, reduction
+
+    def step(self, chosen: list[int]) -> tuple[float, list[Any]]:
+        """One optimizer step on the samples ``chosen``: the batch loss and their outputs."""
+        self.optimizer.zero_grad()
+        value, outputs = scalar_batch(self.model, [self.rows[i] for i in chosen],
+                                      [self.labels[i] for i in chosen], self.loss, self.reduction)
+        self.optimizer.step()
+        return value, outputs
+
+    def sync(self) -> None:
+        """Nothing to do: the Values are always current."""
+
+
+class CompiledSteps:
+    """Training steps through one compiled program, parameters kept in a vector between syncs."""
+
+    mode = "compiled"
+
+    def __init__(self, model: Any, rows: list[list[float]], labels: list[Any], loss: Any, optimizer: Any,
+                 reduction: str, need_outputs: bool) -> None:
+        self.inputs = np.asarray(rows, dtype=float)
+        self.targets, scalar_target = _target_array(model, rows[0], labels)
+        self.optimizer, self.reduction = optimizer, reduction
+
+        def sample_loss(x: list[autodiff.Value], t: list[autodiff.Value]) -> autodiff.Value:
+            return loss(model(x), t[0] if scalar_target else t)
+
+        examples = (self.inputs[:4], self.targets[:4])
+        self.program = _compile(sample_loss, examples, optimizer.params, "the loss")
+        optimizer.reorder(self.program.params)  # optimizer vectors in the program's order
+        self.outputs = compiled_forward(model, self.inputs[:4]) if need_outputs else None
+        if self.outputs is not None:
+            position = {id(p): i for i, p in enumerate(self.program.params)}
+            self.output_index = np.array([position[id(p)] for p in self.outputs.params], dtype=np.intp)
+        self.theta = self.program.read_params()
+
+    def step(self, chosen: list[int]) -> tuple[float, list[Any]]:
+        """One optimizer step on the samples ``chosen``: the batch loss and (if wanted) their outputs."""
+        x, t = self.inputs[chosen], self.targets[chosen]
+        outputs: list[Any] = []
+        if self.outputs is not None:
+            outputs = self.outputs.forward(x, params=self.theta[self.output_index]).tolist()
+        value, grad = self.program.value_and_grad(x, t, params=self.theta, reduction=self.reduction)
+        self.theta = self.optimizer.update(self.theta, grad)
+        return value, outputs
+
+    def sync(self) -> None:
+        """Give the parameter Values the vector's numbers."""
+        self.program.write_params(self.theta)
+
+
+STEPS = {"scalar": ScalarSteps, "compiled": CompiledSteps}
+
+
+# -- compiled forward passes, cached per model ------------------------------------------
+
+_forwards: weakref.WeakKeyDictionary[Any, Program] = weakref.WeakKeyDictionary()
+
+
+def compiled_forward(model: Any, example: np.ndarray) -> Program:
+    """The model's forward pass compiled (once per model: later calls reuse it).
+
+    The program reads the parameters' ``.data`` each time it runs, so training
+    between calls is seen.
+    """
+    program = _forwards.get(model)
+    if program is None or program.input_sizes != [example.shape[1]]:
+        parameters = model.parameters() if hasattr(model, "parameters") else []
+        program = _compile(lambda x: model(x), example, parameters, "the model")
+        _forwards[model] = program
+    return program
+
+
+def _compile(fn: Callable[..., Any], examples: Any, params: Sequence[autodiff.Value], what: str) -> Program:
+    try:
+        return autodiff.compile(fn, examples, params)
+    except TraceError as error:
+        raise TraceError(f"compiled mode cannot trace {what}: {error}. Use mode='scalar' for it.") from None
+
+
+def _target_array(model: Any, first_row: list[float], labels: list[Any]) -> tuple[np.ndarray, bool]:
+    """Targets as a (samples, k) array for the traced loss; True if each target is one number."""
+    if all(isinstance(y, int) and not isinstance(y, bool) for y in labels):
+        with autodiff.no_grad():
+            width = len(numbers(model(first_row)))
+        if min(labels) < 0 or max(labels) >= width:
+            raise ValueError(f"compiled mode: class labels must lie in 0..{width - 1} for a model "
+                             f"with {width} outputs; got {min(labels)}..{max(labels)}")
+        return np.eye(width)[labels], False
+    array = np.asarray(labels, dtype=float)
+    if array.ndim == 1:
+        return array[:, None], True
+    return array, False

@@ -116,6 +116,7 @@ def fit(
     evaluate: Callable[[Any, int], Mapping[str, float] | None] | None = None,
     progress: bool | None = None,
     mode: str = "scalar",
+    start_epoch: int = 1,
 ) -> History:
     """Train ``model`` on ``inputs`` and ``targets``; return the :class:`History`.
 
@@ -124,7 +125,9 @@ def fit(
       or a row), handed to ``loss(model(x), target)`` as Python numbers/lists.
     - ``batch_size``: samples per step; None is the full batch (one step per
       epoch).  With ``shuffle``, mini-batches are drawn each epoch in an order
-      from ``numpy.random.default_rng(seed)``: the same seed, the same run.
+      from ``numpy.random.default_rng([seed, epoch])``: the same seed, the
+      same run, and a run resumed at ``start_epoch`` shuffles as the
+      uninterrupted run would have.
       A full batch is never shuffled (its order would only change round-off).
     - ``reduction``: ``"mean"`` or ``"sum"`` of the per-sample losses in a batch.
     - ``metrics``: ``{name: f(outputs, targets)}`` evaluated each epoch on the
@@ -162,18 +165,21 @@ def fit(
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be a whole number >= 0, got {epochs!r}")
     show = sys.stderr.isatty() if progress is None else bool(progress)
-    rng = np.random.default_rng(seed)
+    if isinstance(start_epoch, bool) or not isinstance(start_epoch, (int, np.integer)) or start_epoch < 1:
+        raise ValueError(f"fit: start_epoch must be a whole number >= 1, got {start_epoch!r}")
     order = np.arange(count)
     history = History(mode=mode)
     if show:
         print(f"nn.fit: {mode} mode, {count} samples, batch {size}, {epochs} epochs", file=sys.stderr)
 
     steps = STEPS[mode](model, rows, labels, loss, optimizer, reduction, need_outputs=bool(metrics))
-    with _ctrl_c() as interrupt, _progress_bar(show, epochs) as bar, _synced(steps):
-        for number in range(1, epochs + 1):
+    per_epoch = -(-count // size)
+    with _ctrl_c() as interrupt, _progress_bar(show, epochs * per_epoch) as bar, _synced(steps):
+        for number in range(start_epoch, start_epoch + epochs):
             if shuffle and size < count:
-                order = rng.permutation(count)
-            record, seen, outputs = _epoch(number, steps, len(rows), order, size, reduction, interrupt)
+                order = np.random.default_rng([seed, number]).permutation(count)
+            bar.set_description(f"epoch {number}/{start_epoch + epochs - 1}", refresh=False)
+            record, seen, outputs = _epoch(number, steps, len(rows), order, size, reduction, interrupt, bar)
             steps.sync()
             if record.steps == 0:
                 break  # interrupted before any step of this epoch finished
@@ -184,8 +190,7 @@ def fit(
                     record.metrics.update(evaluate(model, number) or {})
             except StopTraining as stop:
                 history.stopped_early, history.stop_reason = True, str(stop) or None
-            bar.set_postfix(loss=f"{record.loss:.4g}", refresh=False)  # drawn by update, at most 10 times/s
-            bar.update(1)
+            bar.set_postfix(loss=f"{record.loss:.4g}")
             if history.stopped_early or interrupt.is_set():
                 break
     if interrupt.is_set():
@@ -218,6 +223,7 @@ def _epoch(
     size: int,
     reduction: str,
     interrupt: threading.Event,
+    bar: Any,
 ) -> tuple[Epoch, list[int], list[Any]]:
     """One pass over the data; returns its record and the samples seen with their outputs."""
     start = time.perf_counter()
@@ -231,6 +237,8 @@ def _epoch(
             break
         total += value * len(chosen) if reduction == "mean" else value
         done += 1
+        bar.set_postfix(loss=f"{value:.4g}", refresh=False)  # drawn by update, at most 10 times a second
+        bar.update(1)
         seen += chosen
         outputs += batch_outputs
         if interrupt.is_set():
@@ -341,13 +349,16 @@ class _NoBar:
     def set_postfix(self, refresh: bool = True, **values: str) -> None:
         pass
 
+    def set_description(self, text: str, refresh: bool = True) -> None:
+        pass
+
 
 @contextmanager
-def _progress_bar(show: bool, epochs: int) -> Iterator[Any]:
+def _progress_bar(show: bool, steps: int) -> Iterator[Any]:
     if not show:
         yield _NoBar()
         return
     from tqdm.auto import tqdm  # only when a bar is wanted: importing tqdm is not free
 
-    with tqdm(total=epochs, desc="training", unit="epoch", file=sys.stderr, leave=True) as bar:
+    with tqdm(total=steps, desc="training", unit="step", file=sys.stderr, leave=True) as bar:
         yield bar

@@ -69,16 +69,17 @@ class ScalarSteps:
 
     mode = "scalar"
 
-    def __init__(self, model: Any, rows: list[list[float]], labels: list[Any], loss: Any, optimizer: Any,
+    def __init__(self, model: Any, inputs: np.ndarray, targets: np.ndarray, loss: Any, optimizer: Any,
                  reduction: str, need_outputs: bool) -> None:
-        self.model, self.rows, self.labels = model, rows, labels
+        self.model, self.inputs, self.targets = model, inputs, targets
         self.loss, self.optimizer, self.reduction = loss, optimizer, reduction
 
     def step(self, chosen: list[int]) -> tuple[float, list[Any]]:
         """One optimizer step on the samples ``chosen``: the batch loss and their outputs."""
         self.optimizer.zero_grad()
-        value, outputs = scalar_batch(self.model, [self.rows[i] for i in chosen],
-                                      [self.labels[i] for i in chosen], self.loss, self.reduction)
+        # Python floats and lists: Value arithmetic is fastest on them, and losses expect them.
+        rows, targets = self.inputs[chosen].tolist(), self.targets[chosen].tolist()
+        value, outputs = scalar_batch(self.model, rows, targets, self.loss, self.reduction)
         self.optimizer.step()
         return value, outputs
 
@@ -91,10 +92,10 @@ class CompiledSteps:
 
     mode = "compiled"
 
-    def __init__(self, model: Any, rows: list[list[float]], labels: list[Any], loss: Any, optimizer: Any,
+    def __init__(self, model: Any, inputs: np.ndarray, targets: np.ndarray, loss: Any, optimizer: Any,
                  reduction: str, need_outputs: bool) -> None:
-        self.inputs = np.asarray(rows, dtype=float)
-        self.targets, scalar_target = _target_array(model, rows[0], labels)
+        self.inputs = inputs
+        self.targets, scalar_target = _target_array(model, inputs[0].tolist(), targets)
         self.optimizer, self.reduction = optimizer, reduction
 
         def sample_loss(x: list[autodiff.Value], t: list[autodiff.Value]) -> autodiff.Value:
@@ -153,14 +154,14 @@ def _compile(fn: Callable[..., Any], examples: Any, params: Sequence[autodiff.Va
         raise TraceError(f"compiled mode cannot trace {what}: {error}. Use mode='scalar' for it.") from None
 
 
-def _target_array(model: Any, first_row: list[float], labels: list[Any]) -> tuple[np.ndarray, bool]:
+def _target_array(model: Any, first_row: list[float], labels: np.ndarray) -> tuple[np.ndarray, bool]:
     """Targets as a (samples, k) array for the traced loss; True if each target is one number."""
-    if all(isinstance(y, int) and not isinstance(y, bool) for y in labels):
+    if labels.ndim == 1 and labels.dtype.kind in "iu":  # class indices
         with autodiff.no_grad():
             width = len(numbers(model(first_row)))
-        if min(labels) < 0 or max(labels) >= width:
+        if labels.min() < 0 or labels.max() >= width:
             raise ValueError(f"compiled mode: class labels must lie in 0..{width - 1} for a model "
-                             f"with {width} outputs; got {min(labels)}..{max(labels)}")
+                             f"with {width} outputs; got {labels.min()}..{labels.max()}")
         return np.eye(width)[labels], False
     array = np.asarray(labels, dtype=float)
     if array.ndim == 1:

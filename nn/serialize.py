@@ -13,12 +13,14 @@ renames it into place: an interrupted save leaves the old file as it was.
 >>> save(MLP(2, [3, 1], seed=1), path)
 >>> model = MLP(2, [3, 1], seed=2)
 >>> load(model, path)
+{}
 >>> bool((model.get_weights()[0][0] == MLP(2, [3, 1], seed=1).get_weights()[0][0]).all())
 True
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import zipfile
@@ -26,11 +28,24 @@ from typing import Any
 
 import numpy as np
 
+#: The archive entry that holds the JSON text of ``metadata``.
+METADATA = "__metadata__"
 
-def save(model: Any, path: str | os.PathLike[str]) -> None:
-    """Write ``model``'s parameters to ``path`` (an .npz file), atomically."""
+
+def save(model: Any, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None) -> None:
+    """Write ``model``'s parameters to ``path`` (an .npz file), atomically.
+
+    ``metadata`` (JSON-serialisable: an epoch number, a training history...)
+    is stored beside the parameters as text, and :func:`load` returns it, so a
+    checkpoint is one file that appears complete or not at all.
+    """
     path = os.fspath(path)
     state = model.state_dict()
+    if metadata is not None:
+        try:
+            state[METADATA] = np.array(json.dumps(metadata, allow_nan=False))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"save {path}: metadata must be JSON with finite numbers ({error})") from None
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
@@ -44,8 +59,8 @@ def save(model: Any, path: str | os.PathLike[str]) -> None:
         raise
 
 
-def load(model: Any, path: str | os.PathLike[str]) -> None:
-    """Set ``model``'s parameters from a file written by :func:`save`.
+def load(model: Any, path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Set ``model``'s parameters from a file written by :func:`save`; return its metadata ({} if none).
 
     Every array is read and checked before any parameter changes.  Names the
     model lacks or the file lacks, wrong shapes, files that are not .npz and
@@ -62,7 +77,9 @@ def load(model: Any, path: str | os.PathLike[str]) -> None:
         raise ValueError(f"{path}: holds a single array, not an .npz archive of named parameters")
     with archive:
         state = {key: _read(archive, key, path) for key in archive.files}
+    text = state.pop(METADATA, None)
     model.load_state_dict(state, source=path)
+    return {} if text is None else json.loads(str(text))
 
 
 def _read(archive: Any, key: str, path: str) -> np.ndarray:

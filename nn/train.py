@@ -209,10 +209,9 @@ def predict(model: Callable[[Any], Any], inputs: Any, mode: str = "scalar") -> n
     check_mode(mode, "predict")
     rows, _ = _samples(inputs, None)
     if mode == "compiled":
-        array = np.asarray(rows, dtype=float)
-        return compiled_forward(model, array[:4]).forward(array)
-    with autodiff.no_grad():
-        return np.array([numbers(model(x)) for x in rows], dtype=float)
+        return compiled_forward(model, rows[:4]).forward(rows)
+    with autodiff.no_grad():  # Value arithmetic is fastest on Python floats
+        return np.array([numbers(model(x)) for x in rows.tolist()], dtype=float)
 
 
 def _epoch(
@@ -272,8 +271,8 @@ def _metrics(
 # -- checking arguments ---------------------------------------------------------------
 
 
-def _samples(inputs: Any, targets: Any) -> tuple[list[list[float]], list[Any]]:
-    """Inputs as lists of Python floats (Value arithmetic is fastest on them), targets as Python objects."""
+def _samples(inputs: Any, targets: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs as a (samples, features) float array, targets as an array with one entry per sample."""
     array = np.asarray(inputs, dtype=float)
     if array.ndim == 1:
         array = array[:, None]
@@ -285,11 +284,12 @@ def _samples(inputs: Any, targets: Any) -> tuple[list[list[float]], list[Any]]:
         row = int(np.argwhere(~np.isfinite(array))[0][0])
         raise ValueError(f"fit: inputs must be finite numbers; sample {row} is {array[row].tolist()}")
     if targets is None:
-        return array.tolist(), []
-    labels = np.asarray(targets).tolist()
-    if len(labels) != len(array):
-        raise ValueError(f"fit: {len(array)} input samples but {len(labels)} targets: give one per sample")
-    return array.tolist(), labels
+        return array, np.empty(0)
+    labels = np.asarray(targets)
+    if labels.ndim == 0 or len(labels) != len(array):
+        count = "one" if labels.ndim == 0 else len(labels)
+        raise ValueError(f"fit: {len(array)} input samples but {count} targets: give one per sample")
+    return array, labels
 
 
 def _batch_size(batch_size: int | None, count: int) -> int:

@@ -1,0 +1,23 @@
+"""Tools for testing gradients: :func:`gradcheck` and Hypothesis strategies.
+
+``gradcheck`` compares backward's gradients with central differences.  The
+strategies in :mod:`autodiff.testing.strategies` draw random computation graphs
+from the primitive table for property-based tests; Hypothesis is imported only
+when they are used, so ``import autodiff.testing`` works without it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from .gradcheck import GradcheckError, analytic_gradient, gradcheck, numeric_gradient
+
+__all__ = ["GradcheckError", "analytic_gradient", "gradcheck", "numeric_gradient", "strategies"]
+
+
+def __getattr__(name: str) -> ModuleType:
+    # `autodiff.testing.strategies` imports Hypothesis: load it on first use only.
+    if name == "strategies":
+        return importlib.import_module(f"{__name__}.strategies")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,245 @@
+"""Hypothesis strategies that draw computation graphs from the primitive table.
+
+:func:`graphs` draws a :class:`RandomGraph`: a few input numbers and a list of
+steps, each applying a primitive of :data:`autodiff.primitives.PRIMITIVES` to
+earlier nodes (any earlier node, so shared sub-expressions and fan-out are
+common) or to constants.  Nothing here knows any particular primitive: a step
+is kept only where the table says it is safe (``Primitive.safe``), where its
+forward pass and its local partials are defined, and where they stay small, so
+central differences are accurate.  A new table entry is drawn the moment it is
+registered.
+
+A drawn graph is a recipe that can be replayed at other inputs, which is what
+:func:`~autodiff.testing.gradcheck` needs::
+
+    from hypothesis import given
+    from autodiff.testing import gradcheck
+    from autodiff.testing.strategies import graphs
+
+    @given(graphs())
+    def test_backward_matches_central_differences(graph):
+        assert gradcheck(graph, graph.values)
+
+Failing graphs shrink to few inputs and few steps, and print as a program:
+
+>>> RandomGraph(values=(0.5, -1.25), steps=(Step("mul", (0, 1)), Step("pow", (2, Const(2.0)))))
+RandomGraph:
+    v0 = 0.5
+    v1 = -1.25
+    v2 = mul(v0, v1)
+    v3 = pow(v2, 2.0)
+    return v3
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from ..primitives import PRIMITIVES, Primitive
+from ..value import Value, _apply, _constant
+
+#: How many inputs an n-ary primitive (sum) gets at most.
+MAX_NARY = 4
+
+
+@dataclass(frozen=True)
+class Const:
+    """A constant operand of a step (the 2 in ``pow(v0, 2.0)``)."""
+
+    value: float
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One node of a random graph: ``op`` applied to earlier nodes (by index) and constants."""
+
+    op: str
+    args: tuple[int | Const, ...]
+
+    def __str__(self) -> str:
+        operands = ", ".join(f"v{a}" if isinstance(a, int) else repr(a) for a in self.args)
+        return f"{self.op}({operands})"
+
+
+@dataclass(frozen=True, repr=False)
+class RandomGraph:
+    """A replayable computation: input numbers, then steps; the last step is the output.
+
+    Node ``i`` is input ``i`` for ``i < len(values)``, else the result of step
+    ``i - len(values)``.  Calling the graph with one Value per input replays
+    it and returns the output, so a graph is a function for ``gradcheck``.
+
+    >>> graph = RandomGraph(values=(3.0,), steps=(Step("mul", (0, 0)),))
+    >>> inputs, out = graph.build()
+    >>> out.backward()
+    >>> out.data, inputs[0].grad
+    (9.0, 6.0)
+    """
+
+    values: tuple[float, ...]
+    steps: tuple[Step, ...]
+
+    def __call__(self, *inputs: Value) -> Value:
+        return self.nodes(*inputs)[-1]
+
+    def nodes(self, *inputs: Value) -> list[Value]:
+        """Replay the steps on these inputs; every node, inputs first, output last."""
+        if len(inputs) != len(self.values):
+            raise TypeError(f"this graph takes {len(self.values)} inputs, got {len(inputs)}")
+        nodes = list(inputs)
+        for step in self.steps:
+            nodes.append(apply(PRIMITIVES[step.op], *[_resolve(a, nodes) for a in step.args]))
+        return nodes
+
+    def build(self, values: Sequence[float] | None = None) -> tuple[list[Value], Value]:
+        """Fresh input leaves labelled v0, v1... (at ``values``, default the drawn ones) and the output."""
+        inputs = [Value(x, label=f"v{i}") for i, x in enumerate(self.values if values is None else values)]
+        return inputs, self(*inputs)
+
+    def uses(self) -> list[int]:
+        """How many times each node is an operand of a later step (fan-out, with repeats)."""
+        counts = [0] * (len(self.values) + len(self.steps))
+        for step in self.steps:
+            for a in step.args:
+                if isinstance(a, int):
+                    counts[a] += 1
+        return counts
+
+    def __repr__(self) -> str:
+        lines = [f"v{i} = {x!r}" for i, x in enumerate(self.values)]
+        first = len(self.values)
+        lines += [f"v{first + k} = {step}" for k, step in enumerate(self.steps)]
+        lines.append(f"return v{first + len(self.steps) - 1}")
+        return "RandomGraph:\n" + "\n".join("    " + line for line in lines)
+
+
+def apply(op: Primitive, *operands: Any) -> Value:
+    """Apply any table entry to Values and numbers (numbers become constants), recording the node."""
+    return _apply(op, *[x if isinstance(x, Value) else _constant(float(x)) for x in operands])
+
+
+def _resolve(arg: int | Const, nodes: list[Value]) -> Any:
+    return arg.value if isinstance(arg, Const) else nodes[arg]
+
+
+# -- strategies ---------------------------------------------------------------
+
+
+def floats(bound: float) -> st.SearchStrategy[float]:
+    """Finite floats in [-bound, bound], no subnormals (they only test the FPU)."""
+    return st.floats(-bound, bound, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+
+
+def constants() -> st.SearchStrategy[float]:
+    """Constants for steps: small integers first (they shrink well, and make x**n usable for x < 0)."""
+    return st.integers(-3, 3).map(float) | floats(3.0)
+
+
+def arguments(op: Primitive, bound: float = 3.0) -> st.SearchStrategy[tuple[float, ...]]:
+    """Input tuples for ``op`` that its table entry calls safe (``op.safe``), each in [-bound, bound].
+
+    The forward pass and every local partial are defined there, so tests of a
+    primitive's rules can draw their points from here without knowing the primitive.
+    """
+    arity = st.just(op.arity) if op.arity is not None else st.integers(1, MAX_NARY)
+    tuples = arity.flatmap(lambda n: st.tuples(*[floats(bound)] * n))
+    return tuples.filter(lambda args: _admissible(op, args, None, math.inf) is not None)
+
+
+def graphs(
+    max_inputs: int = 3,
+    max_nodes: int = 8,
+    primitives: Iterable[str] | None = None,
+    input_bound: float = 2.0,
+    max_magnitude: float = 100.0,
+) -> st.SearchStrategy[RandomGraph]:
+    """Random computation DAGs over the primitive table.
+
+    ``max_inputs`` inputs in [-input_bound, input_bound]; up to ``max_nodes``
+    operation nodes drawn from ``primitives`` (names; default the whole table).
+    Operands are any earlier node or, for primitives of two or more inputs,
+    sometimes a constant.  Every node's value and every local partial stays
+    within ``max_magnitude``.  When an n-ary primitive (``sum``) is allowed and
+    several results are unused, a last node gathers them, so the output depends
+    on them all.
+    """
+    names = sorted(PRIMITIVES) if primitives is None else list(primitives)
+    unknown = [name for name in names if name not in PRIMITIVES]
+    if unknown or not names:
+        raise ValueError(f"graphs(): unknown primitives {unknown}; known: {sorted(PRIMITIVES)}")
+    if max_inputs < 1 or max_nodes < 1:
+        raise ValueError(f"graphs() needs max_inputs >= 1 and max_nodes >= 1, got {max_inputs}, {max_nodes}")
+    return _graphs(max_inputs, max_nodes, tuple(names), input_bound, max_magnitude)
+
+
+@st.composite
+def _graphs(draw: Any, max_inputs: int, max_nodes: int, names: tuple[str, ...],
+            input_bound: float, max_magnitude: float) -> RandomGraph:
+    values = draw(st.lists(floats(input_bound), min_size=1, max_size=max_inputs))
+    data = list(values)  # the value of every node so far
+    steps: list[Step] = []
+    for _ in range(draw(st.integers(1, max_nodes))):
+        step = draw(_step(names, len(data)))
+        out = _admitted(step, data, max_magnitude)
+        if out is not None:  # otherwise the step is skipped: it would leave the safe domain
+            steps.append(step)
+            data.append(out)
+    assume(steps)
+    n_ary = [name for name in names if PRIMITIVES[name].arity is None]
+    if len(steps) < max_nodes and n_ary:
+        # Gather the unused results into the output, so that every step counts.
+        sinks = [i for i, count in enumerate(RandomGraph(tuple(values), tuple(steps)).uses())
+                 if count == 0 and i >= len(values)]
+        gather = Step(n_ary[0], tuple(sinks))
+        if len(sinks) > 1 and _admitted(gather, data, max_magnitude) is not None:
+            steps.append(gather)
+    return RandomGraph(tuple(values), tuple(steps))
+
+
+@st.composite
+def _step(draw: Any, names: tuple[str, ...], n_nodes: int) -> Step:
+    op = PRIMITIVES[draw(st.sampled_from(names))]
+    arity = op.arity if op.arity is not None else draw(st.integers(1, MAX_NARY))
+    # Operands are drawn as a distance back from the newest node, so that they shrink
+    # towards it and stay valid when the shrinker deletes unused inputs or steps.
+    node = st.integers(0, n_nodes - 1).map(lambda back: n_nodes - 1 - back)
+    # Constants only where another operand is a node: a unary step of a constant is a constant.
+    operand = node | st.builds(Const, constants()) if arity >= 2 else node
+    return Step(op.name, tuple(draw(operand) for _ in range(arity)))
+
+
+def _admitted(step: Step, data: list[float], bound: float) -> float | None:
+    """The step's output if it is safe and small at these node values, else None."""
+    args = [a.value if isinstance(a, Const) else data[a] for a in step.args]
+    constant = [isinstance(a, Const) for a in step.args]
+    if all(constant):
+        return None
+    return _admissible(PRIMITIVES[step.op], args, constant, bound)
+
+
+def _admissible(op: Primitive, args: Sequence[float], constant: Sequence[bool] | None,
+                bound: float) -> float | None:
+    """op's output at ``args`` if the table calls them safe and the output and partials are within bound.
+
+    Partials by constant operands are not needed (backward skips them), so not checked.
+    Returns None when not admissible.
+    """
+    if not op.safe(args):
+        return None
+    try:
+        out = op.forward(*args)
+        partials = [op.partial(i, args, out) for i in range(len(args)) if not (constant and constant[i])]
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return None
+    if not all(math.isfinite(x) and abs(x) <= bound for x in [out, *partials]):
+        return None
+    return out

@@ -1,0 +1,193 @@
+"""Value as a graph node: what it records, how it prints and compares, no_grad and scope."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import autodiff
+from autodiff import Value, no_grad, scope, topological_order
+from autodiff.testing.strategies import floats, graphs
+
+
+def test_leaf_records_nothing():
+    x = Value(2.5, label="x")
+    assert (x.data, x.grad, x.parents, x.op, x.primitive, x.label) == (2.5, 0.0, (), "", None, "x")
+
+
+def test_operation_records_op_and_ordered_parents():
+    x, y = Value(2.0), Value(3.0)
+    z = x * y
+    assert z.op == "mul" and z.primitive is autodiff.PRIMITIVES["mul"]
+    assert z.parents == (x, y)
+    assert (y * x).parents == (y, x)
+
+
+def test_x_plus_x_has_two_edges():
+    x = Value(1.5)
+    y = x + x
+    assert len(y.parents) == 2 and y.parents[0] is x and y.parents[1] is x
+
+
+def test_numbers_enter_as_constants():
+    x = Value(2.0)
+    y = x * 3
+    const = y.parents[1]
+    assert const.op == "const" and const.data == 3.0 and const.parents == ()
+    assert (3 * x).parents[0].op == "const"
+
+
+def test_subtraction_and_division_are_composites():
+    x, y = Value(6.0), Value(3.0)
+    assert (x - y).op == "add" and (x - y).parents[1].op == "neg"
+    assert (x / y).op == "mul" and (x / y).parents[1].op == "pow"
+    assert (x - y).data == 3.0 and (x / y).data == 2.0
+
+
+def test_numpy_scalars_are_numbers():
+    x = Value(np.float32(1.5))
+    assert type(x.data) is float
+    assert (x + np.float64(2.0)).data == 3.5
+    assert (np.int64(2) * x).data == 3.0
+    assert (np.float64(3.0) / Value(2.0)).data == 1.5
+
+
+def test_n_ary_sum_is_one_node():
+    values = [Value(float(i)) for i in range(5)]
+    s = autodiff.sum(values)
+    assert s.op == "sum" and s.parents == tuple(values) and s.data == 10.0
+
+
+def test_sum_of_nothing_is_an_error():
+    with pytest.raises(ValueError, match="at least one"):
+        autodiff.sum([])
+
+
+def test_repr_shows_label_data_grad_and_op():
+    x = Value(2.0, label="x")
+    y = x * x
+    y.backward()
+    assert repr(x) == "Value(data=2.0, grad=4.0, label='x')"
+    assert repr(y) == "Value(data=4.0, grad=1.0, op='mul')"
+    y.label = "y"
+    assert "label='y'" in repr(y) and "op='mul'" in repr(y)
+
+
+def test_repr_shortens_long_numbers():
+    assert repr(Value(1 / 3)) == "Value(data=0.333333, grad=0.0)"
+
+
+@given(floats(100.0), floats(100.0))
+def test_comparisons_compare_data_and_return_bool(a, b):
+    x, y = Value(a), Value(b)
+    for result, expected in [(x < y, a < b), (x <= y, a <= b), (x > y, a > b), (x >= y, a >= b),
+                             (x < b, a < b), (x >= b, a >= b), (a < y, a < b)]:
+        assert type(result) is bool and result == expected
+
+
+def test_comparisons_are_not_recorded_and_equality_is_identity():
+    x, y = Value(1.0), Value(1.0)
+    assert x != y and x == x and len({x, y}) == 2
+    assert x <= y and x >= y
+
+
+def test_comparison_with_non_number_is_a_type_error():
+    with pytest.raises(TypeError, match="str"):
+        _ = Value(1.0) < "2"
+
+
+def test_float_conversion():
+    assert float(Value(2.5)) == 2.5
+
+
+def test_no_grad_records_nothing():
+    x = Value(3.0)
+    with no_grad():
+        y = (x * x).exp() + autodiff.sum([x, x])
+    assert y.parents == () and y.op == "" and y.primitive is None
+    y.backward()
+    assert x.grad == 0.0 and y.grad == 1.0
+    z = x * x
+    assert z.parents == (x, x)  # recording is back on
+
+
+def test_no_grad_restores_recording_after_an_error():
+    x = Value(1.0)
+    with pytest.raises(RuntimeError), no_grad():
+        raise RuntimeError("boom")
+    assert (x * x).parents == (x, x)
+
+
+def test_no_grad_nests():
+    x = Value(1.0)
+    with no_grad():
+        with no_grad():
+            pass
+        assert (x * x).parents == ()
+    assert (x * x).parents == (x, x)
+
+
+def test_scope_sets_scope_and_restores_it():
+    x = Value(2.0)
+    assert x.scope is None
+    with scope("layer1"):
+        w = Value(0.5)
+        y = w * x
+        with scope("layer1.neuron0"):
+            z = y + 1
+        after = y * y
+    assert (w.scope, y.scope, z.scope, after.scope) == ("layer1", "layer1", "layer1.neuron0", "layer1")
+    assert z.parents[1].scope == "layer1.neuron0"  # the constant was created inside too
+    assert (x * x).scope is None
+
+
+def test_data_assignment_is_checked():
+    x = Value(1.0, label="x")
+    x.data = 2
+    assert x.data == 2.0 and type(x.data) is float
+    with pytest.raises(TypeError, match="'x'"):
+        x.data = "3"
+
+
+@given(graphs(max_nodes=10))
+def test_topological_order_puts_parents_first_and_root_last(graph):
+    inputs, out = graph.build()
+    order = topological_order(out)
+    assert order[-1] is out
+    assert len({id(node) for node in order}) == len(order)
+    position = {id(node): i for i, node in enumerate(order)}
+    for node in order:
+        for parent in node.parents:
+            assert position[id(parent)] < position[id(node)]
+    # Every node the root depends on is there, and nothing else.
+    reachable, stack = {id(out)}, [out]
+    while stack:
+        for parent in stack.pop().parents:
+            if id(parent) not in reachable:
+                reachable.add(id(parent))
+                stack.append(parent)
+    assert set(position) == reachable
+    assert [id(n) for n in topological_order(out)] == [id(n) for n in order]  # deterministic
+
+
+@given(st.integers(1, 50))
+def test_topological_order_of_a_chain(n):
+    x = Value(1.0)
+    nodes = [x]
+    for _ in range(n):
+        nodes.append(nodes[-1].tanh())
+    assert topological_order(nodes[-1]) == nodes
+
+
+def test_maximum_records_a_max_node_and_sends_the_gradient_to_the_larger():
+    x, y = Value(1.0, label="x"), Value(3.0, label="y")
+    m = x.maximum(y)
+    assert (m.op, m.parents, m.data) == ("max", (x, y), 3.0)
+    m.backward()
+    assert (x.grad, y.grad) == (0.0, 1.0)
+    tie = Value(2.0)
+    t = tie.maximum(2)  # ties go to self; the constant 2 gets nothing
+    t.backward()
+    assert tie.grad == 1.0 and t.parents[1].op == "const"

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -94,6 +94,15 @@ class History:
     def __iter__(self) -> Iterator[Epoch]:
         return iter(self.epochs)
 
+    def to_records(self) -> list[dict[str, Any]]:
+        """The epochs as plain dicts (JSON-ready), e.g. for a checkpoint's metadata."""
+        return [asdict(record) for record in self.epochs]
+
+    @classmethod
+    def from_records(cls, records: list[dict[str, Any]], mode: str = "scalar") -> History:
+        """A history rebuilt from :meth:`to_records`, to be continued by ``fit(..., history=...)``."""
+        return cls(mode=mode, epochs=[Epoch(**record) for record in records])
+
     def __getitem__(self, index: int) -> Epoch:
         return self.epochs[index]
 
@@ -116,7 +125,8 @@ def fit(
     evaluate: Callable[[Any, int], Mapping[str, float] | None] | None = None,
     progress: bool | None = None,
     mode: str = "scalar",
-    start_epoch: int = 1,
+    start_epoch: int | None = None,
+    history: History | None = None,
 ) -> History:
     """Train ``model`` on ``inputs`` and ``targets``; return the :class:`History`.
 
@@ -137,6 +147,9 @@ def fit(
       :class:`StopTraining` to stop early.
     - ``progress``: a bar with the loss on stderr; None shows it only when
       stderr is a terminal.
+    - ``history``: a :class:`History` to continue (say, from a checkpoint): new
+      epochs are appended to it and numbered on from its last one, unless
+      ``start_epoch`` says otherwise.  The epoch number also seeds shuffling.
     - ``mode``: ``"scalar"`` (Value graphs) or ``"compiled"`` (one traced
       program over each batch with NumPy; parameters are written back to the
       Values at the end of every epoch, before metrics and ``evaluate``, and
@@ -165,10 +178,13 @@ def fit(
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be a whole number >= 0, got {epochs!r}")
     show = sys.stderr.isatty() if progress is None else bool(progress)
+    history = History(mode=mode) if history is None else history
+    if start_epoch is None:
+        start_epoch = history.epochs[-1].epoch + 1 if history.epochs else 1
     if isinstance(start_epoch, bool) or not isinstance(start_epoch, (int, np.integer)) or start_epoch < 1:
         raise ValueError(f"fit: start_epoch must be a whole number >= 1, got {start_epoch!r}")
     order = np.arange(count)
-    history = History(mode=mode)
+    history.mode = mode
     if show:
         print(f"nn.fit: {mode} mode, {count} samples, batch {size}, {epochs} epochs", file=sys.stderr)
 

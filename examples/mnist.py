@@ -1,0 +1,154 @@
+"""MNIST digits through the engine: Nielsen's [784, 30, 10] sigmoid network.
+
+Seeds 000 and 001 describe the task: 28 x 28 = 784 pixels in, 10 outputs (one
+per digit), sigmoid everywhere, weights and biases from a standard normal, the
+quadratic cost, mini-batch SGD with w -= eta/len(batch) * (sum of gradients)
+(the mean of the per-sample losses), eta 3.0, mini-batches of 10.  Accuracy
+is the share of test images whose most active output is the right digit.
+
+The gradients come from the generic chain rule: by default through compiled
+mode (the traced graph of one sample replayed over each batch with NumPy),
+or through scalar Value graphs with ``--mode scalar`` (slow: use a small
+``--train-size``).  The data is downloaded on first use (see docs/mnist_data.md).
+
+    python examples/mnist.py                       # 10 epochs, about a minute
+    python examples/mnist.py --epochs 30 --plot mnist.png
+    python examples/mnist.py --mode scalar --train-size 1000 --test-size 1000 --epochs 1
+    python examples/mnist.py --epochs 12 --resume  # continue from the last checkpoint
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from typing import Any
+
+import _plot
+import numpy as np
+
+import nn
+from nn import mnist
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Train Nielsen's MNIST network (784-30-10 sigmoid, quadratic cost, mini-batch SGD) "
+        "through the engine and report test accuracy after each epoch.",
+    )
+    parser.add_argument("--epochs", type=int, default=10, help="epochs to train in all (default 10)")
+    parser.add_argument("--hidden", type=int, nargs="*", default=[30], metavar="N",
+                        help="hidden layer sizes (default: 30)")
+    parser.add_argument("--batch-size", type=int, default=10, help="mini-batch size (default 10)")
+    parser.add_argument("--lr", type=float, default=3.0, help="learning rate eta (default 3.0)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the initial weights and the shuffling")
+    parser.add_argument("--mode", choices=nn.modes.MODES, default="compiled",
+                        help="compiled (fast, the default) or scalar (every node a Value: "
+                        "use a small --train-size)")
+    parser.add_argument("--train-size", type=int, default=None,
+                        help="train on the first N images (default all)")
+    parser.add_argument("--test-size", type=int, default=None,
+                        help="test on the first N images (default all)")
+    parser.add_argument("--data-dir", default=None, help="where MNIST is cached (default: your cache dir)")
+    parser.add_argument("--no-download", action="store_true", help="fail instead of downloading MNIST")
+    parser.add_argument("--checkpoint", default=os.path.join("runs", "mnist.npz"), metavar="PATH",
+                        help="checkpoint written after every epoch (default runs/mnist.npz); '' for none")
+    parser.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    _plot.add_arguments(parser, "accuracy and loss per epoch (and PATH_errors.png: misclassified digits)")
+    return parser.parse_args(argv)
+
+
+def load_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    data = mnist.load(args.data_dir, download=not args.no_download)
+    train_x, train_y = data.train_images[: args.train_size], data.train_labels[: args.train_size]
+    test_x, test_y = data.test_images[: args.test_size], data.test_labels[: args.test_size]
+    return train_x.astype(float), train_y, test_x.astype(float), test_y
+
+
+def confusion_matrix(labels: np.ndarray, guesses: np.ndarray, classes: int = 10) -> np.ndarray:
+    """counts[true digit, guessed digit]."""
+    counts = np.zeros((classes, classes), dtype=int)
+    np.add.at(counts, (labels, guesses), 1)
+    return counts
+
+
+def format_confusion(counts: np.ndarray) -> str:
+    lines = ["true \\ guessed " + " ".join(f"{d:5d}" for d in range(len(counts)))]
+    for digit, row in enumerate(counts):
+        lines.append(f"{digit:14d} " + " ".join(f"{n:5d}" for n in row))
+    return "\n".join(lines)
+
+
+def resume(model: nn.MLP, args: argparse.Namespace) -> nn.History:
+    """The history recorded in the checkpoint, after loading its weights into ``model``."""
+    if not args.checkpoint or not os.path.exists(args.checkpoint):
+        raise SystemExit(f"--resume: there is no checkpoint at {args.checkpoint!r} yet")
+    meta = nn.load(model, args.checkpoint)
+    history = nn.History.from_records(meta["epochs"], mode=args.mode)
+    print(f"resumed from {args.checkpoint} after epoch {len(history)}")
+    return history
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    if args.plot:
+        _plot.pyplot()  # fail now, not after training, if matplotlib is missing
+    train_x, train_y, test_x, test_y = load_data(args)
+    model = nn.MLP(784, [*args.hidden, 10], activation="sigmoid", init="normal", seed=args.seed)
+    history = resume(model, args) if args.resume else nn.History(mode=args.mode)
+    print(f"MNIST: {len(train_x)} training and {len(test_x)} test images; network 784-"
+          f"{'-'.join(map(str, args.hidden))}-10, sigmoid, quadratic cost, batch {args.batch_size}, "
+          f"eta {args.lr:g}, {args.mode} mode")
+
+    def evaluate(model: nn.MLP, epoch: int) -> dict[str, float]:
+        """After each epoch: test accuracy, then a checkpoint of the weights and the history so far."""
+        record = history.epochs[-1]
+        record.metrics["test_accuracy"] = nn.accuracy(nn.predict(model, test_x, mode=args.mode), test_y)
+        print(f"epoch {epoch:3d}: loss {record.loss:.5f}, test accuracy {record.metrics['test_accuracy']:.4f}"
+              f" ({record.seconds:.1f} s)", flush=True)
+        if args.checkpoint:
+            os.makedirs(os.path.dirname(os.path.abspath(args.checkpoint)), exist_ok=True)
+            nn.save(model, args.checkpoint, metadata={"epochs": history.to_records(), "args": vars(args)})
+        return record.metrics
+
+    remaining = args.epochs - len(history)
+    if remaining > 0:
+        start = time.perf_counter()
+        nn.fit(model, train_x, np.eye(10)[train_y], nn.quadratic, nn.SGD(model, lr=args.lr), epochs=remaining,
+               batch_size=args.batch_size, reduction="mean", seed=args.seed, mode=args.mode, history=history,
+               evaluate=evaluate, progress=args.progress)
+        print(f"trained {remaining} epochs in {time.perf_counter() - start:.1f} s")
+    guesses = np.argmax(nn.predict(model, test_x, mode=args.mode), axis=1)
+    accuracy = float(np.mean(guesses == test_y))
+    print(f"\ntest accuracy: {accuracy:.4f} ({int(np.sum(guesses == test_y))} of {len(test_y)})")
+    print("confusion matrix (rows: true digit, columns: the network's guess):")
+    print(format_confusion(confusion_matrix(test_y, guesses)))
+    if args.plot:
+        plot(args.plot, history, test_x, test_y, guesses)
+    return {"accuracy": accuracy, "history": history}
+
+
+def plot(path: str, history: nn.History, images: np.ndarray, labels: np.ndarray, guesses: np.ndarray) -> None:
+    plt = _plot.pyplot()
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    numbers = [record.epoch for record in history]
+    left.plot(numbers, history.metric("test_accuracy"), marker="o")
+    left.set(title="test accuracy", xlabel="epoch")
+    right.plot(numbers, history.losses, marker="o", color="tab:red")
+    right.set(title="training loss (mean quadratic cost)", xlabel="epoch")
+    figure.tight_layout()
+    print(f"wrote {_plot.save(figure, path)}")
+    wrong = np.flatnonzero(guesses != labels)[:12]
+    figure, axes = plt.subplots(2, 6, figsize=(9, 3.4))
+    for axis, index in zip(axes.ravel(), wrong):
+        axis.imshow(images[index].reshape(28, 28), cmap="gray_r")
+        axis.set_title(f"{labels[index]} read as {guesses[index]}", fontsize=9)
+    for axis in axes.ravel():
+        axis.axis("off")
+    figure.tight_layout()
+    root, suffix = os.path.splitext(path)
+    print(f"wrote {_plot.save(figure, f'{root}_errors{suffix}')}")
+
+
+if __name__ == "__main__":
+    main()

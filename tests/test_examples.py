@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -13,20 +12,6 @@ import pytest
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 EXAMPLES = os.path.join(ROOT, "examples")
 NAMES = ["linear_regression", "chain", "xor", "clouds"]
-
-
-@pytest.fixture
-def example(monkeypatch):
-    """Load examples/NAME.py as a module (the examples folder on sys.path, as when run as a script)."""
-    monkeypatch.syspath_prepend(EXAMPLES)
-
-    def load(name: str):
-        spec = importlib.util.spec_from_file_location(f"example_{name}", os.path.join(EXAMPLES, f"{name}.py"))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    return load
 
 
 # -- seed 003: XOR --------------------------------------------------------------------------

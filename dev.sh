@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything this project needs, then run the demo or the tests.
-#   ./dev.sh demo   set up, then run the main demo
+#   ./dev.sh demo   set up, then run the main demo (MNIST; extra arguments go to examples/mnist.py)
 #   ./dev.sh test   set up, then run the linter and the whole test suite
 # Set-up makes a virtual environment in .venv (override with VENV=...) and
 # installs the Graphviz `dot` program if it is missing.
@@ -48,7 +48,7 @@ case "${1:-}" in
     demo)
         setup
         shift
-        "$VENV/bin/python" examples/xor.py "$@"
+        "$VENV/bin/python" examples/mnist.py "$@"
         ;;
     test)
         setup

@@ -141,7 +141,6 @@ PLOT_RUNS = {
 
 @pytest.mark.parametrize("name", NAMES)
 def test_plot_writes_a_picture(example, tmp_path, name):
-    pytest.importorskip("matplotlib")
     path = tmp_path / f"{name}.png"
     example(name).main([*PLOT_RUNS[name], "--plot", str(path)])
     assert path.read_bytes().startswith(b"\x89PNG")

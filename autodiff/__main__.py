@@ -16,10 +16,11 @@ from pathlib import Path
 
 import graphviz
 
-from .draw import draw, write_atomic
+from .draw import draw
 from .errors import AutodiffError
 from .explain import explain, number
 from .expression import ExpressionError, evaluate, functions
+from .files import replaced_atomically
 from .steps import steps
 
 USAGE_ERROR = 2
@@ -80,7 +81,8 @@ def _draw(args: argparse.Namespace) -> int:
                      rankdir=args.rankdir)
         source = args.output.suffix.lower() in (".dot", ".gv")
         try:
-            write_atomic(args.output, graph.source.encode() if source else graph.pipe(format="svg"))
+            with replaced_atomically(args.output) as file:
+                file.write(graph.source.encode() if source else graph.pipe(format="svg"))
         except OSError as error:
             print(f"error: cannot write {args.output}: {error}", file=sys.stderr)
             return 1

@@ -30,11 +30,9 @@ digraph {
 from __future__ import annotations
 
 import os
-import secrets
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import graphviz
@@ -42,6 +40,7 @@ import graphviz
 from .backward import local_partials, topological_order
 from .errors import GraphError
 from .explain import find_node, node_names, number, partial_formula
+from .files import replaced_atomically
 from .primitives import CONSTANT
 
 #: Fill colour of each role.  Parameters are leaves in ``params`` (by default,
@@ -100,22 +99,9 @@ def draw(
     stepping = highlight if hasattr(highlight, "gradient_so_far") and not highlight.done else None
     graph = _render(plan, edge_labels, current, stepping, rankdir, cluster)
     if svg is not None:
-        write_atomic(svg, graph.pipe(format="svg"))
+        with replaced_atomically(svg) as file:
+            file.write(graph.pipe(format="svg"))
     return graph
-
-
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write a file completely or not at all (a temporary file, then a rename)."""
-    path = Path(path)
-    # Not tempfile.mkstemp: its files are private (0600); this one gets the usual permissions.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temporary, "xb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 # -- what to draw ----------------------------------------------------------------

@@ -6,6 +6,8 @@ import argparse
 import os
 from typing import Any
 
+from autodiff.files import replaced_atomically
+
 
 def add_arguments(parser: argparse.ArgumentParser, picture: str, progress: bool = True) -> None:
     """The options every example shares: ``--plot PATH`` (what ``picture`` says) and ``--progress``."""
@@ -35,15 +37,10 @@ def save(figure: Any, path: str) -> str:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise SystemExit(f"--plot {path}: the folder {folder} does not exist")
-    root, suffix = os.path.splitext(path)
-    temporary = f"{root}.tmp{os.getpid()}{suffix}"  # same suffix: matplotlib picks the format from it
+    suffix = os.path.splitext(path)[1]
     # No timestamps or software names in the file: the same run gives the same bytes.
     metadata = {"Software": None} if suffix.lower() == ".png" else {"Date": None}
-    try:
-        figure.savefig(temporary, dpi=100, metadata=metadata)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    with replaced_atomically(path) as file:
+        figure.savefig(file, format=suffix[1:] or "png", dpi=100, metadata=metadata)
     pyplot().close(figure)
     return path

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from autodiff.files import replaced_atomically
+
 #: Centres of the three clouds of the Gaussian-clouds data set, one per class.
 CLOUD_CENTRES = ((0.0, -2.0), (2.0, 2.0), (-2.0, 2.0))
 
@@ -147,12 +149,9 @@ def save_csv_points(points: np.ndarray, path: str | os.PathLike, decimals: int =
     points = np.asarray(points, dtype=float)
     if points.ndim != 2 or points.shape[1] != 2:
         raise DataError(f"save_csv_points: expected an array shaped (n, 2), got {points.shape}")
-    name = os.fspath(path)
-    temporary = f"{name}.tmp{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as file:
+    with replaced_atomically(path, "w", encoding="utf-8") as file:
         file.write("x,y\n")
         file.writelines(f"{x:.{decimals}f},{y:.{decimals}f}\n" for x, y in points.tolist())
-    os.replace(temporary, name)
 
 
 # -- helpers -------------------------------------------------------------------

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from typing import Any
 
 import numpy as np
+
+from autodiff.files import replaced_atomically
 
 #: The archive entry that holds the JSON text of ``metadata``.
 METADATA = "__metadata__"
@@ -46,17 +47,8 @@ def save(model: Any, path: str | os.PathLike[str], metadata: dict[str, Any] | No
             state[METADATA] = np.array(json.dumps(metadata, allow_nan=False))
         except (TypeError, ValueError) as error:
             raise ValueError(f"save {path}: metadata must be JSON with finite numbers ({error})") from None
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **state)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with replaced_atomically(path) as file:
+        np.savez(file, **state)
 
 
 def load(model: Any, path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -10,12 +10,12 @@ Files already in the cache and verified are reused without touching the network.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from autodiff.files import replaced_atomically
 
 from .cache import DataFile, by_hand_instructions, find_cached, is_verified, mismatch, resolve
 from .errors import FetchError
@@ -87,17 +87,10 @@ def _fetch_from(source: Source, directory: Path, timeout: float) -> Attempt | No
 
 def download(source: Source, file: DataFile, target: Path, timeout: float) -> None:
     """Download ``file`` from ``source`` to ``target`` atomically, or raise and leave ``target`` alone."""
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            source.retrieve(file, out, timeout)
-            out.flush()
-            os.fsync(out.fileno())  # the bytes are on disk before the name says the file is complete
-        problem = mismatch(Path(temporary), file)
+    # Whatever happens (even KeyboardInterrupt), no partial or unverified file stays behind.
+    with replaced_atomically(target) as out:
+        source.retrieve(file, out, timeout)
+        out.flush()
+        problem = mismatch(Path(out.name), file)
         if problem:
             raise OSError(f"does not match the published file: {problem}")
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; the data is not secret
-        os.replace(temporary, target)
-    finally:
-        # Whatever happened (even KeyboardInterrupt), no partial file stays behind.
-        Path(temporary).unlink(missing_ok=True)

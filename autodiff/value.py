@@ -167,8 +167,9 @@ class Value:
     def __pow__(self, other: Any) -> Value:
         exponent = _operand(other, "**")
         if exponent._op is not CONSTANT and self._data <= 0.0:
+            base = _describe(self) if self._op is CONSTANT else f"{_describe(self)} = {self._data!r}"
             raise DomainError(
-                f"pow: {_describe(self)} = {self._data!r} raised to a Value power "
+                f"pow: {base} raised to a Value power "
                 f"({_describe(exponent)}); the derivative by the exponent is "
                 "out * log(x), so the base must be > 0. Use a plain number as the "
                 "exponent if it is a constant."
@@ -236,6 +237,24 @@ def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - autodiff.sum mirrors th
     if not parents:
         raise ValueError("autodiff.sum() needs at least one value")
     return _apply(SUM, *parents)
+
+
+def apply(op: Primitive, *operands: Any) -> Value:
+    """Apply any primitive of the table to Values and numbers (numbers become constants).
+
+    The operators and methods of :class:`Value` are this with a fixed op; tools
+    that enumerate the table (the test strategies, the expression parser) use
+    it directly.
+
+    >>> from autodiff.primitives import PRIMITIVES
+    >>> apply(PRIMITIVES["mul"], Value(3.0), 2).data
+    6.0
+    """
+    if op.arity is not None and len(operands) != op.arity:
+        raise TypeError(f"{op.name} takes {op.arity} inputs, got {len(operands)}")
+    if not operands:
+        raise TypeError(f"{op.name} needs at least one input")
+    return _apply(op, *[_operand(x, op.name) for x in operands])
 
 
 @contextmanager

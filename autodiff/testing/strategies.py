@@ -42,7 +42,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from ..primitives import PRIMITIVES, Primitive
-from ..value import Value, _apply, _constant
+from ..value import Value, apply
 
 #: How many inputs an n-ary primitive (sum) gets at most.
 MAX_NARY = 4
@@ -120,11 +120,6 @@ class RandomGraph:
         lines += [f"v{first + k} = {step}" for k, step in enumerate(self.steps)]
         lines.append(f"return v{first + len(self.steps) - 1}")
         return "RandomGraph:\n" + "\n".join("    " + line for line in lines)
-
-
-def apply(op: Primitive, *operands: Any) -> Value:
-    """Apply any table entry to Values and numbers (numbers become constants), recording the node."""
-    return _apply(op, *[x if isinstance(x, Value) else _constant(float(x)) for x in operands])
 
 
 def _resolve(arg: int | Const, nodes: list[Value]) -> Any:

@@ -11,7 +11,7 @@ mode (the traced graph of one sample replayed over each batch with NumPy),
 or through scalar Value graphs with ``--mode scalar`` (slow: use a small
 ``--train-size``).  The data is downloaded on first use (see docs/mnist_data.md).
 
-    python examples/mnist.py                       # 15 epochs, about a minute
+    python examples/mnist.py                       # 20 epochs, about a minute
     python examples/mnist.py --epochs 30 --plot mnist.png
     python examples/mnist.py --mode scalar --train-size 1000 --test-size 1000 --epochs 1
     python examples/mnist.py --epochs 12 --resume  # continue from the last checkpoint
@@ -36,12 +36,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Train Nielsen's MNIST network (784-30-10 sigmoid, quadratic cost, mini-batch SGD) "
         "through the engine and report test accuracy after each epoch.",
     )
-    parser.add_argument("--epochs", type=int, default=15, help="epochs to train in all (default 15)")
+    parser.add_argument("--epochs", type=int, default=20, help="epochs to train in all (default 20)")
     parser.add_argument("--hidden", type=int, nargs="*", default=[30], metavar="N",
                         help="hidden layer sizes (default: 30)")
     parser.add_argument("--batch-size", type=int, default=10, help="mini-batch size (default 10)")
     parser.add_argument("--lr", type=float, default=3.0, help="learning rate eta (default 3.0)")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the initial weights and the shuffling")
+    parser.add_argument("--seed", type=int, default=3, help="seed of the initial weights and the shuffling "
+                        "(default 3)")
     parser.add_argument("--mode", choices=nn.modes.MODES, default="compiled",
                         help="compiled (fast, the default) or scalar (every node a Value: "
                         "use a small --train-size)")

@@ -123,8 +123,9 @@ def _pow(x: float, y: float) -> float:
 def _pow_dx(args: Sequence[Any], out: Any) -> Any:
     x, y = args
     if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(np.asarray(y) == 0, 0.0, y * x ** (y - 1))
+        partial = y * x ** (y - 1)
+        zero = np.asarray(y) == 0
+        return np.where(zero, 0.0, partial) if zero.any() else partial
     if float(y) == 0.0:  # x**0 is constant, even at x = 0 where x**(y-1) is not defined
         return 0.0
     if getattr(y, "_op", None) is CONSTANT:  # a recorded x ** c: keep the exponent a plain number

@@ -1,25 +1,20 @@
 """Drawings, rendered by the real `dot` program: content, determinism, big-graph views."""
 
-import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
+from helpers import labelled_neuron
 
 import autodiff
 from autodiff import GraphError, Value
 from autodiff.draw import COLOURS, draw, modules
 from autodiff.steps import steps
 
-pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 SVG = "{http://www.w3.org/2000/svg}"
 
 
 def neuron():
-    x, w, b = Value(2.0, label="x"), Value(-3.0, label="w"), Value(6.8813735870195432, label="b")
-    n = x * w + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
+    o, x, w, b = labelled_neuron()
     o.backward()
     return o, x, w, b
 

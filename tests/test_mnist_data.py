@@ -575,8 +575,7 @@ def test_command_line_prints_the_cache_dir(tmp_path: Path, capsys, monkeypatch) 
 def test_the_real_file_in_the_cache_loads() -> None:
     """Runs only where ``python -m nn.mnist fetch`` has put the real data (the suite never downloads)."""
     files = find_cached(default_cache_dir())
-    if files is None:
-        pytest.skip("no MNIST in the cache; run python -m nn.mnist fetch")
+    assert files is not None, "no MNIST in the cache: run python -m nn.mnist fetch first"
     data = load(download=False)
     validation = 0 if data.validation_labels is None else len(data.validation_labels)
     assert len(data.train_labels) + validation == 60000

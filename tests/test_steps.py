@@ -1,20 +1,12 @@
 """The stepper: one record per node of backward's sweep, ending exactly where backward ends."""
 
 import pytest
+from helpers import labelled_neuron as neuron
 from hypothesis import given
 
 from autodiff import GraphError, StaleGraphError, Value, topological_order
 from autodiff.steps import Stepper, steps
 from autodiff.testing.strategies import graphs
-
-
-def neuron():
-    x, w, b = Value(2.0, label="x"), Value(-3.0, label="w"), Value(6.8813735870195432, label="b")
-    n = x * w + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o, x, w, b
 
 
 def test_records_follow_backward_order_and_carry_the_chain_rule():

@@ -16,7 +16,7 @@ from operator import attrgetter
 from typing import Any
 
 from . import clock
-from .errors import DomainError, NonFiniteError, StaleGraphError
+from .errors import DomainError, GraphError, NonFiniteError, StaleGraphError
 from .messages import describe, input_name, operands
 from .primitives import CONSTANT
 
@@ -30,7 +30,13 @@ def topological_order(root: Any) -> list[Any]:
     counts as created then; backward reports such graphs as stale.)
     """
     mark = object()  # unique to this walk, so no clean-up pass is needed
-    root._mark = mark
+    try:
+        root._mark = mark
+    except AttributeError:  # not a node: say so here, not from inside the walk
+        raise GraphError(
+            f"the root must be a Value (one scalar), not {type(root).__name__}; "
+            "to use several outputs, combine them into one first, e.g. autodiff.sum(outputs)"
+        ) from None
     nodes, stack = [root], [root]
     while stack:
         for parent in stack.pop()._parents:
@@ -107,7 +113,7 @@ def propagate(node: Any) -> None:
                 if parent._op is not CONSTANT:
                     parent._up += partial(args, out) * upstream
     except (ValueError, ZeroDivisionError, OverflowError):
-        local_partials(node)  # raises a DomainError that names the input
+        local_partials(node)  # raises a DomainError (or NonFiniteError) that names the input
         raise
 
 
@@ -148,7 +154,12 @@ def local_partials(node: Any, symbolic: bool = False) -> list[Any]:
             continue
         try:
             partials.append(op.partial(i, args, out))
-        except (ValueError, ZeroDivisionError, OverflowError) as error:
+        except OverflowError:
+            raise NonFiniteError(
+                f"backward through {op.name}: the local partial by {input_name(op, i)}, "
+                f"{op.formula(i)}, overflows a float for {operands(op, parents)}"
+            ) from None
+        except (ValueError, ZeroDivisionError) as error:
             raise DomainError(
                 f"backward through {op.name}: the local partial by {input_name(op, i)}, "
                 f"{op.formula(i)}, is undefined for {operands(op, parents)} ({error})"
@@ -165,6 +176,19 @@ def check_fresh(node: Any) -> None:
                 "was computed from it; its gradients would be wrong. "
                 "Run the forward pass again before calling backward()."
             )
+
+
+def check_all_fresh(order: list[Any]) -> None:
+    """Raise :class:`StaleGraphError` if any node of ``order`` was computed from data changed since.
+
+    Views that read a whole graph (the stepper, explanations) call this first,
+    so they never show numbers mixed from before and after an assignment.
+    """
+    if order and min(map(_creation, order)) > clock.last_assignment:
+        return  # the whole graph was made after the last assignment: nothing can be stale
+    for node in order:
+        if node._parents:
+            check_fresh(node)
 
 
 def zero_grad(root: Any) -> None:

@@ -32,11 +32,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .backward import local_partials, topological_order
+from .backward import check_all_fresh, local_partials, topological_order
 from .errors import GraphError
 from .messages import input_name
 from .paths import Edge, count_paths, path_product, paths
 from .primitives import CONSTANT
+from .value import Value
 
 #: Automatic names longer than this fall back to ``op#position``.
 NAME_LENGTH = 24
@@ -58,19 +59,18 @@ def node_names(order: Sequence[Any]) -> dict[int, str]:
     short, else ``op#position``; an unlabelled leaf is ``leaf#position``.
     """
     names: dict[int, str] = {}
-    binding: dict[int, int] = {}  # how tightly a name holds together, as in _BINDING
     for position, node in enumerate(order):
         if node.label is not None:
-            text, strength = node.label, ATOM if " " not in node.label else 0
+            text = node.label
         elif node._op is CONSTANT:
-            text, strength = number(node._data), ATOM if node._data >= 0 else _BINDING["neg"]
+            text = number(node._data)
         elif node._op is None:
-            text, strength = f"leaf#{position}", ATOM
+            text = f"leaf#{position}"
         else:
-            text, strength = _composed(node, names, binding)
+            text = _composed(node, names)
             if len(text) > NAME_LENGTH:
-                text, strength = f"{node._op.name}#{position}", ATOM
-        names[id(node)], binding[id(node)] = text, strength
+                text = f"{node._op.name}#{position}"
+        names[id(node)] = text
     return names
 
 
@@ -79,22 +79,35 @@ ATOM = 9
 _BINDING = {"add": 1, "mul": 2, "neg": 3, "pow": 4}
 
 
-def _composed(node: Any, names: dict[int, str], binding: dict[int, int]) -> tuple[str, int]:
-    """The expression that computed a node, in its parents' names, and its binding strength."""
+def _binding(node: Any, name: str) -> int:
+    """How tightly a node's name (as :func:`node_names` made it) holds together, as in _BINDING."""
+    if node.label is not None:
+        return ATOM if " " not in name else 0
+    if node._op is CONSTANT:
+        return ATOM if node._data >= 0 else _BINDING["neg"]
+    if node._op is None or name.startswith(f"{node._op.name}#"):  # leaf#3, tanh#9: one word
+        return ATOM
+    return _BINDING.get(node._op.name, ATOM)
+
+
+def _composed(node: Any, names: dict[int, str]) -> str:
+    """The expression that computed a node, in its parents' names, bracketed as Python would need."""
     op, parents = node._op, node._parents
     strength = _BINDING.get(op.name, ATOM)
 
     def operand(parent: Any, tighter: bool = False) -> str:
-        weak = binding[id(parent)] < strength or (tighter and binding[id(parent)] == strength)
-        return f"({names[id(parent)]})" if weak else names[id(parent)]
+        name = names[id(parent)]
+        binding = _binding(parent, name)
+        weak = binding < strength or (tighter and binding == strength)
+        return f"({name})" if weak else name
 
     if op.name in ("add", "mul"):
-        return f"{operand(parents[0])} {op.symbol} {operand(parents[1], tighter=True)}", strength
+        return f"{operand(parents[0])} {op.symbol} {operand(parents[1], tighter=True)}"
     if op.name == "pow":
-        return f"{operand(parents[0], tighter=True)} ** {operand(parents[1])}", strength
+        return f"{operand(parents[0], tighter=True)} ** {operand(parents[1])}"
     if op.name == "neg":
-        return f"-{operand(parents[0])}", strength
-    return f"{op.name}({', '.join(names[id(p)] for p in parents)})", ATOM
+        return f"-{operand(parents[0])}"
+    return f"{op.name}({', '.join(names[id(p)] for p in parents)})"
 
 
 def definition(node: Any, names: dict[int, str]) -> str:
@@ -103,8 +116,7 @@ def definition(node: Any, names: dict[int, str]) -> str:
         return names[id(node)]
     if len(node._parents) > 4 and node._op.arity is None:
         return f"{node._op.name}({len(node._parents)} inputs)"
-    binding = {id(p): ATOM if " " not in names[id(p)] else 0 for p in node._parents}
-    return _composed(node, names, binding)[0]
+    return _composed(node, names)
 
 
 def find_node(order: Sequence[Any], target: Any, what: str = "node",
@@ -210,6 +222,7 @@ class Factor:
 
     @property
     def short(self) -> str:
+        """The factor as written in a product: its derivative's name or its formula, bracketed if needed."""
         if "'(" in self.name:  # sigmoid'(z): the derivative's own name reads best
             return self.name
         return self.formula if " " not in self.formula else f"({self.formula})"
@@ -224,6 +237,7 @@ class Term:
     product: float
 
     def lines(self) -> list[str]:
+        """The path, then the product: as formulas, as numbers, and its value."""
         head = "  " + " → ".join(self.nodes)
         shown = [f for f in self.factors if not f.is_one]
         if not shown:
@@ -290,7 +304,10 @@ def explain(root: Any, leaf: Any, max_paths: int = 12, top: int = 5) -> Explanat
     by forward accumulation, the dynamic programme that makes this cheap) and
     the ``top`` paths with the largest contributions.
     """
+    if not isinstance(leaf, (str, Value)):
+        raise TypeError(f"explain: leaf must be a Value or a label, not {type(leaf).__name__}")
     order = topological_order(root)
+    check_all_fresh(order)  # paths over numbers from before and after an assignment would explain nothing
     names = node_names(order)
     if isinstance(leaf, str) or any(node is leaf for node in order):
         leaf = find_node(order, leaf, "leaf", names)
@@ -301,7 +318,7 @@ def explain(root: Any, leaf: Any, max_paths: int = 12, top: int = 5) -> Explanat
         found = [_term(path, names) for path in paths(root, leaf)]
         terms, total = tuple(found), sum((t.product for t in found), 0.0)
     else:
-        total, best = _accumulate(order, leaf, top)
+        total, best = _accumulate(order, root, leaf, top)
         terms = tuple(_term(path, names) for path in best)
     return Explanation(names[id(root)], names[id(leaf)], count, terms, count <= max_paths, total, leaf.grad)
 
@@ -321,7 +338,7 @@ def _factor(edge: Edge, names: dict[int, str]) -> Factor:
     return Factor(name, partial_formula(child, edge.index, names), edge.partial)
 
 
-def _accumulate(order: list[Any], leaf: Any, top: int) -> tuple[float, list[list[Edge]]]:
+def _accumulate(order: list[Any], root: Any, leaf: Any, top: int) -> tuple[float, list[list[Edge]]]:
     """The sum over all paths and the ``top`` largest paths, in one pass up from the leaf.
 
     For each node reached from the leaf: the sum of path products so far
@@ -344,5 +361,4 @@ def _accumulate(order: list[Any], leaf: Any, top: int) -> tuple[float, list[list
             candidates += [(product * partial, (edge, *path)) for product, path in best[id(parent)]]
         total[id(node)] = acc
         best[id(node)] = heapq.nlargest(top, candidates, key=lambda c: abs(c[0]))
-    root = order[-1]
     return total.get(id(root), 0.0), [list(path) for _, path in best.get(id(root), [])]

@@ -28,7 +28,7 @@ from typing import Any
 
 from .errors import AutodiffError
 from .primitives import PRIMITIVES
-from .value import Value
+from .value import Value, apply
 from .value import sum as value_sum
 
 #: Longest expression accepted (deeper input only tests the parser's stack).
@@ -179,7 +179,8 @@ class _Evaluator:
         if name == "sum" and not args:
             raise self.fail("sum() needs at least one argument", node)
         if not any(isinstance(a, Value) for a in args):  # only numbers: stays a number
-            return float(PRIMITIVES[name].forward(*args))
+            # through the engine, so that a domain error is worded as it is for Values
+            return apply(PRIMITIVES[name], *args).data
         return self.calls[name](*args)
 
 

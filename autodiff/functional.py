@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from . import value as _value
 from .backward import gradients
 from .errors import GraphError
 from .value import Value
@@ -24,6 +25,8 @@ def grad(f: Callable[..., Value], argnum: int = 0) -> Callable[..., Any]:
     """
 
     def derivative(*args: Any) -> Any:
+        if not _value._recording:  # f's graph would not be recorded: every derivative would be 0
+            raise GraphError("grad cannot differentiate inside no_grad(): nothing would be recorded")
         if not 0 <= argnum < len(args):
             raise TypeError(f"grad: argnum={argnum} but the function got {len(args)} arguments")
         inputs = [a if isinstance(a, Value) else Value(a) for a in args]

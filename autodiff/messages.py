@@ -26,10 +26,18 @@ def describe(node: Any) -> str:
     return "an unlabelled input"
 
 
+#: An n-ary node with more inputs than this is described by their count and the first few.
+SHOWN_INPUTS = 4
+
+
 def operands(op: Primitive, parents: tuple[Any, ...]) -> str:
-    """'x = 2.0 ('a'), y = 0.0 (the constant 0.0)' for the inputs of one node."""
-    if op.arity is None:
-        return f"{len(parents)} inputs"
-    return ", ".join(
-        f"{input_name(op, i)} = {p._data!r} ({describe(p)})" for i, p in enumerate(parents)
+    """'x = 2.0 ('a'), y = 0.0 (the constant 0.0)' for the inputs of one node.
+
+    A node with many inputs (an n-ary sum) is summarised: its count, then the first few.
+    """
+    shown = ", ".join(
+        f"{input_name(op, i)} = {p._data!r} ({describe(p)})" for i, p in enumerate(parents[:SHOWN_INPUTS])
     )
+    if len(parents) <= SHOWN_INPUTS:
+        return shown
+    return f"{len(parents)} inputs ({shown}, ...)"

@@ -31,6 +31,7 @@ class Edge:
 
     @property
     def parent(self) -> Any:
+        """The node this edge comes from."""
         return self.child._parents[self.index]
 
 

@@ -43,7 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .backward import check_fresh, finish, local_partials, propagate, start
+from .backward import check_all_fresh, finish, local_partials, propagate, start
 from .errors import AutodiffError, GraphError
 from .explain import definition, find_node, node_names, number, partial_formula
 from .primitives import CONSTANT
@@ -119,6 +119,7 @@ class Stepper:
             raise GraphError(f"steps() needs a Value as the root, not {type(root).__name__}")
         self.root = root
         self._order = start(root)
+        check_all_fresh(self._order)  # a graph already stale would give wrong records from the first step
         self._names = node_names(self._order)
         # The sweep visits what backward visits, minus constants (no gradient, nothing to show).
         self._sweep = [node for node in reversed(self._order) if node._op is not CONSTANT]
@@ -153,6 +154,8 @@ class Stepper:
         total = len(self._sweep)
         if self.done:
             return f"all {total} steps done; gradients added to .grad"
+        if self._failed is not None:
+            return f"stopped by an error after {len(self.records)} of {total} steps; .grad was not changed"
         text = f"{len(self.records)} of {total} steps done"
         if self.records:
             text += f", last {self._describe(self.current)}"
@@ -179,9 +182,9 @@ class Stepper:
         node = self._sweep[len(self.records)]
         try:
             record = self._apply(node)
+            if len(self.records) + 1 == len(self._sweep):
+                self._finish()  # before the record counts: done means the gradients were written
             self.records.append(record)
-            if self.done:
-                self._finish()
         except AutodiffError as error:
             self._failed = error
             raise
@@ -227,11 +230,11 @@ class Stepper:
         for index, (parent, partial) in enumerate(zip(node._parents, partials)):
             formula = None if partial is None else partial_formula(node, index, self._names)
             sent = None if partial is None else partial * upstream
-            start = running[id(parent)]
+            earlier = running[id(parent)]
             if sent is not None:
-                running[id(parent)] = start + sent
+                running[id(parent)] = earlier + sent
             name, after = self._names[id(parent)], running[id(parent)]
-            contributions.append(Contribution(parent, name, formula, partial, sent, start, after))
+            contributions.append(Contribution(parent, name, formula, partial, sent, earlier, after))
         for parent in node._parents:
             if parent._up != running[id(parent)]:  # what we show must be what propagate did
                 raise AutodiffError(f"stepper and backward disagree at {self._describe(node)}")
@@ -255,9 +258,7 @@ class Stepper:
 
     def _finish(self) -> None:
         """What backward does after the sweep: check, then add this pass into ``grad``."""
-        for node in self._order:  # a leaf changed during stepping would make earlier records wrong
-            if node._parents:
-                check_fresh(node)
+        check_all_fresh(self._order)  # a leaf changed during stepping would make earlier records wrong
         finish(self._order)
 
 

@@ -157,7 +157,13 @@ class Value:
         divisor = _number(other, "/")
         if divisor == 0.0:
             raise DivisionByZeroError(f"division by zero: {_describe(self)} / 0")
-        return self * _constant(1.0 / divisor)
+        reciprocal = 1.0 / divisor
+        if reciprocal - reciprocal != 0.0:  # a subnormal divisor: 1/divisor is inf
+            raise NonFiniteError(
+                f"division of {_describe(self)} by {divisor!r}: x / y is computed as x * (1/y), "
+                "and 1/y does not fit in a float"
+            )
+        return self * _constant(reciprocal)
 
     def __rtruediv__(self, other: Any) -> Value:
         numerator = _operand(other, "/")

@@ -51,6 +51,8 @@ def test_steps_and_explain(capsys):
         (["x.real", "x=1"], "attribute access is not allowed", "  x.real\n  ^^^^^^"),
         (["__import__('os')", "x=1"], "unknown function '__import__'", "  __import__('os')\n  ^^^^^^^^^^"),
         (["log(x)", "x=-1"], "log is undefined for x = -1.0 ('x')", "  log(x)\n  ^^^^^^"),
+        (["x + log(-1)", "x=1"], "log is undefined for x = -1.0 (the constant -1.0); log needs x > 0",
+         "  x + log(-1)\n      ^^^^^^^"),
         (["x", "x=1", "y=2"], "y=2.0 is given but the expression does not use 'y'", None),
         (["x", "x"], "'x' is not NAME=NUMBER", None),
         (["x", "x=abc"], "'x=abc': 'abc' is not a number", None),

@@ -235,6 +235,17 @@ def test_parameters_kept_in_a_vector_between_sync_points(small_net):
     assert all(p.grad == 0.0 for p in params)
 
 
+def test_write_params_is_all_or_nothing(small_net):
+    loss, params, X, Y = small_net
+    program = compile(loss, (X[:2], Y[:2]), params)
+    before = program.read_params()
+    theta = before + 1.0
+    theta[-1] = np.nan
+    with pytest.raises(NonFiniteError, match=rf"theta\[{len(theta) - 1}\] is nan.*no parameter was changed"):
+        program.write_params(theta)
+    assert np.array_equal(program.read_params(), before)
+
+
 def test_reductions_and_chunks(small_net):
     loss, params, X, Y = small_net
     program = compile(loss, (X[:2], Y[:2]), params)

@@ -8,6 +8,7 @@ import operator
 import numpy as np
 import pytest
 
+import autodiff
 from autodiff import (
     AutodiffError,
     DivisionByZeroError,
@@ -190,3 +191,36 @@ def test_x_to_the_power_zero_has_derivative_zero_at_zero():
 def test_comparison_with_a_non_number():
     with pytest.raises(TypeError, match="NoneType"):
         _ = Value(1.0) < None
+
+
+def test_a_partial_that_overflows_is_non_finite_not_undefined():
+    x = Value(0.1, label="x")
+    out = x**-308  # 1e308 fits; its partial -308 * 0.1 ** -309 does not
+    with pytest.raises(NonFiniteError) as info:
+        out.backward()
+    assert not isinstance(info.value, DomainError)  # x = 0.1 is inside pow's domain
+    message = str(info.value)
+    assert "pow" in message and "overflows" in message and "'x'" in message and "y * x**(y-1)" in message
+    assert x.grad == 0.0
+
+
+def test_an_n_ary_node_names_its_inputs_and_summarises_many():
+    a, b = Value(1e308, label="a"), Value(1e308, label="b")
+    message = _message(NonFiniteError, lambda: autodiff.sum([a, b]))
+    assert "sum" in message and "x0 = 1e+308 ('a')" in message and "x1 = 1e+308 ('b')" in message
+    many = [Value(1e308, label=f"v{i}") for i in range(10)]
+    message = _message(NonFiniteError, lambda: autodiff.sum(many))
+    assert "10 inputs (x0 = 1e+308 ('v0')" in message and "'v3'" in message and "'v4'" not in message
+
+
+def test_a_root_that_is_not_a_value_is_named():
+    for root in (3.0, [Value(1.0), Value(2.0)]):
+        with pytest.raises(GraphError, match=f"root must be a Value .*not {type(root).__name__}"):
+            topological_order(root)
+    with pytest.raises(GraphError, match="not list"):
+        autodiff.draw([Value(1.0)])
+
+
+def test_dividing_by_a_subnormal_number_says_why_it_overflows():
+    message = _message(NonFiniteError, lambda: Value(1e-300, label="p") / 1e-320)
+    assert "'p'" in message and "1e-320" in message and "1/y does not fit" in message

@@ -5,7 +5,7 @@ import math
 import pytest
 from hypothesis import given
 
-from autodiff import GraphError, Value, topological_order
+from autodiff import GraphError, StaleGraphError, Value, topological_order
 from autodiff.explain import explain, node_names, partial_formula
 from autodiff.paths import path_product, paths
 from autodiff.testing.strategies import graphs
@@ -130,3 +130,15 @@ def test_names_follow_precedence():
     assert names[id(out)] == "((x * w + b) * -w) ** 2"
     longer = out.tanh()
     assert node_names(topological_order(longer))[id(longer)] == "tanh#9"  # too long: op#position
+
+
+def test_a_stale_graph_or_a_non_value_leaf_is_refused():
+    x = Value(2.0, label="x")
+    y = x * x
+    y.label = "y"
+    y.backward()
+    with pytest.raises(TypeError, match="leaf must be a Value or a label, not int"):
+        explain(y, 5)
+    x.data = 3.0  # the graph still holds 4.0 = 2 * 2: any sum over paths would mix old and new numbers
+    with pytest.raises(StaleGraphError, match="'x' changed"):
+        explain(y, x)

@@ -171,3 +171,9 @@ def test_first_derivatives_by_grad_at_non_positive_inputs(x):
     assert grad(lambda v: v**3 / 3)(x) == pytest.approx(x * x, rel=1e-15)
     if x != 0.0:
         assert grad(lambda v: 1 / v)(x) == pytest.approx(-1 / x**2, rel=1e-15)
+
+
+def test_grad_inside_no_grad_is_an_error_not_a_zero():
+    with autodiff.no_grad(), pytest.raises(GraphError, match="inside no_grad"):
+        grad(lambda x: x * x)(3.0)
+    assert grad(lambda x: x * x)(3.0) == 6.0  # recording is back on after the block

@@ -171,3 +171,35 @@ def test_two_steppers_on_one_graph_do_not_mix_silently():
 def test_root_must_be_a_value():
     with pytest.raises(GraphError, match="needs a Value"):
         steps(3.0)
+
+
+def test_a_failure_at_the_last_step_is_not_reported_as_done():
+    o, x, w, b = neuron()
+    stepper = steps(o)
+    stepper.run_to("n")
+    x.data = 5.0  # its consumer was stepped already: caught only when the sweep ends
+    with pytest.raises(StaleGraphError):
+        stepper.run()
+    assert not stepper.done
+    assert stepper.where().startswith("stopped by an error") and ".grad was not changed" in stepper.where()
+    assert (x.grad, w.grad, b.grad, o.grad) == (0.0, 0.0, 0.0, 0.0)
+
+
+def test_a_graph_already_stale_is_refused_before_the_first_record():
+    o, x, *_ = neuron()
+    x.data = 1.0
+    with pytest.raises(StaleGraphError, match="'x' changed"):
+        steps(o)
+
+
+def test_headings_bracket_only_where_python_would():
+    x, w, b = Value(2.0, label="x"), Value(-3.0, label="w"), Value(1.0, label="b")
+    n = x * w + b
+    n.label = "n"
+    assert steps(n).step().heading == "n = x * w + b"
+    square = (-x) ** 2  # not -x ** 2, which is -(x ** 2)
+    square.label = "s"
+    assert steps(square).step().heading == "s = (-x) ** 2"
+    scaled = (x + w) * b
+    scaled.label = "t"
+    assert steps(scaled).step().heading == "t = (x + w) * b"

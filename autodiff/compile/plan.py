@@ -83,15 +83,18 @@ class Apply:
     joint: slice | None = None  # n-ary: all inputs, input by input, when they are consecutive rows
 
     def gather(self, vals: np.ndarray) -> Any:
+        """The inputs of every node of the group: one array per input (or one 3-D view)."""
         if self.joint is not None:  # one view of shape (inputs, nodes, batch)
             return vals[self.joint].reshape(len(self.args), self.width, -1)
         return [vals[ix] for ix in self.args]
 
     def forward(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray]) -> None:
+        """Compute the group's rows of ``vals`` with the primitive's NumPy form."""
         vals[self.out] = self.op.array_forward(*self.gather(vals))
 
     def backward(self, vals: np.ndarray, grads: np.ndarray, theta: np.ndarray, gtheta: np.ndarray,
                  inputs: list[np.ndarray]) -> None:
+        """The chain rule for the group: add the table's partial times upstream into each input's row."""
         up, out = grads[self.out], vals[self.out]
         args = self.gather(vals)
         if self.op.arity is None:  # n-ary: one partial rule for every input
@@ -128,9 +131,11 @@ class Dense:
     arg: int | None = None  # xs are exactly the features of this argument: read the batch, not the state
 
     def matrix(self, theta: np.ndarray) -> np.ndarray:
+        """The weights as an (m, n) matrix (a view when they are consecutive in ``theta``)."""
         return theta[self.weights].reshape(self.shape)
 
     def forward(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray]) -> None:
+        """``W @ x`` plus the biases and other terms, into the sums' rows."""
         x = vals[self.xs] if self.arg is None else inputs[self.arg]
         z = np.matmul(self.matrix(theta), x, out=vals[self.out])  # out is always a slice: a view
         for ix in self.biases:
@@ -140,6 +145,7 @@ class Dense:
 
     def backward(self, vals: np.ndarray, grads: np.ndarray, theta: np.ndarray, gtheta: np.ndarray,
                  inputs: list[np.ndarray]) -> None:
+        """Gradients of the weights (``dz @ x.T``), the inputs (``W.T @ dz``) and the other terms."""
         dz = grads[self.out]
         x = vals[self.xs] if self.arg is None else inputs[self.arg]
         # d(sum)/d(mul) = 1 and d(w*x)/dw = x, summed over the batch: dz @ x.T

@@ -86,8 +86,15 @@ class Program:
         return np.fromiter(map(_data, self.params), dtype=self.dtype, count=len(self.params))
 
     def write_params(self, theta: np.ndarray) -> None:
-        """Set each parameter's ``.data`` from ``theta`` (graphs built before become stale, as usual)."""
+        """Set each parameter's ``.data`` from ``theta`` (graphs built before become stale, as usual).
+
+        All or nothing: a non-finite entry is refused before any parameter changes.
+        """
         theta = self._theta(theta)
+        bad = np.flatnonzero(~np.isfinite(theta))
+        if len(bad):
+            raise NonFiniteError(f"theta[{bad[0]}] is {float(theta[bad[0]])!r}, for parameter "
+                                 f"{describe(self.params[bad[0]])}; no parameter was changed")
         for p, x in zip(self.params, theta.tolist()):
             p.data = x
 

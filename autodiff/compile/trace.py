@@ -41,6 +41,7 @@ class Placeholder(Value):
 
     @property
     def data(self) -> float:
+        """Not readable while tracing: always raises :class:`TraceError`."""
         raise TraceError(f"fn read the number of the input {describe(self)} while tracing; {_HELP}")
 
     @data.setter

@@ -70,6 +70,7 @@ def hand_gradients(
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line's options (``argv`` None: ``sys.argv``)."""
     parser = argparse.ArgumentParser(
         description="Seed 000: the 3Blue1Brown chain of four one-neuron sigmoid layers; the engine's "
         "gradients beside the hand chain rule, then training.",
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     optimizer = nn.SGD(model.parameters(), lr=args.lr)
     start = time.perf_counter()
     history = fit(model, [[args.input]], [args.target], cost, optimizer, epochs=args.steps,
-                     reduction="sum", progress=False)
+                  reduction="sum", progress=False)
     seconds = time.perf_counter() - start
     final = float(predict(model, [[args.input]])[0, 0])
     every = max(1, args.steps // 10)

@@ -41,6 +41,7 @@ def build(seed: int) -> nn.MLP:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line's options (``argv`` None: ``sys.argv``)."""
     parser = argparse.ArgumentParser(
         description="Seed 002: a 2-3-3 network (sigmoid hidden layer, softmax output, cross-entropy summed "
         "over the samples, full batch) separates three Gaussian clouds. The defaults are the seed's "
@@ -62,6 +63,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.epochs = SEED_EPOCHS if args.seed_settings or args.mode == "compiled" else 100
     if args.report_every is None:
         args.report_every = max(1, args.epochs // 10)
+    elif args.report_every < 1:
+        parser.error(f"--report-every must be at least 1, got {args.report_every}")
     return args
 
 

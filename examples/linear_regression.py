@@ -48,6 +48,7 @@ def least_squares(points: np.ndarray) -> tuple[float, float]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line's options (``argv`` None: ``sys.argv``)."""
     parser = argparse.ArgumentParser(
         description="Seed 000: fit y = m x + b by gradient descent through the engine "
         "(mean squared error, full batch), beside the closed-form least-squares line.",
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     optimizer = nn.SGD(model.parameters(), lr=args.lr)
     start = time.perf_counter()
     history = fit(model, points[:, :1], points[:, 1:], nn.mse, optimizer, epochs=args.iterations,
-                     reduction="mean", progress=args.progress)
+                  reduction="mean", progress=args.progress)
     seconds = time.perf_counter() - start
     (weight,), (bias,) = model.get_weights()
     m, b = float(weight[0, 0]), float(bias[0])

@@ -2,9 +2,11 @@
 
 Seeds 000 and 001 describe the task: 28 x 28 = 784 pixels in, 10 outputs (one
 per digit), sigmoid everywhere, weights and biases from a standard normal, the
-quadratic cost, mini-batch SGD with w -= eta/len(batch) * (sum of gradients)
-(the mean of the per-sample losses), eta 3.0, mini-batches of 10.  Accuracy
-is the share of test images whose most active output is the right digit.
+cost derivative a - y (the quadratic cost), mini-batch SGD with
+w -= eta/len(batch) * (sum of gradients) (the mean of the per-sample losses).
+Accuracy is the share of test images whose most active output is the right
+digit.  The hidden layer of 30, eta 3.0 and mini-batches of 10 are the
+settings of Nielsen's book (the seeds give none).
 
 The gradients come from the generic chain rule: by default through compiled
 mode (the traced graph of one sample replayed over each batch with NumPy),
@@ -32,6 +34,7 @@ from nn import mnist
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line's options (``argv`` None: ``sys.argv``)."""
     parser = argparse.ArgumentParser(
         description="Train Nielsen's MNIST network (784-30-10 sigmoid, quadratic cost, mini-batch SGD) "
         "through the engine and report test accuracy after each epoch.",
@@ -55,11 +58,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--checkpoint", default=os.path.join("runs", "mnist.npz"), metavar="PATH",
                         help="checkpoint written after every epoch (default runs/mnist.npz); '' for none")
     parser.add_argument("--resume", action="store_true", help="continue from --checkpoint")
-    _plot.add_arguments(parser, "accuracy and loss per epoch (and PATH_errors.png: misclassified digits)")
+    _plot.add_arguments(parser, "accuracy and loss per epoch (misclassified digits go to a second file: "
+                        "out.png gives out_errors.png)")
     return parser.parse_args(argv)
 
 
 def load_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Training images, labels, test images, labels: the first --train-size / --test-size, as float64."""
     data = mnist.load(args.data_dir, download=not args.no_download)
     train_x, train_y = data.train_images[: args.train_size], data.train_labels[: args.train_size]
     test_x, test_y = data.test_images[: args.test_size], data.test_labels[: args.test_size]
@@ -74,6 +79,7 @@ def confusion_matrix(labels: np.ndarray, guesses: np.ndarray, classes: int = 10)
 
 
 def format_confusion(counts: np.ndarray) -> str:
+    """The confusion matrix as a table, true digits down, guesses across."""
     lines = ["true \\ guessed " + " ".join(f"{d:5d}" for d in range(len(counts)))]
     for digit, row in enumerate(counts):
         lines.append(f"{digit:14d} " + " ".join(f"{n:5d}" for n in row))
@@ -85,20 +91,24 @@ def resume(model: nn.MLP, args: argparse.Namespace) -> nn.History:
     if not args.checkpoint or not os.path.exists(args.checkpoint):
         raise SystemExit(f"--resume: there is no checkpoint at {args.checkpoint!r} yet")
     meta = nn.load(model, args.checkpoint)
+    if "epochs" not in meta:
+        raise SystemExit(f"--resume: {args.checkpoint} holds weights but no training history "
+                         "(it was not written by this example)")
     history = nn.History.from_records(meta["epochs"], mode=args.mode)
     print(f"resumed from {args.checkpoint} after epoch {len(history)}")
     return history
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Train (or resume), report test accuracy and a confusion matrix; return the accuracy and history."""
     args = parse_args(argv)
     if args.plot:
         _plot.pyplot()  # fail now, not after training, if matplotlib is missing
     train_x, train_y, test_x, test_y = load_data(args)
     model = nn.MLP(784, [*args.hidden, 10], activation="sigmoid", init="normal", seed=args.seed)
     history = resume(model, args) if args.resume else nn.History(mode=args.mode)
-    print(f"MNIST: {len(train_x)} training and {len(test_x)} test images; network 784-"
-          f"{'-'.join(map(str, args.hidden))}-10, sigmoid, quadratic cost, batch {args.batch_size}, "
+    print(f"MNIST: {len(train_x)} training and {len(test_x)} test images; network "
+          f"{'-'.join(map(str, [784, *args.hidden, 10]))}, sigmoid, quadratic cost, batch {args.batch_size}, "
           f"eta {args.lr:g}, {args.mode} mode")
 
     def evaluate(model: nn.MLP, epoch: int) -> dict[str, float]:
@@ -130,6 +140,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 def plot(path: str, history: nn.History, images: np.ndarray, labels: np.ndarray, guesses: np.ndarray) -> None:
+    """Test accuracy and loss per epoch to ``path``; the first 12 misclassified digits to ``*_errors``."""
     plt = _plot.pyplot()
     figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
     numbers = [record.epoch for record in history]

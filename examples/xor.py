@@ -41,6 +41,7 @@ def build(seed: int = 1) -> nn.MLP:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line's options (``argv`` None: ``sys.argv``)."""
     parser = argparse.ArgumentParser(
         description="Seed 003: a 3-4-1 sigmoid network without biases learns XOR through the engine "
         "(quadratic cost summed over the 4 samples, full-batch gradient descent).",
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     optimizer = nn.SGD(model.parameters(), lr=args.lr)
     start = time.perf_counter()
     history = fit(model, inputs, targets, nn.quadratic, optimizer, epochs=args.epochs,
-                     reduction="sum", progress=args.progress)
+                  reduction="sum", progress=args.progress)
     seconds = time.perf_counter() - start
     after = predict(model, inputs).ravel()
     probe = float(predict(model, [PROBE])[0, 0])

@@ -11,7 +11,7 @@
 True
 """
 
-from . import datasets, init, losses, optim, train
+from . import datasets, init, losses, modes, optim, train
 from .losses import (
     accuracy,
     binary_cross_entropy,
@@ -48,6 +48,7 @@ __all__ = [
     "load",
     "log_softmax",
     "losses",
+    "modes",
     "mse",
     "nll",
     "optim",

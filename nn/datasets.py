@@ -24,6 +24,8 @@ import numpy as np
 
 from autodiff.files import replaced_atomically
 
+from ._checks import is_whole
+
 #: Centres of the three clouds of the Gaussian-clouds data set, one per class.
 CLOUD_CENTRES = ((0.0, -2.0), (2.0, 2.0), (-2.0, 2.0))
 
@@ -149,6 +151,10 @@ def save_csv_points(points: np.ndarray, path: str | os.PathLike, decimals: int =
     points = np.asarray(points, dtype=float)
     if points.ndim != 2 or points.shape[1] != 2:
         raise DataError(f"save_csv_points: expected an array shaped (n, 2), got {points.shape}")
+    if not np.all(np.isfinite(points)):
+        row = int(np.argwhere(~np.isfinite(points))[0][0])
+        raise DataError(f"save_csv_points: row {row} is {points[row].tolist()}: every number must be finite "
+                        "(load_csv_points would refuse the file)")
     with replaced_atomically(path, "w", encoding="utf-8") as file:
         file.write("x,y\n")
         file.writelines(f"{x:.{decimals}f},{y:.{decimals}f}\n" for x, y in points.tolist())
@@ -181,5 +187,5 @@ def _is_number(field: str) -> bool:
 
 
 def _check_count(n: int, name: str) -> None:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+    if not is_whole(n, 1):
         raise ValueError(f"{name} must be a positive whole number, got {n!r}")

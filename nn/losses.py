@@ -116,8 +116,9 @@ def cross_entropy(logits: Any, target: Target) -> Value:
     shifted = _shifted(logits, "cross_entropy")
     weights = _class_weights(target, len(shifted), "cross_entropy")
     lse = _shifted_logsumexp(shifted)
-    if len(weights) == 1 and not isinstance(weights[0][1], Value) and weights[0][1] == 1.0:
-        return lse - shifted[weights[0][0]]
+    single = _single_class(weights)
+    if single is not None:
+        return lse - shifted[single]
     return -autodiff.sum([w * (shifted[i] - lse) for i, w in weights])
 
 
@@ -140,8 +141,9 @@ def nll(probabilities: Any, target: Target) -> Value:
                 f"nll: the probability of class {i} is {p[i].data!r}, so its log is undefined "
                 "(the loss would be infinite); compute the loss from logits with cross_entropy"
             )
-    if len(weights) == 1 and not isinstance(weights[0][1], Value) and weights[0][1] == 1.0:
-        return -p[weights[0][0]].log()
+    single = _single_class(weights)
+    if single is not None:
+        return -p[single].log()
     return -autodiff.sum([w * p[i].log() for i, w in weights])
 
 
@@ -159,6 +161,9 @@ def binary_cross_entropy(p: Any, target: float) -> Value:
     """
     p = _scalar(p, "binary_cross_entropy")
     t = _probability(target, "binary_cross_entropy")
+    if not 0.0 <= p.data <= 1.0:
+        raise DomainError(f"binary_cross_entropy: p = {p.data!r} is not a probability in [0, 1]; "
+                          "for a logit use binary_cross_entropy_with_logits")
     terms = []
     for weight, prob, what in ((t, p, "p"), (1.0 - t, 1.0 - p, "1 - p")):
         if weight == 0.0:
@@ -301,6 +306,14 @@ def _class_weights(target: Any, classes: int, name: str) -> list[tuple[int, Any]
     if not pairs:
         raise ValueError(f"{name}: the target is all zeros; it needs weight on at least one class")
     return pairs
+
+
+def _single_class(weights: list[tuple[int, Any]]) -> int | None:
+    """The class of a target that puts weight 1 on one class (a class index or one-hot row), else None."""
+    # Then the loss is one term, without multiplying by the weight 1: a smaller graph.
+    if len(weights) == 1 and not isinstance(weights[0][1], Value) and weights[0][1] == 1.0:
+        return weights[0][0]
+    return None
 
 
 def _row(prediction: Any) -> list[float]:

@@ -33,6 +33,7 @@ MODES = ("scalar", "compiled")
 
 
 def check_mode(mode: str, caller: str) -> None:
+    """Raise a ValueError naming ``caller`` and listing :data:`MODES` unless ``mode`` is one of them."""
     if mode not in MODES:
         raise ValueError(f"{caller}: mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
 

@@ -30,6 +30,7 @@ import autodiff
 from autodiff import Value
 
 from . import init as _init
+from ._checks import is_whole
 from .losses import softmax
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
@@ -71,6 +72,7 @@ class Module:
             return self.forward(x)
 
     def forward(self, x: list[Value]) -> Any:
+        """The module's computation on a list of input Values; every subclass defines it."""
         raise NotImplementedError(f"{type(self).__name__} must define forward(x)")
 
     def named_parameters(self) -> list[tuple[str, Value]]:
@@ -204,9 +206,11 @@ class Neuron(Module):
 
     @property
     def nin(self) -> int:
+        """The number of inputs (and of weights)."""
         return len(self.w)
 
     def forward(self, x: list[Value]) -> Value:
+        """activation(sum_i w_i * x_i + b) as one Value."""
         if len(x) != len(self.w):
             raise ValueError(f"{_who(self)} has {len(self.w)} inputs but got {len(x)} values")
         terms = [wi * xi for wi, xi in zip(self.w, x)]
@@ -217,14 +221,14 @@ class Neuron(Module):
 
     def set_weights(self, weights: Sequence[float], bias: float | None = None) -> None:
         """Set the weights (one per input) and the bias (None exactly when the neuron has none)."""
-        w = np.asarray(weights, dtype=float)
-        if w.shape != (self.nin,):
-            raise ValueError(f"{_who(self)}: weights of shape {(self.nin,)} expected, got {w.shape}")
-        _check_bias_given(self.b is not None, bias is not None, _who(self))
-        for p, v in zip(self.w, w):
-            p.data = float(v)
+        who = _who(self)
+        w = _float_array(weights, (self.nin,), "weights", who)
+        _check_bias_given(self.b is not None, bias is not None, who)
+        b = None if bias is None else _float_array(bias, (), "bias", who)
+        for p, v in zip(self.w, w.tolist()):  # everything was checked: nothing fails half-way
+            p.data = v
         if self.b is not None:
-            self.b.data = float(bias)
+            self.b.data = float(b)
 
     def __repr__(self) -> str:
         return f"Neuron({self.nin}, activation={self.activation!r}, bias={self.b is not None})"
@@ -257,17 +261,21 @@ class Layer(Module):
 
     @property
     def nin(self) -> int:
+        """The number of inputs of every neuron."""
         return self.neurons[0].nin
 
     @property
     def nout(self) -> int:
+        """The number of neurons, one output each."""
         return len(self.neurons)
 
     @property
     def bias(self) -> bool:
+        """Whether the neurons have biases."""
         return self.neurons[0].b is not None
 
     def forward(self, x: list[Value]) -> list[Value]:
+        """Every neuron's output (their softmax with activation "softmax")."""
         outs = [n._run(x) for n in self.neurons]
         return softmax(outs) if self.activation == "softmax" else outs
 
@@ -292,18 +300,9 @@ class Layer(Module):
 
     def _checked(self, weights: Any, biases: Any, who: str) -> tuple[np.ndarray, np.ndarray | None]:
         """Weights and biases as float arrays, after checking shapes and values (nothing is set here)."""
-        w = np.asarray(weights, dtype=float)
-        if w.shape != (self.nin, self.nout):
-            transposed = w.shape == (self.nout, self.nin)
-            hint = " (that is the transpose: Nielsen's (nout, nin) layout)" if transposed else ""
-            raise ValueError(f"{who}: weights of shape {(self.nin, self.nout)} expected, got {w.shape}{hint}")
+        w = _float_array(weights, (self.nin, self.nout), "weights", who)
         _check_bias_given(self.bias, biases is not None, who)
-        b = None if biases is None else np.asarray(biases, dtype=float)
-        if b is not None and b.shape != (self.nout,):
-            raise ValueError(f"{who}: biases of shape {(self.nout,)} expected, got {b.shape}")
-        for name, array in (("weights", w), ("biases", b)):
-            if array is not None and not np.all(np.isfinite(array)):
-                raise ValueError(f"{who}: {name} must be finite")
+        b = None if biases is None else _float_array(biases, (self.nout,), "biases", who)
         return w, b
 
     def __repr__(self) -> str:
@@ -353,6 +352,7 @@ class MLP(Module):
         self.set_name("")
 
     def forward(self, x: list[Value]) -> list[Value]:
+        """The last layer's outputs, each layer feeding the next."""
         for layer in self.layers:
             x = layer._run(x)
         return x
@@ -411,8 +411,23 @@ def _who(module: Module) -> str:
 
 
 def _check_size(n: Any, what: str) -> None:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+    if not is_whole(n, 1):
         raise ValueError(f"{what} must be a positive int, got {n!r}")
+
+
+def _float_array(values: Any, shape: tuple[int, ...], what: str, who: str) -> np.ndarray:
+    """``values`` as a float array of ``shape`` with finite entries, else a ValueError naming ``who``."""
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{who}: {what} must be numbers, got {values!r:.80}") from None
+    if array.shape != shape:
+        transposed = len(shape) == 2 and array.shape == shape[::-1]
+        hint = " (that is the transpose: Nielsen's (nout, nin) layout)" if transposed else ""
+        raise ValueError(f"{who}: {what} of shape {shape} expected, got {array.shape}{hint}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{who}: {what} must be finite")
+    return array
 
 
 def _check_bias_given(has: bool, given: bool, who: str) -> None:

@@ -43,6 +43,8 @@ def save(model: Any, path: str | os.PathLike[str], metadata: dict[str, Any] | No
     path = os.fspath(path)
     state = model.state_dict()
     if metadata is not None:
+        if not isinstance(metadata, dict):
+            raise ValueError(f"save {path}: metadata must be a dict, got {type(metadata).__name__}")
         try:
             state[METADATA] = np.array(json.dumps(metadata, allow_nan=False))
         except (TypeError, ValueError) as error:
@@ -69,9 +71,22 @@ def load(model: Any, path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ValueError(f"{path}: holds a single array, not an .npz archive of named parameters")
     with archive:
         state = {key: _read(archive, key, path) for key in archive.files}
-    text = state.pop(METADATA, None)
+    metadata = _metadata(state.pop(METADATA, None), path)  # read before anything changes
     model.load_state_dict(state, source=path)
-    return {} if text is None else json.loads(str(text))
+    return metadata
+
+
+def _metadata(entry: np.ndarray | None, path: str) -> dict[str, Any]:
+    """The metadata dict stored by :func:`save` ({} if there is none)."""
+    if entry is None:
+        return {}
+    try:
+        metadata = json.loads(str(entry)) if entry.dtype.kind == "U" and entry.shape == () else None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: entry {METADATA!r} is not valid JSON ({error})") from None
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{path}: entry {METADATA!r} should hold the JSON text of a dict, as nn.save writes")
+    return metadata
 
 
 def _read(archive: Any, key: str, path: str) -> np.ndarray:

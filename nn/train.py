@@ -30,6 +30,7 @@ import numpy as np
 
 import autodiff
 
+from ._checks import is_whole
 from .modes import STEPS, check_mode, compiled_forward, numbers
 
 #: A per-sample loss: (model output, target) -> scalar Value.
@@ -171,17 +172,17 @@ def fit(
     (2.0, 1.0)
     """
     check_mode(mode, "fit")
-    rows, labels = _samples(inputs, targets)
+    rows, labels = _samples(inputs, targets, "fit")
     count = len(rows)
     size = _batch_size(batch_size, count)
     _check_choice("reduction", reduction, ("mean", "sum"))
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+    if not is_whole(epochs, 0):
         raise ValueError(f"fit: epochs must be a whole number >= 0, got {epochs!r}")
     show = sys.stderr.isatty() if progress is None else bool(progress)
     history = History(mode=mode) if history is None else history
     if start_epoch is None:
         start_epoch = history.epochs[-1].epoch + 1 if history.epochs else 1
-    if isinstance(start_epoch, bool) or not isinstance(start_epoch, (int, np.integer)) or start_epoch < 1:
+    if not is_whole(start_epoch, 1):
         raise ValueError(f"fit: start_epoch must be a whole number >= 1, got {start_epoch!r}")
     order = np.arange(count)
     history.mode = mode
@@ -223,7 +224,7 @@ def predict(model: Callable[[Any], Any], inputs: Any, mode: str = "scalar") -> n
     inputs (traced once per model, then reused), for test sets of any size.
     """
     check_mode(mode, "predict")
-    rows, _ = _samples(inputs, None)
+    rows, _ = _samples(inputs, None, "predict")
     if mode == "compiled":
         return compiled_forward(model, rows[:4]).forward(rows)
     with autodiff.no_grad():  # Value arithmetic is fastest on Python floats
@@ -287,18 +288,21 @@ def _metrics(
 # -- checking arguments ---------------------------------------------------------------
 
 
-def _samples(inputs: Any, targets: Any) -> tuple[np.ndarray, np.ndarray]:
+def _samples(inputs: Any, targets: Any, caller: str) -> tuple[np.ndarray, np.ndarray]:
     """Inputs as a (samples, features) float array, targets as an array with one entry per sample."""
-    array = np.asarray(inputs, dtype=float)
+    try:
+        array = np.asarray(inputs, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{caller}: inputs must be numbers shaped (samples, features) ({error})") from None
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim != 2 or len(array) == 0:
         raise ValueError(
-            f"fit: inputs must be shaped (samples, features) with at least one sample, got {array.shape}"
+            f"{caller}: inputs must be shaped (samples, features) with at least one sample, got {array.shape}"
         )
     if not np.all(np.isfinite(array)):
         row = int(np.argwhere(~np.isfinite(array))[0][0])
-        raise ValueError(f"fit: inputs must be finite numbers; sample {row} is {array[row].tolist()}")
+        raise ValueError(f"{caller}: inputs must be finite numbers; sample {row} is {array[row].tolist()}")
     if targets is None:
         return array, np.empty(0)
     labels = np.asarray(targets)
@@ -311,7 +315,7 @@ def _samples(inputs: Any, targets: Any) -> tuple[np.ndarray, np.ndarray]:
 def _batch_size(batch_size: int | None, count: int) -> int:
     if batch_size is None:
         return count
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if not is_whole(batch_size, 1):
         raise ValueError(f"fit: batch_size must be >= 1, or None for the full batch; got {batch_size!r}")
     return min(int(batch_size), count)
 

@@ -134,3 +134,9 @@ def test_save_rejects_the_wrong_shape(tmp_path):
     with pytest.raises(DataError, match=r"shaped \(n, 2\)"):
         save_csv_points(np.zeros((3, 3)), tmp_path / "bad.csv")
     assert os.listdir(tmp_path) == []
+
+
+def test_save_rejects_non_finite_points(tmp_path):
+    with pytest.raises(DataError, match=r"row 1 is \[2.0, nan\]: every number must be finite"):
+        save_csv_points(np.array([[1.0, 2.0], [2.0, np.nan]]), tmp_path / "bad.csv")
+    assert os.listdir(tmp_path) == []

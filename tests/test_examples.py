@@ -120,6 +120,12 @@ def test_clouds_seed_settings_are_the_seeds(example):
     assert example("clouds").parse_args(["--mode", "scalar"]).epochs == 100
 
 
+def test_clouds_refuses_a_report_interval_below_one(example, capsys):
+    with pytest.raises(SystemExit):
+        example("clouds").parse_args(["--report-every", "0"])
+    assert "--report-every must be at least 1, got 0" in capsys.readouterr().err
+
+
 # -- all examples: --help, --plot, running as a script --------------------------------------------
 
 
@@ -153,7 +159,7 @@ def test_plot_without_matplotlib_says_what_to_install(example, monkeypatch, tmp_
         example("xor").main(["--epochs", "2", "--plot", str(tmp_path / "x.png")])
 
 
-def test_the_demo_command_runs_as_a_script():
+def test_an_example_runs_as_a_script():
     environment = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
     done = subprocess.run([sys.executable, os.path.join(EXAMPLES, "xor.py"), "--epochs", "10"], cwd=ROOT,
                           env=environment, capture_output=True, text=True, timeout=120)

@@ -71,6 +71,14 @@ def test_resume_without_a_checkpoint_says_so(example, data_dir, tmp_path):
                                "--checkpoint", str(tmp_path / "missing.npz")])
 
 
+def test_resume_from_a_file_without_history_says_so(example, data_dir, tmp_path):
+    path = tmp_path / "bare.npz"
+    nn.save(nn.MLP(784, [30, 10], seed=3), path)
+    with pytest.raises(SystemExit, match="holds weights but no training history"):
+        example("mnist").main(["--data-dir", str(data_dir), "--no-download", "--resume",
+                               "--checkpoint", str(path)])
+
+
 def test_scalar_and_compiled_gradients_agree_on_mnist_shaped_samples(data_dir):
     data = nn.mnist.load(data_dir, download=False)
     images = data.train_images[:3].astype(float)

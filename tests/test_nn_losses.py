@@ -125,6 +125,9 @@ def test_nll_and_bce_of_certain_wrong_answers_say_so():
         nn.binary_cross_entropy(Value(0.0), 1.0)
     # The zero-weight term is left out, not computed as 0 * log 0.
     assert nn.binary_cross_entropy(Value(1.0), 1.0).data == 0.0
+    # A number outside [0, 1] is no probability: refused, not turned into a negative loss.
+    with pytest.raises(DomainError, match=r"p = 1.5 is not a probability in \[0, 1\].*with_logits"):
+        nn.binary_cross_entropy(Value(1.5), 1.0)
 
 
 # -- bad input -----------------------------------------------------------------------------

@@ -231,6 +231,24 @@ def test_set_weights_bias_mismatches():
         nn.MLP(1, [1]).set_weights([[[math.nan]]], [[0.0]])
 
 
+def test_neuron_set_weights_checks_everything_before_changing_anything():
+    neuron = nn.Neuron(2, activation="linear")
+    before = [p.data for p in neuron.parameters()]
+    bad = [
+        (([3.0, 4.0], [1.0, 2.0]), r"bias of shape \(\) expected, got \(2,\)"),
+        (([3.0, 4.0], "one"), "bias must be numbers"),
+        (([3.0, math.nan], 1.0), "weights must be finite"),
+        (([3.0, 4.0], math.inf), "bias must be finite"),
+        (([3.0], 1.0), r"weights of shape \(2,\) expected, got \(1,\)"),
+    ]
+    for arguments, message in bad:
+        with pytest.raises(ValueError, match=message):
+            neuron.set_weights(*arguments)
+        assert [p.data for p in neuron.parameters()] == before
+    neuron.set_weights(np.array([3.0, 4.0]), np.float64(1.0))
+    assert [p.data for p in neuron.parameters()] == [3.0, 4.0, 1.0]
+
+
 def test_set_weights_makes_old_graphs_stale():
     model = nn.MLP(2, [1])
     out = model([1.0, 1.0])[0]

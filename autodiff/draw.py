@@ -39,8 +39,9 @@ import graphviz
 
 from .backward import local_partials, topological_order
 from .errors import GraphError
-from .explain import find_node, node_names, number, partial_formula
+from .explain import find_node, node_names, partial_formula
 from .files import replaced_atomically
+from .messages import number
 from .primitives import CONSTANT
 
 #: Fill colour of each role.  Parameters are leaves in ``params`` (by default,

@@ -34,18 +34,13 @@ from typing import Any
 
 from .backward import check_all_fresh, local_partials, topological_order
 from .errors import GraphError
-from .messages import input_name
+from .messages import input_name, number
 from .paths import Edge, count_paths, path_product, paths
 from .primitives import CONSTANT
 from .value import Value
 
 #: Automatic names longer than this fall back to ``op#position``.
 NAME_LENGTH = 24
-
-
-def number(x: float) -> str:
-    """A number as printed in explanations and records: 6 significant digits (and no -0)."""
-    return f"{x + 0.0:.6g}"
 
 
 # -- naming nodes ---------------------------------------------------------------

@@ -10,6 +10,11 @@ from .primitives import CONSTANT, Primitive
 INPUT_NAMES = "xyzuvw"
 
 
+def number(x: float) -> str:
+    """A number as printed in explanations, records and reprs: 6 significant digits (and no -0)."""
+    return f"{x + 0.0:.6g}"
+
+
 def input_name(op: Primitive, i: int) -> str:
     """Name of input i of ``op`` as its formulas use it (x, y; x0, x1... for n-ary)."""
     return f"x{i}" if op.arity is None else INPUT_NAMES[i]

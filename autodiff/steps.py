@@ -45,7 +45,8 @@ from typing import Any
 
 from .backward import check_all_fresh, finish, local_partials, propagate, start
 from .errors import AutodiffError, GraphError
-from .explain import definition, find_node, node_names, number, partial_formula
+from .explain import definition, find_node, node_names, partial_formula
+from .messages import number
 from .primitives import CONSTANT
 from .value import Value
 

@@ -20,6 +20,7 @@ from . import backward as _backward
 from . import clock
 from .errors import DivisionByZeroError, DomainError, NonFiniteError
 from .messages import describe as _describe
+from .messages import number
 from .messages import operands as _operands
 from .primitives import (
     ADD,
@@ -429,6 +430,6 @@ def _forward_error(op: Primitive, parents: tuple[Value, ...], error: Exception) 
     return DomainError(text)
 
 
-def _short(number: float) -> str:
-    text = f"{number:.6g}"
-    return text + ".0" if text.lstrip("-").isdigit() else text
+def _short(x: float) -> str:
+    text = number(x)
+    return text + ".0" if text.lstrip("-").isdigit() else text  # 2.0, not 2: data is a float

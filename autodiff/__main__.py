@@ -60,7 +60,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _draw(args: argparse.Namespace) -> int:
-    variables = dict(_assignment(text, args.expression) for text in args.values)
+    variables: dict[str, float] = {}
+    for text in args.values:
+        name, value = _assignment(text, args.expression)
+        if name in variables:
+            raise ExpressionError(f"{name} is given twice ({name}={number(variables[name])} and {text})",
+                                  args.expression, None)
+        variables[name] = value
     root, leaves = evaluate(args.expression, variables)
     params = [name for name in args.params.split(",") if name]
     unknown = [name for name in params + ([args.explain] if args.explain else []) if name not in leaves]

@@ -56,6 +56,7 @@ def test_steps_and_explain(capsys):
         (["x", "x=1", "y=2"], "y=2.0 is given but the expression does not use 'y'", None),
         (["x", "x"], "'x' is not NAME=NUMBER", None),
         (["x", "x=abc"], "'x=abc': 'abc' is not a number", None),
+        (["x", "x=1", "x=2"], "x is given twice (x=1 and x=2)", None),
         (["x", "x=nan"], "the value must be a finite number", None),
         (["x", "x=1", "--explain", "y"], "'y' is not a variable of the expression", None),
     ],

@@ -593,3 +593,10 @@ def test_codecs_encode_is_allowed_only_as_protocol_2_uses_it(tmp_path: Path) -> 
     path = write(tmp_path / "p.pkl", pickle_bytes(EncodesUtf8(), protocol=2))
     with pytest.raises(DataFileError, match="only allowed on a str with latin1, got str with 'utf-8'"):
         read_pickle(path)
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0, float("inf"), "10", True])
+def test_fetch_refuses_a_meaningless_timeout(tmp_path: Path, timeout) -> None:
+    with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
+        fetch(tmp_path, sources=[], timeout=timeout)
+    assert list(tmp_path.iterdir()) == []  # nothing was created

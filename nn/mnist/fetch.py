@@ -49,6 +49,8 @@ def fetch(cache_dir: str | Path | None = None, sources: Sequence[Source] | None 
     Raises :class:`FetchError` listing every failed source and where to put
     the files by hand when no source delivers.
     """
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise ValueError(f"fetch: timeout must be a positive number of seconds, got {timeout!r}")
     directory = resolve(cache_dir)
     sources = default_sources() if sources is None else list(sources)
     cached = find_cached(directory, [source.files for source in sources])

@@ -6,11 +6,15 @@
 >>> b.backward()
 >>> b.data, a.grad
 (10.0, 6.0)
+
+The top-level functions ``steps``, ``draw``, ``explain`` and ``compile`` live in
+the submodules ``stepping``, ``drawing``, ``explaining`` and ``compiled``; no
+top-level name hides a submodule.
 """
 
 from .backward import topological_order
 from .compile import compile
-from .draw import draw
+from .drawing import draw
 from .errors import (
     AutodiffError,
     DivisionByZeroError,
@@ -19,11 +23,12 @@ from .errors import (
     NonFiniteError,
     StaleGraphError,
 )
-from .explain import explain
-from .functional import grad
-from .primitives import PRIMITIVES, Primitive
-from .steps import Stepper, steps
-from .value import Value, no_grad, scope, sum
+from .explaining import explain
+from .forward import jvp
+from .functional import grad, value_and_grad
+from .primitives import PRIMITIVES, Primitive, register
+from .stepping import Stepper, steps
+from .value import Value, anomaly, apply, no_grad, scope, sum
 
 __all__ = [
     "PRIMITIVES",
@@ -36,13 +41,18 @@ __all__ = [
     "StaleGraphError",
     "Stepper",
     "Value",
+    "anomaly",
+    "apply",
     "compile",
     "draw",
     "explain",
     "grad",
+    "jvp",
     "no_grad",
+    "register",
     "scope",
     "steps",
     "sum",
     "topological_order",
+    "value_and_grad",
 ]

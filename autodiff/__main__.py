@@ -16,13 +16,13 @@ from pathlib import Path
 
 import graphviz
 
-from .draw import draw
+from .drawing import draw
 from .errors import AutodiffError
-from .explain import explain
+from .explaining import explain
 from .expression import ExpressionError, evaluate, functions
 from .files import replaced_atomically
-from .messages import number
-from .steps import steps
+from .naming import number
+from .stepping import steps
 
 USAGE_ERROR = 2
 

@@ -1,24 +1,38 @@
 """The reverse sweep: the chain rule, applied once per node.
 
-For every node, from the root back to the leaves, each parent receives
+For every node, from the root back to the leaves, each operand receives
 
-    (local partial of the node by that parent) * (gradient arriving at the node)
+    (local partial of the node by that operand) * (gradient arriving at the node)
 
 and the partials come from the primitive table, nowhere else.  The gradient
 arriving at a node is the sum of what its consumers sent it; because nodes are
 visited in reverse topological order, it is complete before it is passed on.
+
+:func:`chain_rule` is that rule at one node, and the only place it is written.
+A :class:`Sweep` is one pass: it owns the pass's gradients (never the nodes),
+so two threads, or a half-stepped graph in a REPL and a backward elsewhere,
+never mix their numbers.  ``backward`` runs a sweep to the end and adds it into
+``.grad`` under a lock; the stepper runs the same sweep one node at a time;
+gradients as Values (``grad``, ``create_graph``) are the same sweep over Values.
 """
 
 from __future__ import annotations
 
+import gc
 import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any
 
 from . import clock
 from .errors import DomainError, GraphError, NonFiniteError, StaleGraphError
-from .messages import describe, input_name, operands
-from .primitives import CONSTANT
+from .naming import describe, operands
+from .primitives import CONSTANT, FLOATS
+
+#: Serialises what passes add into the shared ``.grad`` of nodes.
+_grad_lock = threading.Lock()
 
 
 def topological_order(root: Any) -> list[Any]:
@@ -26,160 +40,287 @@ def topological_order(root: Any) -> list[Any]:
 
     Iterative (an explicit stack), so a chain of a million nodes is fine.
     Nodes are found by a walk over parents, then ordered by creation: a node
-    is always created after its parents.  (A node whose ``data`` was assigned
-    counts as created then; backward reports such graphs as stale.)
+    is always created after its parents.
     """
-    mark = object()  # unique to this walk, so no clean-up pass is needed
+    return sorted(_reach(root), key=_creation)
+
+
+def _reach(root: Any) -> dict[Any, float]:
+    """Every node the root depends on, as the keys of a new dict (each mapped to 0.0)."""
     try:
-        root._mark = mark
-    except AttributeError:  # not a node: say so here, not from inside the walk
+        root._parents  # noqa: B018 - is it a node?  Say so here, not from inside the walk
+    except AttributeError:
         raise GraphError(
             f"the root must be a Value (one scalar), not {type(root).__name__}; "
             "to use several outputs, combine them into one first, e.g. autodiff.sum(outputs)"
         ) from None
-    nodes, stack = [root], [root]
+    seen = {root: 0.0}
+    stack = [root]
     while stack:
         for parent in stack.pop()._parents:
-            if parent._mark is not mark:
-                parent._mark = mark
-                nodes.append(parent)
+            if parent not in seen:
+                seen[parent] = 0.0
                 if parent._parents:  # leaves have nothing to expand
                     stack.append(parent)
-    nodes.sort(key=_creation)
-    return nodes
+    return seen
 
 
-_creation = attrgetter("_tick")
-_gradient_so_far = attrgetter("_up")
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for a block that makes no reference cycles.
+
+    A sweep builds one large dict early on; with the collector running, every
+    young collection would traverse all of it again, which doubles a sweep's
+    time.  Graphs hold no cycles, so pausing loses nothing.
+    """
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
-def backward(root: Any) -> None:
-    """Add d(root)/d(v) to ``v.grad`` for every node v of the root's graph.
+_creation = attrgetter("_created")
+
+
+def chain_rule(node: Any, grads: dict[Any, Any], values: Any = None) -> list[Any]:
+    """The chain rule at one node: add partial × upstream into each operand's gradient.
+
+    ``grads`` holds the gradients of one pass by node; ``grads[node]`` must be
+    complete.  Returns the local partials, one per operand (``None`` for a
+    constant, which needs no gradient).  With ``values`` (the namespace of
+    Value functions) the partials are computed on the Values themselves, so
+    they are recorded and the gradients can be differentiated again.
+    """
+    upstream = grads[node]
+    if node._created < clock.last_assignment:
+        check_fresh(node)
+    partials = local_partials(node, values)
+    if values is None:
+        for parent, partial in zip(node._parents, partials):
+            if partial is not None:
+                grads[parent] += partial * upstream
+    else:
+        for parent, partial in zip(node._parents, partials):
+            if partial is not None:
+                before = grads[parent]
+                contribution = partial * upstream
+                # Start from the first contribution, not from 0.0 + it: no needless node.
+                grads[parent] = contribution if _is_zero(before) else before + contribution
+    return partials
+
+
+def _run_floats(order: list[Any], grads: dict[Any, float]) -> None:
+    """:func:`chain_rule` at every node, in reverse order, on floats: backward's fast path.
+
+    The same rule in the same code shape, unrolled for one and two operands
+    (nearly every node) so that no list is built per node; that halves the
+    time of a sweep.  Other arities go through :func:`chain_rule` itself.
+    """
+    m = FLOATS
+    for node in reversed(order):
+        parents = node._parents
+        if not parents:
+            continue
+        if node._created < clock.last_assignment:
+            check_fresh(node)
+        op, upstream = node._op, grads[node]
+        try:
+            if op.arity == 2:
+                x, y = parents
+                args = (x._data, y._data)
+                if x._op is not CONSTANT:
+                    grads[x] += op.partials[0](args, node._data, m) * upstream
+                if y._op is not CONSTANT:
+                    grads[y] += op.partials[1](args, node._data, m) * upstream
+            elif op.arity == 1:
+                x = parents[0]
+                if x._op is not CONSTANT:
+                    grads[x] += op.partials[0]((x._data,), node._data, m) * upstream
+            else:
+                chain_rule(node, grads)
+        except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+            local_partials(node)  # raises the error that names the operand
+            raise
+
+
+def local_partials(node: Any, values: Any = None) -> list[Any]:
+    """The local partial of ``node`` by each operand, from the primitive table.
+
+    ``None`` stands for a constant operand, which needs no gradient (this also
+    skips d(x**c)/dc, undefined for a negative x).  With ``values`` the
+    partials are computed on the Values (constants stay plain numbers).
+    """
+    op, parents = node._op, node._parents
+    if values is None:
+        args, out, m = [p._data for p in parents], node._data, FLOATS
+    else:
+        args, out, m = [p._data if p._op is CONSTANT else p for p in parents], node, values
+    rules = op.partials if op.arity is not None else op.partials * len(parents)
+    try:
+        return [None if p._op is CONSTANT else rule(args, out, m) for p, rule in zip(parents, rules)]
+    except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+        raise _partial_error(node, args, out, m) from None
+
+
+def _partial_error(node: Any, args: list[Any], out: Any, m: Any) -> Exception:
+    """The error of the first partial that fails, naming the op, the operand and the numbers."""
+    op, parents = node._op, node._parents
+    for i, parent in enumerate(parents):
+        if parent._op is CONSTANT:
+            continue
+        try:
+            op.partial(i, args, out, m)
+        except OverflowError:
+            return _located(NonFiniteError(
+                f"backward through {op.name}: the local partial by {op.input_name(i)}, "
+                f"{op.formula(i)}, overflows a float for {operands(op, parents)}"
+            ), node)
+        except (ValueError, ZeroDivisionError) as error:
+            return _located(DomainError(
+                f"backward through {op.name}: the local partial by {op.input_name(i)}, "
+                f"{op.formula(i)}, is undefined for {operands(op, parents)} ({error or 'infinite'})"
+            ), node)
+        except TypeError as error:
+            return TypeError(f"the local partial of {op.name} by {op.input_name(i)} failed: {error}")
+    return AssertionError(f"a partial of {op.name} failed only when computed together")
+
+
+def _is_zero(x: Any) -> bool:
+    return type(x) is float and x == 0.0
+
+
+def _located(error: Exception, node: Any) -> Exception:
+    """Name where the node was made, if anomaly mode recorded it."""
+    site = getattr(node, "_site", None)
+    if site is not None:
+        error.args = (f"{error.args[0]} [node made at {site}]", *error.args[1:])
+    return error
+
+
+class Sweep:
+    """One reverse pass over the graph of ``root``.
+
+    ``grads`` maps every node to its gradient so far in this pass: the root
+    starts at ``seed``, everything else at 0.  :meth:`visit` applies the chain
+    rule at one node, :meth:`run` visits every node in reverse topological
+    order and :meth:`write` adds the finished pass into ``.grad``.
+    """
+
+    def __init__(self, root: Any, seed: Any = 1.0, values: Any = None) -> None:
+        self.root = root
+        self.values = values
+        with collector_paused():
+            self.grads: dict[Any, Any] = _reach(root)
+            self.order = sorted(self.grads, key=_creation)
+        self.grads[root] = seed
+
+    def visit(self, node: Any) -> list[Any]:
+        """The chain rule at ``node``; returns its local partials (see :func:`chain_rule`)."""
+        return chain_rule(node, self.grads, self.values) if node._parents else []
+
+    def run(self) -> Sweep:
+        """Visit every node from the root back to the leaves."""
+        if self.values is None:
+            with collector_paused():
+                _run_floats(self.order, self.grads)
+            return self
+        grads, values = self.grads, self.values
+        for node in reversed(self.order):
+            if node._parents:
+                chain_rule(node, grads, values)
+        return self
+
+    def check_finite(self) -> None:
+        """Raise :class:`NonFiniteError` naming the step that first made a gradient inf or NaN."""
+        grads = self.grads
+        if self.values is None:
+            if math.isfinite(sum(grads.values())):  # one C-level pass
+                return
+        elif all(math.isfinite(_number(g)) for g in grads.values()):
+            return
+        _raise_non_finite(self.order, grads, self.values)
+
+    def write(self) -> None:
+        """Check the pass, then add it into every node's ``.grad`` (under a lock: threads may share nodes)."""
+        self.check_finite()
+        grads = self.grads
+        with _grad_lock, collector_paused():
+            if self.values is None:
+                for node, g in grads.items():
+                    node.grad += g
+            else:
+                for node, g in grads.items():
+                    node.grad = g if _is_zero(node.grad) else node.grad + g
+
+
+def _number(x: Any) -> float:
+    return x if type(x) is float else x.data if hasattr(x, "_data") else float(x)
+
+
+def backward(root: Any, gradient: Any = 1.0, create_graph: bool = False) -> None:
+    """Add d(root)/d(v) × ``gradient`` to ``v.grad`` for every node v of the root's graph.
 
     Nothing is written unless the whole pass succeeds: an error (a stale
     graph, an undefined partial, an overflow) leaves every ``grad`` as it was.
+    With ``create_graph`` the gradients are recorded Values.
     """
-    order = start(root)
-    for node in reversed(order):
-        if node._parents:
-            propagate(node)
-    finish(order)
+    seed = _seed(gradient, create_graph)
+    Sweep(root, seed, _values() if create_graph else None).run().write()
 
 
-def start(root: Any) -> list[Any]:
-    """Begin a pass: every node's gradient in this pass is 0, the root's is 1."""
-    order = topological_order(root)
-    for node in order:
-        node._up = 0.0
-    root._up = 1.0
-    return order
+def _seed(gradient: Any, create_graph: bool) -> Any:
+    if hasattr(gradient, "_data") and create_graph:
+        return gradient
+    if isinstance(gradient, bool) or not isinstance(gradient, (int, float)) or not math.isfinite(gradient):
+        what = "a Value (use create_graph=True for that)" if hasattr(gradient, "_data") else repr(gradient)
+        raise GraphError(f"backward(gradient=...) must be a finite number, not {what}")
+    return float(gradient)
 
 
-def finish(order: list[Any]) -> None:
-    """End a pass: check every gradient is finite, then add the pass into ``grad``."""
-    if not math.isfinite(sum(map(_gradient_so_far, order))):  # one C-level pass
-        _raise_non_finite(order)
-    for node in order:
-        node.grad += node._up
+def _values() -> Any:
+    from .value import VALUES  # the namespace of Value functions; value.py imports this module
+
+    return VALUES
 
 
-def propagate(node: Any) -> None:
-    """The chain rule at one node: add partial * upstream to each parent's gradient.
-
-    The stepper calls this too, so what it shows is what backward does.  This
-    is the innermost loop of every backward pass, so the common arities are
-    unrolled (it halves the time of a sweep); all branches compute the same.
-    """
-    upstream, op, parents = node._up, node._op, node._parents
-    if node._tick < clock.last_assignment:
-        check_fresh(node)
-    out = node._data
-    try:
-        if op.arity == 2:
-            x, y = parents
-            args = (x._data, y._data)
-            if x._op is not CONSTANT:
-                x._up += op.partials[0](args, out) * upstream
-            if y._op is not CONSTANT:
-                y._up += op.partials[1](args, out) * upstream
-        elif op.arity == 1:
-            (x,) = parents
-            if x._op is not CONSTANT:
-                x._up += op.partials[0]((x._data,), out) * upstream
-        else:
-            args = [parent._data for parent in parents]
-            partials = op.partials if op.arity is not None else op.partials * len(parents)
-            for parent, partial in zip(parents, partials):
-                if parent._op is not CONSTANT:
-                    parent._up += partial(args, out) * upstream
-    except (ValueError, ZeroDivisionError, OverflowError):
-        local_partials(node)  # raises a DomainError (or NonFiniteError) that names the input
-        raise
-
-
-def _raise_non_finite(order: list[Any]) -> None:
+def _raise_non_finite(order: list[Any], grads: dict[Any, Any], values: Any) -> None:
     """Find the node whose local step first produced inf or NaN, and name it."""
     for node in reversed(order):
-        upstream = node._up
+        upstream = _number(grads[node])
         if not node._parents or not math.isfinite(upstream):
             continue
         for i, partial in enumerate(local_partials(node)):
             if partial is not None and not math.isfinite(partial * upstream):
-                raise NonFiniteError(
+                raise _located(NonFiniteError(
                     f"backward through {node._op.name}: local partial {partial!r} times upstream "
-                    f"gradient {upstream!r} for input {input_name(node._op, i)} is not finite; "
+                    f"gradient {upstream!r} for input {node._op.input_name(i)} is not finite; "
                     f"inputs were {operands(node._op, node._parents)}"
-                )
-    bad = next((node for node in order if not math.isfinite(node._up)), None)
+                ), node)
+    bad = next((node for node in order if not math.isfinite(_number(grads[node]))), None)
     if bad is None:
         return  # only the check's own total overflowed; every gradient is finite
-    raise NonFiniteError(f"the gradient of {describe(bad)} overflowed to {bad._up!r} while summing its parts")
-
-
-def local_partials(node: Any, symbolic: bool = False) -> list[Any]:
-    """The local partial of ``node`` by each parent, from the primitive table.
-
-    ``None`` stands for a constant parent, which needs no gradient (this also
-    skips d(x**c)/dc, undefined for a negative x).  With ``symbolic`` the
-    partials are computed on the Values themselves, so they are recorded and
-    can be differentiated again.
-    """
-    op, parents = node._op, node._parents
-    args = parents if symbolic else [p._data for p in parents]
-    out = node if symbolic else node._data
-    partials: list[Any] = []
-    for i, parent in enumerate(parents):
-        if parent._op is CONSTANT:
-            partials.append(None)
-            continue
-        try:
-            partials.append(op.partial(i, args, out))
-        except OverflowError:
-            raise NonFiniteError(
-                f"backward through {op.name}: the local partial by {input_name(op, i)}, "
-                f"{op.formula(i)}, overflows a float for {operands(op, parents)}"
-            ) from None
-        except (ValueError, ZeroDivisionError) as error:
-            raise DomainError(
-                f"backward through {op.name}: the local partial by {input_name(op, i)}, "
-                f"{op.formula(i)}, is undefined for {operands(op, parents)} ({error})"
-            ) from None
-    return partials
+    raise NonFiniteError(
+        f"the gradient of {describe(bad)} overflowed to {_number(grads[bad])!r} while summing its parts"
+    )
 
 
 def check_fresh(node: Any) -> None:
-    """Raise if a parent's data changed after ``node`` was computed from it."""
+    """Raise if a parent's data was assigned after ``node`` was computed from it."""
     for parent in node._parents:
-        if parent._tick > node._tick:
-            raise StaleGraphError(
-                f"{describe(parent)} changed (now {parent._data!r}) after {describe(node)} "
+        if getattr(parent, "_assigned", -1) > node._created:
+            raise _located(StaleGraphError(
+                f"{describe(parent)} was assigned (now {parent._data!r}) after {describe(node)} "
                 "was computed from it; its gradients would be wrong. "
                 "Run the forward pass again before calling backward()."
-            )
+            ), node)
 
 
 def check_all_fresh(order: list[Any]) -> None:
-    """Raise :class:`StaleGraphError` if any node of ``order`` was computed from data changed since.
+    """Raise :class:`StaleGraphError` if any node of ``order`` was computed from data assigned since.
 
     Views that read a whole graph (the stepper, explanations) call this first,
     so they never show numbers mixed from before and after an assignment.
@@ -197,23 +338,14 @@ def zero_grad(root: Any) -> None:
         node.grad = 0.0
 
 
-def gradients(root: Any, wrt: list[Any]) -> list[Any]:
+def gradients(root: Any, wrt: list[Any], seed: Any = 1.0) -> list[Any]:
     """d(root)/d(v) for each v in ``wrt``, as recorded Values or numbers.
 
     The sweep of :func:`backward`, run on Values instead of floats, so the
     result is itself a graph that can be differentiated again.  ``.grad`` is
     not touched.  A result that does not depend on v is 0.0.
     """
-    order = topological_order(root)
-    upstream: dict[int, Any] = {id(root): 1.0}
-    for node in reversed(order):
-        if not node._parents or id(node) not in upstream:
-            continue
-        check_fresh(node)
-        up = upstream[id(node)]
-        for parent, partial in zip(node._parents, local_partials(node, symbolic=True)):
-            if partial is not None:
-                contribution = partial * up
-                key = id(parent)
-                upstream[key] = contribution if key not in upstream else upstream[key] + contribution
-    return [upstream.get(id(v), 0.0) for v in wrt]
+    sweep = Sweep(root, seed, _values()).run()
+    sweep.check_finite()
+    return [sweep.grads.get(v, 0.0) for v in wrt]
+

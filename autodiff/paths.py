@@ -32,7 +32,7 @@ class Edge:
     @property
     def parent(self) -> Any:
         """The node this edge comes from."""
-        return self.child._parents[self.index]
+        return self.child.parents[self.index]
 
 
 def _ancestors_of_leaf(root: Any, leaf: Any) -> dict[int, int]:
@@ -41,7 +41,7 @@ def _ancestors_of_leaf(root: Any, leaf: Any) -> dict[int, int]:
     for node in topological_order(root):
         if node is leaf:
             continue
-        total = sum(counts.get(id(parent), 0) for parent in node._parents)
+        total = sum(counts.get(id(parent), 0) for parent in node.parents)
         if total:
             counts[id(node)] = total
     return counts
@@ -68,8 +68,8 @@ def paths(root: Any, leaf: Any) -> Iterator[list[Edge]]:
             yield path
             continue
         partials = local_partials(node)
-        for index in reversed(range(len(node._parents))):
-            parent = node._parents[index]
+        for index in reversed(range(len(node.parents))):
+            parent = node.parents[index]
             if id(parent) in reaches and partials[index] is not None:
                 stack.append((parent, [*path, Edge(node, index, partials[index])]))
 

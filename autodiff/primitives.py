@@ -1,26 +1,28 @@
 """The table of primitives: every operation the engine knows, declared once.
 
 Each :class:`Primitive` says how to compute an operation (on Python floats and,
-for batches, on NumPy arrays) and what its local partial derivatives are.  The
-partials are written with plain arithmetic and the dispatching helpers below,
-so one rule works on a float (backward), on a NumPy array (compiled mode) and
-on a :class:`~autodiff.Value` (gradients of gradients).  Everything else reads
-this table: backward multiplies by these partials, the stepper shows them,
-drawings label edges with them, compiled mode runs their NumPy forms and the
-test strategies enumerate them.
+for batches, on NumPy arrays), what its local partial derivatives are, how the
+partials read as formulas, and how the operation is written (its symbol and how
+tightly it binds).  Everything else reads this table: backward multiplies by
+these partials, the stepper shows them, drawings label edges with them,
+compiled mode runs their NumPy forms and the test strategies enumerate them.
 
-Adding an operation is one entry here plus its tests.  For example a ``square``
-primitive would be::
+A partial is written once, as ``partial(args, out, m)``: ``args`` are the
+node's inputs, ``out`` its result and ``m`` a namespace of the elementary
+functions (``m.log``, ``m.cos``...) for the kind of number being swept: floats
+(:data:`FLOATS`, backward), NumPy arrays (:data:`ARRAYS`, compiled mode) or
+recorded Values (gradients of gradients).  Plain arithmetic works on all three,
+so most partials need no namespace at all.  Constant inputs always arrive as
+plain numbers.
 
-    >>> square = Primitive(
-    ...     name="square", symbol="sq", arity=1,
-    ...     forward=lambda x: x * x, array_forward=np.square,
-    ...     partials=(lambda args, out: 2.0 * args[0],), formulas=("2*x",))
-    >>> square.forward(3.0), square.partial(0, (3.0,), 9.0)
-    (9.0, 6.0)
+Adding an operation is one entry plus its tests (see ``docs/engine.md``)::
 
-and ``register(square)`` would make it available to every part of autodiff that
-enumerates :data:`PRIMITIVES`.
+    >>> cube = Primitive(
+    ...     name="cube", symbol="cube", arity=1,
+    ...     forward=lambda x: x ** 3, array_forward=lambda x: x ** 3,
+    ...     partials=(lambda args, out, m: 3 * args[0] ** 2,), formulas=("3 * x**2",))
+    >>> cube.forward(2.0), cube.partial(0, (2.0,), 8.0)
+    (8.0, 12.0)
 
 This module imports nothing from the rest of autodiff: it is the bottom layer.
 """
@@ -35,9 +37,12 @@ from typing import Any
 
 import numpy as np
 
-#: A local partial: given the inputs of a node and its output, the derivative
-#: of the output with respect to one input.  Works on floats, arrays, Values.
-Partial = Callable[[Sequence[Any], Any], Any]
+#: A local partial: given the inputs of a node, its output and the namespace of
+#: elementary functions for that kind of number, d(out)/d(one input).
+Partial = Callable[[Sequence[Any], Any, Any], Any]
+
+#: How tightly each way of writing binds, as in Python (a weaker operand is bracketed).
+ADDITIVE, MULTIPLICATIVE, UNARY, POWER, ATOM = 1, 2, 3, 4, 9
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,10 +53,14 @@ class Primitive:
     single partial applies to every input (``sum``).  ``forward`` computes on
     Python floats and raises ``ValueError``, ``ZeroDivisionError`` or
     ``OverflowError`` outside its domain; ``array_forward`` is the NumPy form.
-    ``partials[i](args, out)`` is d(out)/d(args[i]) and ``formulas[i]`` says
-    the same in words (inputs are called x, y; the result is out).
-    ``domain`` describes in words where the operation is defined and ``safe``
-    tells whether inputs lie well inside it (tests draw such inputs).
+    ``partials[i](args, out, m)`` is d(out)/d(args[i]) and ``formulas[i]`` says
+    the same as a Python expression over ``x``, ``y`` (the inputs), ``out`` and
+    the functions of :data:`FLOATS` (a test evaluates each formula against its
+    partial, so they cannot drift apart).  ``precedence`` is how tightly the
+    operation binds when written: an infix operator (``+``, ``*``, ``**``), a
+    prefix one (``-``) or, for :data:`ATOM`, a call ``name(x)``.  ``domain``
+    says in words where the operation is defined and ``safe`` tells whether
+    inputs lie well inside it (tests draw such inputs).
     """
 
     name: str
@@ -61,53 +70,100 @@ class Primitive:
     array_forward: Callable[..., Any]
     partials: tuple[Partial, ...]
     formulas: tuple[str, ...]
+    precedence: int = ATOM
     domain: str = "all real numbers"
     safe: Callable[[Sequence[float]], bool] = lambda args: True
 
-    def partial(self, i: int, args: Sequence[Any], out: Any) -> Any:
-        """d(out)/d(args[i]) at the given inputs and output."""
-        return self.partials[0 if self.arity is None else i](args, out)
+    def partial(self, i: int, args: Sequence[Any], out: Any, m: Any = None) -> Any:
+        """d(out)/d(args[i]) at the given inputs and output.
+
+        ``m`` is the namespace of elementary functions; by default the one for
+        the kind of ``out`` (a NumPy array, else a float).
+        """
+        if m is None:
+            m = ARRAYS if isinstance(out, np.ndarray) else FLOATS
+        return self.partials[0 if self.arity is None else i](args, out, m)
 
     def formula(self, i: int) -> str:
-        """The i-th local partial in words, e.g. ``'1 - out**2'``."""
+        """The i-th local partial as text, e.g. ``'1 - out**2'``."""
         return self.formulas[0 if self.arity is None else i]
+
+    def input_name(self, i: int) -> str:
+        """What input i is called in formulas and messages: x, y; x0, x1... for n-ary."""
+        return f"x{i}" if self.arity is None else "xy"[i] if self.arity <= 2 else f"x{i}"
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
 
 
-# -- helpers that work on a float, a NumPy array and a Value -----------------
+# -- the elementary functions partials are written in ---------------------------------
 
 
-def log(x: Any) -> Any:
-    """Natural log of a float, an array or a Value (then it is recorded)."""
-    if isinstance(x, float):
-        return math.log(x)
-    if isinstance(x, np.ndarray):
-        return np.log(x)
-    return x.log()
+class FLOATS:
+    """Elementary functions on Python floats (the backward sweep)."""
+
+    log = staticmethod(math.log)
+    exp = staticmethod(math.exp)
+    sin = staticmethod(math.sin)
+    cos = staticmethod(math.cos)
+
+    @staticmethod
+    def step(x: float) -> float:
+        """1 where x > 0, else 0 (relu's slope; 0 at 0)."""
+        return 1.0 if x > 0.0 else 0.0
+
+    @staticmethod
+    def at_least(x: float, y: float) -> float:
+        """1 where x >= y, else 0 (max's slope by x; ties go to x)."""
+        return 1.0 if x >= y else 0.0
+
+    @staticmethod
+    def sign(x: float) -> float:
+        """-1, 0 or 1 (abs's slope; 0 at 0, as autograd and PyTorch choose)."""
+        return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
+
+    @staticmethod
+    def pow_dx(x: float, y: float) -> float:
+        """y * x**(y-1), and 0 for y = 0: x**0 is constant even at x = 0."""
+        return 0.0 if y == 0.0 else y * x ** (y - 1.0)
+
+    @staticmethod
+    def pow_dy(x: float, out: float) -> float:
+        """out * log(x), and 0 at x = 0 where out is 0 for every y > 0."""
+        return 0.0 if x == 0.0 else out * math.log(x)
 
 
-def at_least(x: Any, y: Any) -> Any:
-    """1 where x >= y, else 0: the partial of max(x, y) by x (ties go to x).
-
-    Like :func:`step`, a plain number even for Values: it is flat almost
-    everywhere, so it needs no recording.
-    """
-    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
-        return (np.asarray(x) >= np.asarray(y)).astype(float)
-    return 1.0 if float(x) >= float(y) else 0.0
+def _where_pow(x: np.ndarray, y: Any) -> np.ndarray:
+    zero = np.asarray(y) == 0
+    if not zero.any():
+        return y * x ** (y - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # the lanes where y = 0 are thrown away
+        return np.where(zero, 0.0, y * x ** (y - 1))
 
 
-def step(x: Any) -> Any:
-    """Derivative of relu: 1 where x > 0, else 0.
+class ARRAYS:
+    """Elementary functions on NumPy arrays (compiled mode), elementwise."""
 
-    For a Value the result is a plain float: the step is flat almost
-    everywhere, so its own derivative is zero and nothing needs recording.
-    """
-    if isinstance(x, np.ndarray):
+    log = staticmethod(np.log)
+    exp = staticmethod(np.exp)
+    sin = staticmethod(np.sin)
+    cos = staticmethod(np.cos)
+    sign = staticmethod(np.sign)
+
+    @staticmethod
+    def step(x: np.ndarray) -> np.ndarray:
         return (x > 0).astype(x.dtype)
-    return 1.0 if float(x) > 0 else 0.0
+
+    @staticmethod
+    def at_least(x: Any, y: Any) -> np.ndarray:
+        return (np.asarray(x) >= np.asarray(y)).astype(float)
+
+    pow_dx = staticmethod(_where_pow)
+
+    @staticmethod
+    def pow_dy(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(x == 0, 0.0, out * np.log(np.where(x == 0, 1.0, x)))
 
 
 # -- forward rules on floats -------------------------------------------------
@@ -118,19 +174,6 @@ def _pow(x: float, y: float) -> float:
     if isinstance(result, complex):
         raise ValueError("a negative base needs an integer exponent")
     return result
-
-
-def _pow_dx(args: Sequence[Any], out: Any) -> Any:
-    x, y = args
-    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
-        partial = y * x ** (y - 1)
-        zero = np.asarray(y) == 0
-        return np.where(zero, 0.0, partial) if zero.any() else partial
-    if float(y) == 0.0:  # x**0 is constant, even at x = 0 where x**(y-1) is not defined
-        return 0.0
-    if getattr(y, "_op", None) is CONSTANT:  # a recorded x ** c: keep the exponent a plain number
-        return y * x ** (float(y) - 1.0)
-    return y * x ** (y - 1)
 
 
 def _sigmoid(x: float) -> float:
@@ -166,86 +209,149 @@ def _pow_safe(args: Sequence[float]) -> bool:
     return float(y).is_integer() and abs(x) > 0.2
 
 
+def _sqrt(x: float) -> float:
+    if x < 0.0:
+        raise ValueError("the square root of a negative number is not real")
+    return math.sqrt(x)
+
+
 # -- the table ------------------------------------------------------------
 
+#: Every primitive by name, built-in and registered.
 PRIMITIVES: dict[str, Primitive] = {}
+_BUILT_IN: set[str] = set()
 
 
-def register(primitive: Primitive) -> Primitive:
-    """Add a primitive to :data:`PRIMITIVES` (names must be unique)."""
-    if primitive.name in PRIMITIVES:
-        raise ValueError(f"a primitive named {primitive.name!r} already exists")
-    PRIMITIVES[primitive.name] = primitive
+def register(primitive: Primitive, replace: bool = False) -> Primitive:
+    """Add a primitive to :data:`PRIMITIVES`, so every tool that enumerates the table knows it.
+
+    Names are unique.  ``replace=True`` replaces an earlier registration of
+    the same name (so a notebook cell that defines a rule can be run again
+    after fixing it); the built-in primitives cannot be replaced.
+    """
+    if not isinstance(primitive, Primitive):
+        raise TypeError(f"register() takes a Primitive, not {type(primitive).__name__}")
+    name = primitive.name
+    if name in _BUILT_IN:
+        raise ValueError(f"{name!r} is a built-in primitive and cannot be replaced; choose another name")
+    if name in PRIMITIVES and not replace:
+        raise ValueError(
+            f"a primitive named {name!r} is already registered; pass replace=True to replace it"
+        )
+    arity = 1 if primitive.arity is None else primitive.arity
+    if len(primitive.partials) != arity or len(primitive.formulas) != arity:
+        raise ValueError(
+            f"{name}: {len(primitive.partials)} partials and {len(primitive.formulas)} formulas "
+            f"for {primitive.arity} inputs; give one of each per input (one for an n-ary primitive)"
+        )
+    PRIMITIVES[name] = primitive
     return primitive
 
 
-def _one(args: Sequence[Any], out: Any) -> float:
+def _built_in(primitive: Primitive) -> Primitive:
+    register(primitive)
+    _BUILT_IN.add(primitive.name)
+    return primitive
+
+
+def _one(args: Sequence[Any], out: Any, m: Any) -> float:
     return 1.0
 
 
-ADD = register(Primitive(
-    name="add", symbol="+", arity=2,
+ADD = _built_in(Primitive(
+    name="add", symbol="+", arity=2, precedence=ADDITIVE,
     forward=operator.add, array_forward=np.add,
     partials=(_one, _one), formulas=("1", "1"),
 ))
-MUL = register(Primitive(
-    name="mul", symbol="*", arity=2,
+MUL = _built_in(Primitive(
+    name="mul", symbol="*", arity=2, precedence=MULTIPLICATIVE,
     forward=operator.mul, array_forward=np.multiply,
-    partials=(lambda a, out: a[1], lambda a, out: a[0]), formulas=("y", "x"),
+    partials=(lambda a, out, m: a[1], lambda a, out, m: a[0]), formulas=("y", "x"),
 ))
-NEG = register(Primitive(
-    name="neg", symbol="-", arity=1,
+NEG = _built_in(Primitive(
+    name="neg", symbol="-", arity=1, precedence=UNARY,
     forward=operator.neg, array_forward=np.negative,
-    partials=(lambda a, out: -1.0,), formulas=("-1",),
+    partials=(lambda a, out, m: -1.0,), formulas=("-1",),
 ))
-POW = register(Primitive(
-    name="pow", symbol="**", arity=2,
+POW = _built_in(Primitive(
+    name="pow", symbol="**", arity=2, precedence=POWER,
     forward=_pow, array_forward=np.power,
-    partials=(_pow_dx, lambda a, out: out * log(a[0])),
+    partials=(lambda a, out, m: m.pow_dx(a[0], a[1]), lambda a, out, m: m.pow_dy(a[0], out)),
     formulas=("y * x**(y-1)", "out * log(x)"),
     domain="x > 0; x = 0 with y >= 0; x < 0 with integer y",
     safe=_pow_safe,
 ))
-EXP = register(Primitive(
+EXP = _built_in(Primitive(
     name="exp", symbol="exp", arity=1,
     forward=math.exp, array_forward=np.exp,
-    partials=(lambda a, out: out,), formulas=("out",),
+    partials=(lambda a, out, m: out,), formulas=("out",),
     domain="x <= 709.78 (beyond, exp overflows a float)",
     safe=lambda a: a[0] < 5.0,
 ))
-LOG = register(Primitive(
+LOG = _built_in(Primitive(
     name="log", symbol="log", arity=1,
     forward=math.log, array_forward=np.log,
-    partials=(lambda a, out: 1.0 / a[0],), formulas=("1/x",),
+    partials=(lambda a, out, m: 1.0 / a[0],), formulas=("1/x",),
     domain="x > 0",
     safe=lambda a: a[0] > 0.2,
 ))
-TANH = register(Primitive(
+LOG1P = _built_in(Primitive(
+    name="log1p", symbol="log1p", arity=1,
+    forward=math.log1p, array_forward=np.log1p,
+    partials=(lambda a, out, m: 1.0 / (1.0 + a[0]),), formulas=("1/(1 + x)",),
+    domain="x > -1",
+    safe=lambda a: a[0] > -0.8,
+))
+SQRT = _built_in(Primitive(
+    name="sqrt", symbol="sqrt", arity=1,
+    forward=_sqrt, array_forward=np.sqrt,
+    partials=(lambda a, out, m: 0.5 / out,), formulas=("0.5/out",),
+    domain="x >= 0 (at 0 the slope is infinite, so gradients through sqrt need x > 0)",
+    safe=lambda a: a[0] > 0.2,
+))
+SIN = _built_in(Primitive(
+    name="sin", symbol="sin", arity=1,
+    forward=math.sin, array_forward=np.sin,
+    partials=(lambda a, out, m: m.cos(a[0]),), formulas=("cos(x)",),
+))
+COS = _built_in(Primitive(
+    name="cos", symbol="cos", arity=1,
+    forward=math.cos, array_forward=np.cos,
+    partials=(lambda a, out, m: -m.sin(a[0]),), formulas=("-sin(x)",),
+))
+TANH = _built_in(Primitive(
     name="tanh", symbol="tanh", arity=1,
     forward=math.tanh, array_forward=np.tanh,
-    partials=(lambda a, out: 1.0 - out * out,), formulas=("1 - out**2",),
+    partials=(lambda a, out, m: 1.0 - out * out,), formulas=("1 - out**2",),
 ))
-SIGMOID = register(Primitive(
+SIGMOID = _built_in(Primitive(
     name="sigmoid", symbol="σ", arity=1,
     forward=_sigmoid, array_forward=_array_sigmoid,
-    partials=(lambda a, out: out * (1.0 - out),), formulas=("out * (1 - out)",),
+    partials=(lambda a, out, m: out * (1.0 - out),), formulas=("out * (1 - out)",),
 ))
-RELU = register(Primitive(
+RELU = _built_in(Primitive(
     name="relu", symbol="relu", arity=1,
     forward=lambda x: x if x > 0.0 else 0.0, array_forward=lambda x: np.maximum(x, 0.0),
-    partials=(lambda a, out: step(a[0]),), formulas=("1 if x > 0 else 0",),
+    partials=(lambda a, out, m: m.step(a[0]),), formulas=("1 if x > 0 else 0",),
     domain="all real numbers (not differentiable at 0: the partial there is 0)",
     safe=lambda a: abs(a[0]) > 1e-3,
 ))
-MAX = register(Primitive(
+ABS = _built_in(Primitive(
+    name="abs", symbol="abs", arity=1,
+    forward=abs, array_forward=np.abs,
+    partials=(lambda a, out, m: m.sign(a[0]),), formulas=("sign(x)",),
+    domain="all real numbers (not differentiable at 0: the partial there is 0)",
+    safe=lambda a: abs(a[0]) > 1e-3,
+))
+MAX = _built_in(Primitive(
     name="max", symbol="max", arity=2,
     forward=max, array_forward=np.maximum,
-    partials=(lambda a, out: at_least(a[0], a[1]), lambda a, out: 1.0 - at_least(a[0], a[1])),
+    partials=(lambda a, out, m: m.at_least(a[0], a[1]), lambda a, out, m: 1.0 - m.at_least(a[0], a[1])),
     formulas=("1 if x >= y else 0", "1 if y > x else 0"),
     domain="all real numbers (not differentiable where x = y: the partial goes to x)",
     safe=lambda a: abs(a[0] - a[1]) > 1e-3,
 ))
-SUM = register(Primitive(
+SUM = _built_in(Primitive(
     name="sum", symbol="Σ", arity=None,
     forward=lambda *xs: sum(xs), array_forward=_array_sum,
     partials=(_one,), formulas=("1",),

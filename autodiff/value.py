@@ -2,44 +2,70 @@
 
 A Value holds its number (``data``), the gradient a backward pass gave it
 (``grad``), the Values it was computed from (``parents``, an ordered tuple), the
-primitive that computed it (``op``), an optional ``label`` and the ``scope`` (the
-name of the nn module, if any) it was created in.  A node stores
+primitive that computed it (``primitive``), an optional ``label`` and the
+``scope`` (the name of the nn module, if any) it was created in.  A node stores
 its op and parents as plain data, never a closure, so graphs hold no reference
 cycles (dropping the root frees them at once) and can be inspected, drawn and
 replayed.
+
+Whether operations record, and the scope new nodes get, is per thread
+(:func:`no_grad`, :func:`scope`): one thread's ``no_grad()`` never stops
+another thread from recording.
 """
 
 from __future__ import annotations
 
 import numbers
+import os
+import sys
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from . import backward as _backward
 from . import clock
-from .errors import DivisionByZeroError, DomainError, NonFiniteError
-from .messages import describe as _describe
-from .messages import number
-from .messages import operands as _operands
+from .errors import DivisionByZeroError, DomainError, GraphError, NonFiniteError
+from .naming import describe as _describe
+from .naming import number
+from .naming import operands as _operands
 from .primitives import (
+    ABS,
     ADD,
     CONSTANT,
+    COS,
     EXP,
+    FLOATS,
     LOG,
+    LOG1P,
     MAX,
     MUL,
     NEG,
     POW,
     RELU,
     SIGMOID,
+    SIN,
+    SQRT,
     SUM,
     TANH,
     Primitive,
 )
 
-_recording = True
-_scope: str | None = None
+
+class _Context(threading.local):
+    """What new nodes get in this thread: recording on or off, a scope, anomaly mode."""
+
+    recording = True
+    scope: str | None = None
+    anomaly = os.environ.get("AUTODIFF_ANOMALY", "") not in ("", "0")
+
+
+_context = _Context()
+#: How many no_grad/scope/anomaly blocks are open in all threads.  While none is
+#: (and anomaly mode is off), every thread has the defaults, so building a node
+#: never has to look up its thread's context: the common case costs nothing.
+_open_blocks = 1 if _Context.anomaly else 0
+_blocks_lock = threading.Lock()
 
 
 class Value:
@@ -56,39 +82,56 @@ class Value:
     Arithmetic accepts Python and NumPy numbers on either side.  Comparisons
     (``<``, ``<=``, ``>``, ``>=``) compare ``data`` and return a plain ``bool``:
     they are not recorded and have no derivative.  ``==`` and hashing are by
-    identity, so Values can be kept in sets and dicts as graph nodes.
+    identity, so Values can be kept in sets and dicts as graph nodes.  A Value
+    never turns into a plain number by itself (``float(v)``, ``math.exp(v)``,
+    ``if v:`` raise ``TypeError``): read ``v.data`` or ``v.item()`` on purpose.
     """
 
-    __slots__ = ("_data", "grad", "_parents", "_op", "label", "_tick", "_up", "_mark", "scope", "__weakref__")
+    __slots__ = ("_data", "grad", "_parents", "_op", "label", "_created", "scope",
+                 "_assigned", "_site", "__weakref__")
     # Stop NumPy from broadcasting Values into object arrays: `array * value`
     # then reaches __rmul__, which rejects the array with a clear TypeError.
     __array_ufunc__ = None
 
     def __init__(self, data: float, label: str | None = None) -> None:
         self._data = _checked_number(data, "Value()", label)
-        self.grad = 0.0
+        self.grad: Any = 0.0
         self._parents: tuple[Value, ...] = ()
         self._op: Primitive | None = None
         self.label = label
-        self._tick = _tick()
-        self._mark = None
-        self.scope = _scope
+        self._created = _tick()
+        self.scope = _context.scope if _open_blocks else None
+        if _open_blocks and _context.anomaly:
+            self._site = _site()
 
-    # -- what a node is ------------------------------------------------------
+    # -- what a node is (the protocol every view reads) ----------------------
 
     @property
     def data(self) -> float:
-        """The number this node holds."""
+        """The number this node holds.
+
+        Only a leaf's data can be assigned (an optimizer step, a what-if): a
+        computed node's number follows from its parents, and assigning it would
+        make every gradient through it wrong.  Backward refuses graphs whose
+        leaves were assigned after a result was computed from them.
+        """
         return self._data
 
     @data.setter
     def data(self, value: float) -> None:
+        if self._op is not None:
+            what = "a constant" if self._op is CONSTANT else f"computed by {self._op.name} from its inputs"
+            raise GraphError(
+                f"cannot assign .data of {_describe(self)}: it is {what}, so its number must follow "
+                "from the graph. Assign a leaf's data and run the forward pass again, or make a new "
+                "leaf with .detach()"
+            )
         self._data = _checked_number(value, "setting .data", self.label)
-        self._tick = clock.last_assignment = _tick()
+        self._assigned = clock.last_assignment = _tick()
 
     @property
     def parents(self) -> tuple[Value, ...]:
-        """The inputs this node was computed from, in order (empty for leaves)."""
+        """The operands this node was computed from, in order (empty for leaves and constants)."""
         return self._parents
 
     @property
@@ -98,11 +141,39 @@ class Value:
 
     @property
     def primitive(self) -> Primitive | None:
-        """The table entry that computed this node (None for a leaf)."""
+        """The table entry that computed this node (None for a leaf, ``CONSTANT`` for a constant)."""
         return self._op
 
+    @property
+    def is_leaf(self) -> bool:
+        """True for a node made by ``Value(...)``: it has no parents and receives a gradient."""
+        return self._op is None
+
+    @property
+    def is_constant(self) -> bool:
+        """True for a number that entered the graph through arithmetic (the 2 in ``x * 2``)."""
+        return self._op is CONSTANT
+
+    @property
+    def created(self) -> int:
+        """Position in creation order: every node is created after its parents."""
+        return self._created
+
+    @property
+    def site(self) -> str | None:
+        """Where this node was made (file:line in function), if anomaly mode was on; else None."""
+        return getattr(self, "_site", None)
+
+    def item(self) -> float:
+        """The number this node holds, as a plain float (the same as ``data``)."""
+        return self._data
+
+    def detach(self) -> Value:
+        """A new leaf with the same number, cut off from this graph (no gradient flows back)."""
+        return Value(self._data, self.label)
+
     def __repr__(self) -> str:
-        text = f"Value(data={_short(self._data)}, grad={_short(self.grad)}"
+        text = f"Value(data={_short(self._data)}, grad={_short_grad(self.grad)}"
         if self._op is not None:
             text += f", op={self._op.name!r}"
         if self.label is not None:
@@ -110,17 +181,31 @@ class Value:
         return text + ")"
 
     def __float__(self) -> float:
-        return self._data
+        raise TypeError(
+            f"{_describe(self)} cannot become a plain float by itself: float(v), math.exp(v) and "
+            "np.float64(v) would drop it from the graph and its gradient would silently be wrong. "
+            "Use the recorded operations (v.exp(), v.log(), v.sin(), ...), or read the number on "
+            "purpose with v.data or v.item()"
+        )
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            f"the truth of {_describe(self)} is ambiguous: `if v:` would always be taken. "
+            "Compare its number instead, e.g. `if v.data != 0:` or `if v > 0:`"
+        )
 
     # -- backward ------------------------------------------------------------
 
-    def backward(self) -> None:
+    def backward(self, gradient: Any = 1.0, create_graph: bool = False) -> None:
         """Add d(self)/d(v) to ``v.grad`` for every node ``v`` of this graph.
 
         Gradients come from this pass alone, so a second call exactly doubles
-        them; use :meth:`zero_grad` to start again.
+        them; use :meth:`zero_grad` to start again.  ``gradient`` seeds the
+        sweep (d(loss)/d(self) when this node is part of a larger computation).
+        With ``create_graph`` every ``grad`` becomes a recorded Value, so it can
+        be differentiated again (``x.grad.backward()`` gives second derivatives).
         """
-        _backward.backward(self)
+        _backward.backward(self, gradient, create_graph)
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0 on every node of this graph."""
@@ -173,19 +258,26 @@ class Value:
 
     def __pow__(self, other: Any) -> Value:
         exponent = _operand(other, "**")
-        if exponent._op is not CONSTANT and self._data <= 0.0:
+        if exponent._op is not CONSTANT and (self._data < 0.0 or self._data == 0.0 and exponent._data <= 0.0):
             base = _describe(self) if self._op is CONSTANT else f"{_describe(self)} = {self._data!r}"
-            raise DomainError(
+            raise _blame(DomainError(
                 f"pow: {base} raised to a Value power "
-                f"({_describe(exponent)}); the derivative by the exponent is "
-                "out * log(x), so the base must be > 0. Use a plain number as the "
-                "exponent if it is a constant."
-            )
+                f"({_describe(exponent)} = {exponent._data!r}); the derivative by the exponent is "
+                "out * log(x), so the base must be > 0 (or 0 with a positive exponent). Use a plain "
+                "number as the exponent if it is a constant."
+            ))
         return _apply(POW, self, exponent)
 
     def __rpow__(self, other: Any) -> Value:
         base = _operand(other, "**")
         return base.__pow__(self)
+
+    def __abs__(self) -> Value:
+        return _apply(ABS, self)
+
+    def abs(self) -> Value:
+        """|self|; its partial at 0 is taken as 0."""
+        return _apply(ABS, self)
 
     def exp(self) -> Value:
         """e ** self."""
@@ -194,6 +286,22 @@ class Value:
     def log(self) -> Value:
         """Natural logarithm (defined for data > 0)."""
         return _apply(LOG, self)
+
+    def log1p(self) -> Value:
+        """log(1 + self), accurate for small self (defined for data > -1)."""
+        return _apply(LOG1P, self)
+
+    def sqrt(self) -> Value:
+        """Square root (defined for data >= 0; its slope at 0 is infinite)."""
+        return _apply(SQRT, self)
+
+    def sin(self) -> Value:
+        """Sine (radians)."""
+        return _apply(SIN, self)
+
+    def cos(self) -> Value:
+        """Cosine (radians)."""
+        return _apply(COS, self)
 
     def tanh(self) -> Value:
         """Hyperbolic tangent."""
@@ -214,6 +322,10 @@ class Value:
         """
         return _binary(MAX, self, _operand(other, "maximum"))
 
+    def minimum(self, other: Any) -> Value:
+        """The smaller of self and other, recorded, as -max(-self, -other) (ties go to self)."""
+        return -_binary(MAX, -self, -_operand(other, "minimum"))
+
     # -- comparisons (not differentiable, not recorded) ------------------------
 
     def __lt__(self, other: Any) -> bool:
@@ -229,34 +341,72 @@ class Value:
         return self._data >= _compare(other)
 
 
-def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - autodiff.sum mirrors the builtin
+def _lifted(name: str) -> Any:
+    """An elementary function that records on a Value and computes plainly on a number."""
+    plain = getattr(FLOATS, name)
+    method = getattr(Value, name)
+    return staticmethod(lambda x: method(x) if isinstance(x, Value) else plain(x))
+
+
+def _flat(name: str) -> Any:
+    """A step-like function: flat almost everywhere, so a plain number even for a Value."""
+    plain = getattr(FLOATS, name)
+    return staticmethod(lambda *xs: plain(*[x._data if isinstance(x, Value) else x for x in xs]))
+
+
+class VALUES:
+    """The elementary functions partials are written in, on recorded Values (gradients of gradients).
+
+    Constant operands arrive as plain numbers, so each function also takes numbers.
+    """
+
+    log, exp, sin, cos = _lifted("log"), _lifted("exp"), _lifted("sin"), _lifted("cos")
+    step, at_least, sign = _flat("step"), _flat("at_least"), _flat("sign")
+
+    @staticmethod
+    def pow_dx(x: Any, y: Any) -> Any:
+        if not isinstance(y, Value):  # a constant exponent stays a plain number in x ** (y - 1)
+            return 0.0 if y == 0.0 else y * x ** (y - 1.0)
+        return y * x ** (y - 1)
+
+    @staticmethod
+    def pow_dy(x: Any, out: Any) -> Any:
+        base = x._data if isinstance(x, Value) else x
+        return 0.0 if base == 0.0 else out * VALUES.log(x)
+
+
+def sum(values: Iterable[Any]) -> Any:  # noqa: A001 - autodiff.sum mirrors the builtin
     """The sum of many values as one node with many parents.
 
     One n-ary node keeps graphs shallow: ``sum(w*x for ...)`` over 784 inputs
-    is one node deep, not 784.
+    is one node deep, not 784.  The sum of nothing is the plain number 0.0,
+    as Python's ``sum([])`` is 0.
 
     >>> a, b, c = Value(1.0), Value(2.0), Value(3.0)
     >>> s = sum([a, b, c, 4])
     >>> s.data, len(s.parents)
     (10.0, 4)
+    >>> sum([])
+    0.0
     """
     parents = tuple(_operand(v, "sum") for v in values)
     if not parents:
-        raise ValueError("autodiff.sum() needs at least one value")
+        return 0.0
     return _apply(SUM, *parents)
 
 
 def apply(op: Primitive, *operands: Any) -> Value:
-    """Apply any primitive of the table to Values and numbers (numbers become constants).
+    """Apply a primitive of the table to Values and numbers (numbers become constants).
 
-    The operators and methods of :class:`Value` are this with a fixed op; tools
-    that enumerate the table (the test strategies, the expression parser) use
-    it directly.
+    The operators and methods of :class:`Value` are this with a fixed op; a
+    primitive of your own (see :func:`autodiff.register`) is applied this way.
 
     >>> from autodiff.primitives import PRIMITIVES
     >>> apply(PRIMITIVES["mul"], Value(3.0), 2).data
     6.0
     """
+    if not isinstance(op, Primitive):
+        raise TypeError(f"apply() takes a Primitive first, not {type(op).__name__}")
     if op.arity is not None and len(operands) != op.arity:
         raise TypeError(f"{op.name} takes {op.arity} inputs, got {len(operands)}")
     if not operands:
@@ -264,9 +414,34 @@ def apply(op: Primitive, *operands: Any) -> Value:
     return _apply(op, *[_operand(x, op.name) for x in operands])
 
 
+def recording() -> bool:
+    """Whether operations in this thread are recorded (False inside :func:`no_grad`)."""
+    return _context.recording
+
+
+def anomaly_mode() -> bool:
+    """Whether nodes made in this thread record where they were made (see :func:`anomaly`)."""
+    return _context.anomaly
+
+
 @contextmanager
-def no_grad() -> Iterator[None]:
-    """Within this block operations return plain leaves: nothing is recorded.
+def _block(setting: str, value: Any) -> Iterator[None]:
+    """Set one field of this thread's context for the block, and restore it after."""
+    global _open_blocks
+    with _blocks_lock:
+        _open_blocks += 1
+    before = getattr(_context, setting)
+    setattr(_context, setting, value)
+    try:
+        yield
+    finally:
+        setattr(_context, setting, before)
+        with _blocks_lock:
+            _open_blocks -= 1
+
+
+def no_grad() -> contextmanager:
+    """Within this block, in this thread, operations return plain leaves: nothing is recorded.
 
     >>> x = Value(3.0)
     >>> with no_grad():
@@ -274,34 +449,36 @@ def no_grad() -> Iterator[None]:
     >>> y.data, y.parents
     (9.0, ())
     """
-    global _recording
-    before = _recording
-    _recording = False
-    try:
-        yield
-    finally:
-        _recording = before
+    return _block("recording", False)
 
 
-@contextmanager
-def scope(name: str | None) -> Iterator[None]:
-    """Values created within this block record ``name`` as their ``scope``.
+def scope(name: str | None) -> contextmanager:
+    """Values created within this block, in this thread, record ``name`` as their ``scope``.
 
     nn modules use it so that every node a layer creates carries the layer's
-    name (``layers.0.neurons.3``), which drawings and the stepper group by.
+    name (``layers.0.neurons.3``), which drawings can group by.
 
     >>> with scope("layer1"):
     ...     y = Value(2.0) * 3
     >>> y.scope
     'layer1'
     """
-    global _scope
-    before = _scope
-    _scope = name
-    try:
-        yield
-    finally:
-        _scope = before
+    return _block("scope", name)
+
+
+def anomaly(on: bool = True) -> contextmanager:
+    """Within this block, in this thread, every node records where it was made.
+
+    Errors then name the line of your code that made the failing node
+    (``AUTODIFF_ANOMALY=1`` in the environment turns it on everywhere).  It
+    costs a look at the call stack per node, so it is off by default.
+
+    >>> with anomaly():
+    ...     y = Value(2.0) * 3
+    >>> y.site.split(" in ")[0].endswith(":2")
+    True
+    """
+    return _block("anomaly", on)
 
 
 # -- building nodes ----------------------------------------------------------
@@ -327,22 +504,27 @@ def _binary(op: Primitive, a: Value, b: Value) -> Value:
 
 def _node(out: float, parents: tuple[Value, ...], op: Primitive) -> Value:
     if out - out != 0.0:  # inf - inf and nan - nan are nan: cheaper than isfinite
-        raise NonFiniteError(
+        raise _blame(NonFiniteError(
             f"{op.name} gave {out!r} for {_operands(op, parents)}: the result does not fit in a float"
-        )
+        ))
     node = _new(Value)
     node._data = out
     node.grad = 0.0
     node.label = None
-    node._tick = _tick()
-    node._mark = None
-    node.scope = _scope
-    if _recording:
-        node._parents = parents
-        node._op = op
+    node._created = _tick()
+    if _open_blocks:  # some thread is inside no_grad, scope or anomaly: ask this thread's context
+        context = _context
+        node.scope = context.scope
+        if context.anomaly:
+            node._site = _site()
+        if not context.recording:
+            node._parents = ()
+            node._op = None
+            return node
     else:
-        node._parents = ()
-        node._op = None
+        node.scope = None
+    node._parents = parents
+    node._op = op
     return node
 
 
@@ -357,9 +539,8 @@ def _constant(number: float) -> Value:
     node._parents = ()
     node._op = CONSTANT
     node.label = None
-    node._tick = _tick()
-    node._mark = None
-    node.scope = _scope
+    node._created = _tick()
+    node.scope = _context.scope if _open_blocks else None
     return node
 
 
@@ -416,20 +597,48 @@ def _check_divisor(numerator: Value, divisor: Value) -> None:
 # -- messages -----------------------------------------------------------------
 
 
+#: Frames in these folders are the library's own; a creation site is the first frame outside them.
+_LIBRARY = tuple(os.path.dirname(os.path.abspath(m)) + os.sep for m in (__file__, os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "nn", "__init__.py")))
+
+
+def _site() -> str:
+    """file:line in function of the first caller outside autodiff and nn."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY):
+        frame = frame.f_back
+    if frame is None:
+        return "an unknown place"
+    code = frame.f_code
+    return f"{code.co_filename}:{frame.f_lineno} in {code.co_name}"
+
+
+def _blame(error: Exception) -> Exception:
+    """In anomaly mode, add to an error raised while making a node where that node was being made."""
+    if _open_blocks and _context.anomaly:
+        error.args = (f"{error.args[0]} [made at {_site()}]", *error.args[1:])
+    return error
+
+
 def _forward_error(op: Primitive, parents: tuple[Value, ...], error: Exception) -> Exception:
     reason = str(error)
     # Python's own "math domain error" adds nothing to the domain we state.
     reason = "" if reason in ("", "math domain error") else f": {reason}"
     text = f"{op.name} is undefined for {_operands(op, parents)}{reason}; {op.name} needs {op.domain}"
     if isinstance(error, OverflowError):
-        return NonFiniteError(
+        return _blame(NonFiniteError(
             f"{op.name} overflowed for {_operands(op, parents)}; {op.name} needs {op.domain}"
-        )
+        ))
     if isinstance(error, ZeroDivisionError):
-        return DivisionByZeroError(text)
-    return DomainError(text)
+        return _blame(DivisionByZeroError(text))
+    return _blame(DomainError(text))
 
 
 def _short(x: float) -> str:
     text = number(x)
     return text + ".0" if text.lstrip("-").isdigit() else text  # 2.0, not 2: data is a float
+
+
+def _short_grad(grad: Any) -> str:
+    """A grad is a number, or a recorded Value after backward(create_graph=True): shown by its number."""
+    return _short(grad) if not isinstance(grad, Value) else f"Value({_short(grad._data)})"

@@ -17,8 +17,8 @@ import numpy as np
 import autodiff
 from autodiff import Value
 from autodiff.__main__ import main as command_line
-from autodiff.draw import draw
-from autodiff.steps import steps
+from autodiff.drawing import draw
+from autodiff.stepping import steps
 
 #: The 4-node chain of the tutorial (seed 000, after 3Blue1Brown): a0 -> a1 -> a2 -> a3, y = 1.
 CHAIN_WEIGHTS, CHAIN_BIASES, CHAIN_INPUT, CHAIN_TARGET = (0.5, -1.2, 0.8), (0.1, 0.3, -0.2), 0.6, 1.0

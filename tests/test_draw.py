@@ -7,8 +7,8 @@ from helpers import labelled_neuron
 
 import autodiff
 from autodiff import GraphError, Value
-from autodiff.draw import COLOURS, draw, modules
-from autodiff.steps import steps
+from autodiff.drawing import COLOURS, draw, modules
+from autodiff.stepping import steps
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -5,7 +5,7 @@ from helpers import labelled_neuron as neuron
 from hypothesis import given
 
 from autodiff import GraphError, StaleGraphError, Value, topological_order
-from autodiff.steps import Stepper, steps
+from autodiff.stepping import Stepper, steps
 from autodiff.testing.strategies import graphs
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import value as _value
 from ..errors import GraphError
-from ..messages import describe
+from ..naming import describe
 from ..value import Value
 from .plan import build
 from .program import Agreement, Program, relative_error

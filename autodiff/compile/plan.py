@@ -98,7 +98,7 @@ class Apply:
         up, out = grads[self.out], vals[self.out]
         args = self.gather(vals)
         if self.op.arity is None:  # n-ary: one partial rule for every input
-            contribution = self.op.partials[0](args, out) * up
+            contribution = self.op.partial(0, args, out) * up
             if self.joint is not None:
                 grads[self.joint].reshape(len(self.args), self.width, -1)[...] += contribution
                 return
@@ -106,7 +106,7 @@ class Apply:
                 add_into(grads, self.args[k], contribution)
         else:
             for k in self.grad_args:
-                add_into(grads, self.args[k], self.op.partials[k](args, out) * up)
+                add_into(grads, self.args[k], self.op.partial(k, args, out) * up)
 
 
 @dataclass(eq=False)

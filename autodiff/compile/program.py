@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DomainError, GraphError, NonFiniteError
-from ..messages import describe, input_name
+from ..naming import describe
 from ..value import Value
 from .plan import Apply, Dense, Plan, format_plan, rows_of
 from .trace import _HELP, Graph, TraceError, trace_values
@@ -303,7 +303,7 @@ def _forward_error(plan: Plan, step: Apply | Dense, vals: np.ndarray, node: int,
     if isinstance(step, Dense):
         return NonFiniteError(f"the dense sum {plan.names[row]} overflowed to {float(result)!r} "
                               f"for sample {sample}")
-    inputs = ", ".join(f"{input_name(step.op, k)} = {float(vals[rows_of(ix)[node], sample])!r} "
+    inputs = ", ".join(f"{step.op.input_name(k)} = {float(vals[rows_of(ix)[node], sample])!r} "
                        f"({plan.names[rows_of(ix)[node]]})" for k, ix in enumerate(step.args))
     op = step.op
     if np.isnan(result):

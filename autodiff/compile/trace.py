@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import GraphError
-from ..messages import describe
+from ..naming import describe
 from ..primitives import CONSTANT, Primitive
 from ..value import Value
 
@@ -120,7 +120,7 @@ def record(result: Any, inputs: dict[int, tuple[int, int]], params: dict[int, in
     parents = []
     for node in nodes:
         for parent in node._parents:
-            if parent._tick > node._tick:
+            if getattr(parent, "_assigned", -1) > node._created:
                 raise TraceError(f"{describe(parent)} changed while fn was being traced, after "
                                  f"{describe(node)} was computed from it; fn must not assign to .data")
         parents.append(tuple(position[id(p)] for p in node._parents))
@@ -178,7 +178,7 @@ def _role(node: Value, inputs: dict[int, tuple[int, int]], params: dict[int, int
         return ("const", node._data)
     if node._op is not None:
         return ("op",)
-    if node._tick >= start:  # a leaf fn made itself: a number fixed at trace time
+    if node._created >= start:  # a leaf fn made itself: a number fixed at trace time
         return ("const", node._data)
     raise TraceError(
         f"fn uses {describe(node)} = {node._data!r}, a Value made outside fn that is not in params; "
@@ -189,7 +189,7 @@ def _role(node: Value, inputs: dict[int, tuple[int, int]], params: dict[int, int
 def trace(fn: Callable[..., Any], sample: Sequence[Sequence[float]], names: Sequence[str],
           params: dict[int, int]) -> Graph:
     """Call fn on placeholders holding one sample (one array per argument) and record its graph."""
-    start = Value(0.0)._tick
+    start = Value(0.0)._created
     arguments = [[Placeholder(float(x), label=f"{names[k]}[{j}]") for j, x in enumerate(row)]
                  for k, row in enumerate(sample)]
     inputs = {id(v): (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
@@ -199,7 +199,7 @@ def trace(fn: Callable[..., Any], sample: Sequence[Sequence[float]], names: Sequ
 def trace_values(fn: Callable[..., Any], sample: Sequence[Sequence[float]],
                  params: dict[int, int]) -> tuple[Graph, list[Value]]:
     """Call fn on plain Values (the scalar engine) and record its graph; also return the outputs."""
-    start = Value(0.0)._tick
+    start = Value(0.0)._created
     arguments = [[Value(float(x)) for x in row] for row in sample]
     inputs = {id(v): (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
     result = fn(*arguments)

@@ -33,16 +33,15 @@ import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
-
-import graphviz
+from typing import TYPE_CHECKING, Any
 
 from .backward import local_partials, topological_order
 from .errors import GraphError
-from .explain import find_node, node_names, partial_formula
 from .files import replaced_atomically
-from .messages import number
-from .primitives import CONSTANT
+from .naming import find_node, node_names, number, partial_formula
+
+if TYPE_CHECKING:
+    import graphviz
 
 #: Fill colour of each role.  Parameters are leaves in ``params`` (by default,
 #: leaves that belong to an nn module); inputs are the other leaves.
@@ -75,7 +74,7 @@ def draw(
     - ``params``: the parameter leaves (default: leaves that belong to an nn module, see
       :func:`module_of`); the other leaves are inputs.
     - ``edge_labels``: label each edge with its local partial (the formula is the tooltip).
-    - ``highlight``: a node, or a :class:`~autodiff.steps.Stepper`: its current node is
+    - ``highlight``: a node, or a :class:`~autodiff.stepping.Stepper`: its current node is
       highlighted and, mid-sweep, records show the gradients of the pass so far.
     - ``rankdir``: ``"LR"`` (left to right) or ``"TB"`` (top to bottom).
     - ``cluster``: draw a box around the nodes of each module (by ``scope``).
@@ -121,7 +120,7 @@ class _Plan:
 
     @property
     def size(self) -> int:
-        ops = sum(1 for node in self.kept if node._parents)
+        ops = sum(1 for node in self.kept if node.parents)
         return len(self.kept) + ops + len(self.groups)
 
 
@@ -155,7 +154,7 @@ def module_of(order: list[Any]) -> dict[int, str | None]:
     for node in order:
         if not node.scope:
             continue
-        for parent in node._parents:
+        for parent in node.parents:
             label = parent.label
             if scopes[id(parent)] is None and label and label.startswith(node.scope + "."):
                 scopes[id(parent)] = node.scope
@@ -165,9 +164,9 @@ def module_of(order: list[Any]) -> dict[int, str | None]:
 def _role(node: Any, root: Any, params: set[int] | None, scopes: dict[int, str | None]) -> str:
     if node is root:
         return "output"
-    if node._op is CONSTANT:
+    if node.is_constant:
         return "constant"
-    if node._parents:
+    if node.parents:
         return "intermediate"
     is_param = scopes[id(node)] is not None if params is None else id(node) in params
     return "parameter" if is_param else "input"
@@ -177,7 +176,7 @@ def _between(order: list[Any], leaf: Any) -> list[Any]:
     """The nodes on some path from ``leaf`` up to the root (every node reaches the root)."""
     reached = {id(leaf)}
     for node in order:
-        if any(id(p) in reached for p in node._parents):
+        if any(id(p) in reached for p in node.parents):
             reached.add(id(node))
     return [node for node in order if id(node) in reached]
 
@@ -207,6 +206,8 @@ def _group_key(scope: str | None, role: str, collapse: bool | int) -> str | None
 
 def _render(plan: _Plan, edge_labels: bool, current: Any, stepping: Any, rankdir: str,
             cluster: bool) -> graphviz.Digraph:
+    import graphviz  # only when drawing: `import autodiff` does not need it
+
     graph = graphviz.Digraph(
         graph_attr={"rankdir": rankdir},
         node_attr={"fontname": "Helvetica", "fontsize": "11"},
@@ -234,27 +235,27 @@ def _render(plan: _Plan, edge_labels: bool, current: Any, stepping: Any, rankdir
         position, role = plan.position[id(node)], plan.roles[id(node)]
         attrs = {"shape": "record", "style": "filled", "fillcolor": COLOURS[role]}
         if role == "constant":  # a number, nothing more to say
-            attrs.update(label=number(node._data), shape="box")
+            attrs.update(label=number(node.data), shape="box")
         else:
-            data, grad = f"data {number(node._data)}", f"grad {number(node.grad)}"
+            data, grad = f"data {number(node.data)}", f"grad {number(node.grad)}"
             if stepping is not None:  # mid-sweep, .grad is not written yet: show this pass so far
                 grad = f"grad so far {number(stepping.gradient_so_far(node))}"
             attrs["label"] = _record(plan.names[id(node)], data, grad)
         if node is current:
             attrs.update(HIGHLIGHT)
         add(plan.scopes[id(node)], f"n{position}", attrs)
-        if node._parents:
+        if node.parents:
             add(plan.scopes[id(node)], f"op{position}", _op_attrs(node))
     if cluster:
         _clusters(graph, boxes)
     counts: Counter[tuple[str, str]] = Counter()  # edges from or to module nodes, merged
     for node in plan.kept:
-        if not node._parents:
+        if not node.parents:
             continue
         position = plan.position[id(node)]
         graph.edge(f"op{position}", f"n{position}")
         partials = local_partials(node) if edge_labels else None
-        for index, parent in enumerate(node._parents):
+        for index, parent in enumerate(node.parents):
             source = _source(plan, parent, kept)
             if source is None:
                 continue
@@ -270,7 +271,7 @@ def _render(plan: _Plan, edge_labels: bool, current: Any, stepping: Any, rankdir
         target = plan.group.get(id(node))
         if target is None:
             continue
-        for parent in node._parents:
+        for parent in node.parents:
             source = _source(plan, parent, kept)
             if source is not None and source != _group_id(plan, target):
                 counts[(source, _group_id(plan, target))] += 1
@@ -322,11 +323,11 @@ def _natural(scope: str) -> list[Any]:
 
 
 def _op_attrs(node: Any) -> dict[str, str]:
-    return {"label": _escape(node._op.symbol), "shape": "circle"}
+    return {"label": _escape(node.primitive.symbol), "shape": "circle"}
 
 
 def _op_summary(members: list[Any], roles: dict[int, str]) -> str:
-    ops = Counter(node._op.name if node._op is not None else roles[id(node)] for node in members)
+    ops = Counter(node.primitive.name if node.primitive is not None else roles[id(node)] for node in members)
     return ", ".join(f"{op} ×{count}" if count > 1 else op for op, count in ops.items())
 
 

@@ -18,14 +18,11 @@ d(y)/d(w): 1 path
     = 0.209987
   d(y)/d(w) = 0.209987 (sum over 1 path); w.grad = 0.209987: they agree
 
-This module also names nodes for every printed view (the stepper and drawings
-use :func:`node_names` and :func:`partial_formula` too), so a node is called
-the same everywhere.
+Nodes are named by :mod:`autodiff.naming`, as in every other view.
 """
 
 from __future__ import annotations
 
-import ast
 import heapq
 import math
 from collections.abc import Sequence
@@ -33,170 +30,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .backward import check_all_fresh, local_partials, topological_order
-from .errors import GraphError
-from .messages import input_name, number
+from .naming import find_node, node_names, number, partial_formula
 from .paths import Edge, count_paths, path_product, paths
-from .primitives import CONSTANT
 from .value import Value
-
-#: Automatic names longer than this fall back to ``op#position``.
-NAME_LENGTH = 24
-
-
-# -- naming nodes ---------------------------------------------------------------
-
-
-def node_names(order: Sequence[Any]) -> dict[int, str]:
-    """A readable, unique-enough name for every node of a topological order, by id.
-
-    A label is used as is; a constant is its number; an unlabelled result is
-    written from its parents' names (``x * w + b``, ``tanh(n)``) while that stays
-    short, else ``op#position``; an unlabelled leaf is ``leaf#position``.
-    """
-    names: dict[int, str] = {}
-    for position, node in enumerate(order):
-        if node.label is not None:
-            text = node.label
-        elif node._op is CONSTANT:
-            text = number(node._data)
-        elif node._op is None:
-            text = f"leaf#{position}"
-        else:
-            text = _composed(node, names)
-            if len(text) > NAME_LENGTH:
-                text = f"{node._op.name}#{position}"
-        names[id(node)] = text
-    return names
-
-
-ATOM = 9
-#: Operator binding strengths, as in Python: a name binding less than its operator is bracketed.
-_BINDING = {"add": 1, "mul": 2, "neg": 3, "pow": 4}
-
-
-def _binding(node: Any, name: str) -> int:
-    """How tightly a node's name (as :func:`node_names` made it) holds together, as in _BINDING."""
-    if node.label is not None:
-        return ATOM if " " not in name else 0
-    if node._op is CONSTANT:
-        return ATOM if node._data >= 0 else _BINDING["neg"]
-    if node._op is None or name.startswith(f"{node._op.name}#"):  # leaf#3, tanh#9: one word
-        return ATOM
-    return _BINDING.get(node._op.name, ATOM)
-
-
-def _composed(node: Any, names: dict[int, str]) -> str:
-    """The expression that computed a node, in its parents' names, bracketed as Python would need."""
-    op, parents = node._op, node._parents
-    strength = _BINDING.get(op.name, ATOM)
-
-    def operand(parent: Any, tighter: bool = False) -> str:
-        name = names[id(parent)]
-        binding = _binding(parent, name)
-        weak = binding < strength or (tighter and binding == strength)
-        return f"({name})" if weak else name
-
-    if op.name in ("add", "mul"):
-        return f"{operand(parents[0])} {op.symbol} {operand(parents[1], tighter=True)}"
-    if op.name == "pow":
-        return f"{operand(parents[0], tighter=True)} ** {operand(parents[1])}"
-    if op.name == "neg":
-        return f"-{operand(parents[0])}"
-    return f"{op.name}({', '.join(names[id(p)] for p in parents)})"
-
-
-def definition(node: Any, names: dict[int, str]) -> str:
-    """How a node was computed, in its parents' names: ``tanh(n)``, ``sum(784 inputs)``."""
-    if node._op is None or node._op is CONSTANT:
-        return names[id(node)]
-    if len(node._parents) > 4 and node._op.arity is None:
-        return f"{node._op.name}({len(node._parents)} inputs)"
-    return _composed(node, names)
-
-
-def find_node(order: Sequence[Any], target: Any, what: str = "node",
-              names: dict[int, str] | None = None) -> Any:
-    """``target`` itself if it is in ``order``, or the one node with that label (or printed name)."""
-    if isinstance(target, str):
-        found = [node for node in order if node.label == target]
-        if not found and names is not None:
-            found = [node for node in order if names[id(node)] == target]
-        if len(found) == 1:
-            return found[0]
-        if not found:
-            raise GraphError(f"no {what} labelled or named {target!r} in this graph")
-        raise GraphError(f"{len(found)} nodes are called {target!r}; pass the Value itself")
-    if not any(node is target for node in order):
-        raise GraphError(f"the {what} {target!r} is not part of this graph (the root does not depend on it)")
-    return target
-
-
-# -- local partials as formulas -------------------------------------------------
-
-
-def partial_formula(node: Any, index: int, names: dict[int, str]) -> str:
-    """The table's formula for d(node)/d(parent ``index``), in the graph's own names.
-
-    Inputs x, y (x0, x1...) and ``out`` are replaced by the nodes' names and
-    constants by their numbers, then constant parts are folded:
-    ``y * x**(y-1)`` for ``d ** 2`` becomes ``2 * d``.
-    """
-    op = node._op
-    tree = ast.parse(op.formula(index), mode="eval")
-    symbols = {input_name(op, i): p for i, p in enumerate(node._parents)}
-    symbols["out"] = node
-    body = _Fold(symbols, names).visit(tree).body
-    if isinstance(body, ast.Name) and body.id.startswith("("):
-        return body.id[1:-1]  # a lone name needs no brackets of its own
-    return ast.unparse(body)
-
-
-class _Fold(ast.NodeTransformer):
-    """Substitute names into a (trusted) table formula and simplify constant arithmetic."""
-
-    def __init__(self, symbols: dict[str, Any], names: dict[int, str]) -> None:
-        self.symbols, self.names = symbols, names
-
-    def visit_Name(self, name: ast.Name) -> ast.AST:
-        node = self.symbols.get(name.id)
-        if node is None:
-            return name
-        if node._op is CONSTANT:
-            return ast.Constant(_plain(node._data))
-        text = self.names[id(node)]
-        return ast.Name(text if " " not in text else f"({text})")
-
-    def visit_BinOp(self, binop: ast.BinOp) -> ast.AST:
-        self.generic_visit(binop)
-        left, right = binop.left, binop.right
-        if isinstance(left, ast.Constant) and isinstance(right, ast.Constant):
-            try:
-                return ast.Constant(_plain(_ARITHMETIC[type(binop.op)](left.value, right.value)))
-            except (KeyError, ArithmeticError, ValueError, TypeError):
-                return binop
-        if _is(right, 1) and isinstance(binop.op, (ast.Pow, ast.Mult, ast.Div)):
-            return left
-        if _is(left, 1) and isinstance(binop.op, ast.Mult):
-            return right
-        return binop
-
-
-_ARITHMETIC = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
-    ast.Pow: lambda a, b: float(a) ** b,
-}
-
-
-def _is(tree: ast.AST, value: float) -> bool:
-    return isinstance(tree, ast.Constant) and tree.value == value
-
-
-def _plain(x: float) -> float | int:
-    """2.0 prints as 2 in a formula."""
-    return int(x) if float(x).is_integer() and abs(x) < 1e15 else x
 
 
 # -- explanations -------------------------------------------------------------------
@@ -268,6 +104,12 @@ class Explanation:
         """Does the sum over paths equal the leaf's ``grad`` (to round-off)?"""
         return math.isclose(self.total, self.grad, rel_tol=1e-9, abs_tol=1e-12)
 
+    def __repr__(self) -> str:
+        plural = "path" if self.count == 1 else "paths"
+        verdict = "agrees with" if self.agrees else "differs from"
+        return (f"<Explanation d({self.root})/d({self.leaf}) = {number(self.total)} over {self.count} "
+                f"{plural}; {verdict} {self.leaf}.grad = {number(self.grad)}>")
+
     def __str__(self) -> str:
         d = f"d({self.root})/d({self.leaf})"
         plural = "path" if self.count == 1 else "paths"
@@ -326,8 +168,8 @@ def _term(path: list[Edge], names: dict[int, str]) -> Term:
 
 def _factor(edge: Edge, names: dict[int, str]) -> Factor:
     child, parent = edge.child, edge.parent
-    if child._op.arity == 1:
-        name = f"{child._op.name}'({names[id(parent)]})"
+    if child.primitive.arity == 1:
+        name = f"{child.primitive.name}'({names[id(parent)]})"
     else:
         name = f"d({names[id(child)]})/d({names[id(parent)]})"
     return Factor(name, partial_formula(child, edge.index, names), edge.partial)
@@ -344,11 +186,11 @@ def _accumulate(order: list[Any], root: Any, leaf: Any, top: int) -> tuple[float
     best: dict[int, list[tuple[float, tuple[Edge, ...]]]] = {id(leaf): [(1.0, ())]}
     start = next(i for i, node in enumerate(order) if node is leaf)
     for node in order[start + 1:]:
-        if not any(id(p) in total for p in node._parents):
+        if not any(id(p) in total for p in node.parents):
             continue
         partials = local_partials(node)
         acc, candidates = 0.0, []
-        for index, (parent, partial) in enumerate(zip(node._parents, partials)):
+        for index, (parent, partial) in enumerate(zip(node.parents, partials)):
             if partial is None or id(parent) not in total:
                 continue
             acc += partial * total[id(parent)]

@@ -2,8 +2,9 @@
 
 Text from a command line is parsed with Python's :mod:`ast` and then walked:
 only numbers, variable names, ``+ - * / **``, unary ``-`` and ``+`` and calls to
-primitives (``tanh``, ``exp``, ``log``, ``sigmoid``, ``relu``, and ``sum`` with
-any number of arguments) are accepted.  Nothing is ever passed to ``eval``.
+the primitives of the table that are written as calls (``tanh``, ``sin``,
+``max``, ``sum`` with any number of arguments, and any primitive you register)
+are accepted.  Nothing is ever passed to ``eval``.
 Errors show the expression with a caret under the problem.
 
 >>> root, leaves = evaluate("tanh(x*w + b)", {"x": 2, "w": -3, "b": 6.8813735870195432})
@@ -27,9 +28,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import AutodiffError
-from .primitives import PRIMITIVES
+from .primitives import ATOM, PRIMITIVES, Primitive
 from .value import Value, apply
-from .value import sum as value_sum
 
 #: Longest expression accepted (deeper input only tests the parser's stack).
 MAX_LENGTH = 2000
@@ -43,15 +43,9 @@ _BINARY: dict[type, Callable[[Any, Any], Any]] = {
 }
 
 
-def functions() -> dict[str, Callable[..., Value]]:
-    """The callable names: every one-input primitive with a Value method, and ``sum``."""
-    table: dict[str, Callable[..., Value]] = {
-        name: getattr(Value, name)
-        for name, primitive in PRIMITIVES.items()
-        if primitive.arity == 1 and callable(getattr(Value, name, None))
-    }
-    table["sum"] = lambda *args: value_sum(args)
-    return table
+def functions() -> dict[str, Primitive]:
+    """The callable names: every primitive of the table written as a call (not an operator)."""
+    return {name: op for name, op in PRIMITIVES.items() if op.precedence == ATOM}
 
 
 class ExpressionError(AutodiffError, ValueError):
@@ -110,7 +104,7 @@ class _Evaluator:
     """Walk a parsed expression, allowing only the whitelisted kinds of node."""
 
     def __init__(self, text: str, offset: int, leaves: dict[str, Value],
-                 calls: dict[str, Callable[..., Value]], used: set[str]) -> None:
+                 calls: dict[str, Primitive], used: set[str]) -> None:
         self.text, self.offset, self.leaves, self.calls, self.used = text, offset, leaves, calls, used
 
     def fail(self, message: str, node: ast.AST) -> ExpressionError:
@@ -154,7 +148,8 @@ class _Evaluator:
         if apply is None:
             raise self.fail(f"the operator {type(node.op).__name__} is not allowed; use + - * / **", node)
         result = apply(self.visit(node.left), self.visit(node.right))
-        if not isinstance(result, (Value, float)) or not math.isfinite(float(result)):
+        number = result.data if isinstance(result, Value) else result
+        if not isinstance(result, (Value, float)) or not math.isfinite(number):
             raise self.fail(f"this gives {result!r}, not a finite real number", node)
         return result
 
@@ -174,14 +169,16 @@ class _Evaluator:
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             raise self.fail(f"{name}() takes plain positional arguments", node)
         args = [self.visit(a) for a in node.args]
-        if name != "sum" and len(args) != 1:
-            raise self.fail(f"{name}() takes exactly one argument, got {len(args)}", node)
-        if name == "sum" and not args:
-            raise self.fail("sum() needs at least one argument", node)
+        op = self.calls[name]
+        if op.arity is not None and len(args) != op.arity:
+            plural = "argument" if op.arity == 1 else "arguments"
+            raise self.fail(f"{name}() takes exactly {op.arity} {plural}, got {len(args)}", node)
+        if not args:
+            raise self.fail(f"{name}() needs at least one argument", node)
+        result = apply(op, *args)
         if not any(isinstance(a, Value) for a in args):  # only numbers: stays a number
-            # through the engine, so that a domain error is worded as it is for Values
-            return apply(PRIMITIVES[name], *args).data
-        return self.calls[name](*args)
+            return result.data  # computed through the engine, so a domain error reads as for Values
+        return result
 
 
 def _describe(node: ast.AST) -> str:

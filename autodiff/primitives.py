@@ -78,10 +78,11 @@ class Primitive:
         """d(out)/d(args[i]) at the given inputs and output.
 
         ``m`` is the namespace of elementary functions; by default the one for
-        the kind of ``out`` (a NumPy array, else a float).
+        the kind of number given: NumPy arrays, floats, or a kind that names its
+        own (Values name theirs as ``FUNCTIONS``).
         """
         if m is None:
-            m = ARRAYS if isinstance(out, np.ndarray) else FLOATS
+            m = _namespace(out if out is not None else args[0])
         return self.partials[0 if self.arity is None else i](args, out, m)
 
     def formula(self, i: int) -> str:
@@ -164,6 +165,12 @@ class ARRAYS:
     def pow_dy(x: np.ndarray, out: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(x == 0, 0.0, out * np.log(np.where(x == 0, 1.0, x)))
+
+
+def _namespace(x: Any) -> Any:
+    if isinstance(x, np.ndarray):
+        return ARRAYS
+    return getattr(x, "FUNCTIONS", FLOATS)
 
 
 # -- forward rules on floats -------------------------------------------------

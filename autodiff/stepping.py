@@ -179,6 +179,7 @@ class Stepper:
         self.records: list[Step] = []
         self._undo: list[dict[Any, float]] = []  # per step: the operands' gradients before it
         self._grads_before: dict[Any, Any] | None = None  # every .grad before the pass was written
+        self._error: Exception | None = None  # what stopped the last step, if it failed
 
     # -- where it stands ---------------------------------------------------------
 
@@ -214,6 +215,9 @@ class Stepper:
         total = len(self._visits)
         if self.done:
             return f"all {total} steps done; gradients added to .grad"
+        if self._error is not None:
+            return (f"stopped by an error after {len(self.records)} of {total} steps; .grad was not changed "
+                    f"({type(self._error).__name__}: {self._error})")
         text = f"{len(self.records)} of {total} steps done"
         if self.records:
             text += f", last {self._describe(self.current)}"
@@ -237,15 +241,26 @@ class Stepper:
                 "this graph was already stepped to the end and its gradients added to .grad; "
                 "call back() or reset() to step again"
             )
+        if self._error is not None:
+            raise GraphError(
+                f"this stepper stopped at an error ({self._error}); call back() or reset() to go on, "
+                "or start a new one"
+            )
         node = self._visits[len(self.records)]
         grads = self._sweep.grads
         before = {parent: grads[parent] for parent in node.parents}
         earlier = node.grad if not isinstance(node.grad, Value) else node.grad.data
         upstream = grads[node]
-        partials = self._sweep.visit(node)  # the step itself: the chain rule, as backward runs it
-        record = self._record(node, upstream, partials, before, earlier)
-        if len(self.records) + 1 == len(self._visits):
-            self._finish()  # before the record counts: done means the gradients were written
+        try:
+            partials = self._sweep.visit(node)  # the step itself: the chain rule, as backward runs it
+            record = self._record(node, upstream, partials, before, earlier)
+            if len(self.records) + 1 == len(self._visits):
+                self._finish()  # before the record counts: done means the gradients were written
+        except Exception as error:
+            grads.update(before)  # a failed step leaves the pass as it was
+            self._error = error
+            raise
+        self._error = None
         self.records.append(record)
         self._undo.append(before)
         return record
@@ -255,6 +270,7 @@ class Stepper:
 
         After the last step, ``.grad`` first goes back to what it was before the pass.
         """
+        self._error = None
         if not self.records:
             raise GraphError("nothing to undo: the stepper is at the start")
         if self._grads_before is not None:
@@ -266,6 +282,7 @@ class Stepper:
 
     def reset(self) -> None:
         """Go back to the start (undoing every step, and the written ``.grad`` if the sweep had ended)."""
+        self._error = None
         while self.records:
             self.back()
 

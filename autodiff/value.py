@@ -92,6 +92,8 @@ class Value:
     # Stop NumPy from broadcasting Values into object arrays: `array * value`
     # then reaches __rmul__, which rejects the array with a clear TypeError.
     __array_ufunc__ = None
+    #: The elementary functions partials use on Values (set below, once VALUES exists).
+    FUNCTIONS: Any = None
 
     def __init__(self, data: float, label: str | None = None) -> None:
         self._data = _checked_number(data, "Value()", label)
@@ -373,6 +375,9 @@ class VALUES:
     def pow_dy(x: Any, out: Any) -> Any:
         base = x._data if isinstance(x, Value) else x
         return 0.0 if base == 0.0 else out * VALUES.log(x)
+
+
+Value.FUNCTIONS = VALUES
 
 
 def sum(values: Iterable[Any]) -> Any:  # noqa: A001 - autodiff.sum mirrors the builtin

@@ -319,7 +319,7 @@ def _single_class(weights: list[tuple[int, Any]]) -> int | None:
 def _row(prediction: Any) -> list[float]:
     if isinstance(prediction, (Value, numbers.Real)):
         prediction = [prediction]
-    return [float(v) for v in prediction]
+    return [v.data if isinstance(v, Value) else float(v) for v in prediction]
 
 
 def _label(label: Any) -> int:
@@ -327,4 +327,4 @@ def _label(label: Any) -> int:
         return int(label)
     if isinstance(label, (bool, numbers.Real)):
         raise TypeError(f"accuracy: a label must be a class index or a one-hot row, got {label!r}")
-    return int(np.argmax([float(v) for v in label]))
+    return int(np.argmax([v.data if isinstance(v, Value) else float(v) for v in label]))

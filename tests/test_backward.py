@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import autodiff
-from autodiff import StaleGraphError, Value, topological_order
+from autodiff import GraphError, StaleGraphError, Value, topological_order
 from autodiff.backward import chain_rule, local_partials
 from autodiff.testing import gradcheck
 from autodiff.testing.strategies import floats, graphs
@@ -160,14 +160,26 @@ def test_stale_error_names_both_nodes():
     assert (a.grad, b.grad, c.grad, loss.grad) == (0.0, 0.0, 0.0, 0.0)
 
 
-def test_changing_an_intermediate_is_stale_too():
+def test_assigning_a_computed_node_is_refused_before_anything_goes_wrong():
     x = Value(2.0, label="x")
     h = x * x
     h.label = "h"
     out = h + x
-    h.data = 10.0
-    with pytest.raises(StaleGraphError, match="'h'"):
-        out.backward()
+    for node in (h, out, h * 2):  # an intermediate, the root, and a constant's consumer
+        with pytest.raises(GraphError, match="cannot assign .data of .*detach"):
+            node.data = 10.0
+    assert h.data == 4.0
+    out.backward()
+    assert x.grad == 5.0
+
+
+def test_assigning_the_root_of_a_tanh_cannot_give_a_wrong_gradient():
+    x = Value(0.3)
+    y = x.tanh()
+    with pytest.raises(GraphError):
+        y.data = 0.0
+    y.backward()
+    assert x.grad == pytest.approx(1 - math.tanh(0.3) ** 2)
 
 
 def test_recomputing_after_a_change_is_fine():

@@ -62,12 +62,21 @@ def test_division_by_zero_is_a_zero_division_error():
         Value(1.0) / Value(0.0)
 
 
-@pytest.mark.parametrize("base", [-2.0, 0.0])
+def test_zero_to_a_positive_value_power_is_zero_with_no_slope_by_the_exponent():
+    y = Value(2.0, label="y")
+    z = Value(0.0) ** y
+    z.backward()
+    assert z.data == 0.0 and y.grad == 0.0
+
+
+@pytest.mark.parametrize("base", [-2.0])
 def test_non_positive_base_to_a_value_power(base):
     message = _message(DomainError, lambda: Value(base, label="b") ** Value(2.0, label="e"))
     assert "pow" in message and "'b'" in message and "'e'" in message and repr(base) in message
     with pytest.raises(DomainError, match="pow"):
         base ** Value(2.0)
+    with pytest.raises(DomainError, match="pow"):
+        0.0 ** Value(-1.0)
 
 
 def test_negative_base_to_a_constant_integer_power_is_fine():

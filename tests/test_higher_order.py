@@ -34,8 +34,15 @@ UNARY = {
                 lambda x: _sig(x) * (1 - _sig(x)) * (1 - 2 * _sig(x)),
                 lambda x: _sig(x) * (1 - _sig(x)) * (1 - 6 * _sig(x) + 6 * _sig(x) ** 2)),
     "relu": (lambda x: x.relu(), lambda x: float(x > 0), lambda x: 0.0, lambda x: 0.0),
+    "sin": (lambda x: x.sin(), math.cos, lambda x: -math.sin(x), lambda x: -math.cos(x)),
+    "cos": (lambda x: x.cos(), lambda x: -math.sin(x), lambda x: -math.cos(x), math.sin),
+    "abs": (lambda x: abs(x), lambda x: math.copysign(1.0, x), lambda x: 0.0, lambda x: 0.0),
+    "sqrt": (lambda x: x.sqrt(), lambda x: 0.5 / math.sqrt(x), lambda x: -0.25 * x ** -1.5,
+             lambda x: 0.375 * x ** -2.5),
+    "log1p": (lambda x: x.log1p(), lambda x: 1 / (1 + x), lambda x: -1 / (1 + x) ** 2,
+              lambda x: 2 / (1 + x) ** 3),
 }
-UNARY_POINTS = {"log": [0.3, 1.0, 2.5]}
+UNARY_POINTS = {"log": [0.3, 1.0, 2.5], "sqrt": [0.3, 1.0, 2.5], "log1p": [-0.5, 0.4, 2.0]}
 DEFAULT_POINTS = [-1.5, -0.2, 0.4, 2.0]
 
 # Two-input primitives and sum: (f(x, y), [(argnums, expected(x, y)) ...]), where argnums
@@ -158,10 +165,22 @@ def test_grad_of_a_function_that_ignores_its_input_is_zero():
 
 
 def test_grad_errors():
-    with pytest.raises(GraphError, match="returned float"):
-        grad(lambda x: 3.0)(1.0)
+    with pytest.raises(GraphError, match="returned str"):
+        grad(lambda x: "3")(1.0)
+    assert grad(lambda x: 3.0)(1.0) == 0.0  # a constant function's derivative
     with pytest.raises(TypeError, match="argnum=2"):
         grad(lambda x, y: x * y, 2)(1.0, 2.0)
+
+
+def test_grad_keeps_a_value_captured_from_an_enclosing_grad():
+    # HIPS/autograd's enclosing-scope case: the inner derivative is x, a Value of the outer grad.
+    fun = lambda x: x * grad(lambda y: x * y)(2.0)  # noqa: E731
+    assert grad(fun)(1.0) == 2.0
+    assert grad(grad(lambda x: 1.0))(2.0) == 0.0
+
+
+def test_third_derivative_of_sine():
+    assert grad(grad(grad(lambda v: v.sin())))(1.0) == pytest.approx(-math.cos(1.0), rel=1e-15)
 
 
 @pytest.mark.parametrize("x", [-2.0, -0.5, 0.0])

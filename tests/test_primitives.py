@@ -36,6 +36,12 @@ REFERENCE = {
     "relu": (lambda x: max(x, 0.0), (lambda x: float(x > 0),)),
     "max": (lambda x, y: x if x >= y else y, (lambda x, y: float(x >= y), lambda x, y: float(y > x))),
     "sum": (lambda *xs: math.fsum(xs), (lambda *xs: 1.0,)),
+    "sin": (math.sin, (math.cos,)),
+    "cos": (math.cos, (lambda x: -math.sin(x),)),
+    "abs": (math.fabs, (lambda x: math.copysign(1.0, x) if x else 0.0,)),
+    "sqrt": (math.sqrt, (lambda x: 1.0 / (2.0 * math.sqrt(x)),)),
+    "log1p": (lambda x: math.log(1.0 + x) if abs(x) > 1e-4 else x - x * x / 2 + x**3 / 3,
+              (lambda x: 1.0 / (1.0 + x),)),
 }
 
 # Hand-picked points, including the edges of each domain that tests should reach.
@@ -51,6 +57,11 @@ POINTS = {
     "relu": [(2.0,), (-2.0,), (1e-300,), (-1e-300,)],
     "max": [(1.0, 2.0), (3.0, -1.0), (2.0, 2.0), (-0.0, 0.0)],  # a tie's partial goes to x
     "sum": [(1.0,), (1.0, 2.0, 3.0), (0.5, -0.5, 1e-3, 7.0)],
+    "sin": [(0.0,), (1.0,), (-2.5,), (100.0,)],
+    "cos": [(0.0,), (1.0,), (-2.5,), (100.0,)],
+    "abs": [(2.0,), (-3.0,), (0.0,), (-1e-300,)],  # the partial at 0 is 0
+    "sqrt": [(1.0,), (4.0,), (1e-300,), (2.0,)],
+    "log1p": [(0.0,), (1e-10,), (-0.5,), (3.0,)],
 }
 
 # Points where only the partial by x is defined (backward never asks for d/dy there:
@@ -82,13 +93,57 @@ def test_constant_is_not_in_the_table():
     assert CONSTANT.name == "const" and "const" not in PRIMITIVES and CONSTANT not in PRIMITIVES.values()
 
 
-def test_register_refuses_a_duplicate_name():
+def test_register_refuses_to_replace_a_built_in_primitive():
     duplicate = Primitive(name="mul", symbol="*", arity=2, forward=lambda x, y: x * y,
-                          array_forward=np.multiply, partials=(lambda a, out: a[1], lambda a, out: a[0]),
-                          formulas=("y", "x"))
-    with pytest.raises(ValueError, match="'mul' already exists"):
-        register(duplicate)
+                          array_forward=np.multiply,
+                          partials=(lambda a, out, m: a[1], lambda a, out, m: a[0]), formulas=("y", "x"))
+    for replace in (False, True):
+        with pytest.raises(ValueError, match="'mul' is a built-in primitive"):
+            register(duplicate, replace=replace)
     assert PRIMITIVES["mul"] is not duplicate
+
+
+def test_register_replaces_a_users_primitive_only_when_asked():
+    def cube(partial):
+        return Primitive(name="test_cube", symbol="cube", arity=1, forward=lambda x: x**3,
+                         array_forward=lambda x: x**3, partials=(partial,), formulas=("3 * x**2",))
+
+    wrong, right = cube(lambda a, out, m: 2 * a[0] ** 2), cube(lambda a, out, m: 3 * a[0] ** 2)
+    try:
+        register(wrong)
+        with pytest.raises(ValueError, match="replace=True"):
+            register(right)
+        assert PRIMITIVES["test_cube"] is wrong
+        register(right, replace=True)
+        assert PRIMITIVES["test_cube"] is right
+    finally:
+        PRIMITIVES.pop("test_cube", None)
+
+
+def test_register_refuses_partials_that_do_not_match_the_arity():
+    bad = Primitive(name="test_bad", symbol="b", arity=2, forward=lambda x, y: x, array_forward=np.add,
+                    partials=(lambda a, out, m: 1.0,), formulas=("1",))
+    with pytest.raises(ValueError, match="one of each per input"):
+        register(bad)
+    assert "test_bad" not in PRIMITIVES
+
+
+#: The functions a formula may call, as the table's formulas are written.
+FORMULA_NAMES = {"log": math.log, "exp": math.exp, "sin": math.sin, "cos": math.cos,
+                 "sign": lambda x: math.copysign(1.0, x) if x else 0.0}
+
+
+@pytest.mark.parametrize("name", sorted(PRIMITIVES))
+@given(data=st.data())
+def test_every_formula_text_computes_its_partial(name, data):
+    # The formula is what the stepper and explanations print: it must say what the partial computes.
+    op, args, out = _drawn_point(name, data)
+    for i in range(len(args)):
+        names = {op.input_name(k): a for k, a in enumerate(args)} | {"out": out} | FORMULA_NAMES
+        if op.arity is None:
+            names["x"] = args[i]
+        from_text = eval(op.formula(i), {"__builtins__": {}}, names)  # noqa: S307 - the table's own text
+        assert from_text == pytest.approx(op.partial(i, args, out), rel=1e-12, abs=1e-300), op.formula(i)
 
 
 def _drawn_point(name, data):
@@ -174,7 +229,8 @@ def test_partials_on_values_equal_partials_on_floats(name, data):
     op, args, out = _drawn_point(name, data)
     for i in range(len(args)):
         symbolic = op.partial(i, [Value(a) for a in args], Value(out))
-        assert float(symbolic) == pytest.approx(op.partial(i, args, out), rel=1e-14, abs=1e-300)
+        number = symbolic.data if isinstance(symbolic, Value) else symbolic
+        assert number == pytest.approx(op.partial(i, args, out), rel=1e-14, abs=1e-300)
 
 
 @pytest.mark.parametrize("x", [1000.0, -1000.0, 710.0, -745.5, 1e308, -1e308])
@@ -203,6 +259,7 @@ def test_relu_partial_at_zero_is_zero():
 @pytest.mark.parametrize("name", sorted(PRIMITIVES))
 def test_safe_points_are_inside_the_domain(name):
     op = PRIMITIVES[name]
-    for args in POINTS[name]:
-        if op.safe(args):
-            op.forward(*args)  # must not raise
+    safe = [args for args in POINTS[name] if op.safe(args)]
+    assert safe, f"no chosen point of {name} is safe: the check below would test nothing"
+    for args in safe:
+        op.forward(*args)  # must not raise

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WRONG_SQUARE = Primitive(
     name="wrong_square", symbol="sq", arity=1,
     forward=lambda x: x * x, array_forward=np.square,
-    partials=(lambda a, out: 3.0 * a[0],), formulas=("3*x",),
+    partials=(lambda a, out, m: 3.0 * a[0],), formulas=("3*x",),
 )
 
 
@@ -227,7 +227,7 @@ def test_arguments_are_safe(name, data):
 
 
 def test_a_new_primitive_is_drawn_and_checked_as_soon_as_it_is_registered(registered):
-    registered(_cube_primitive(lambda a, out: 3.0 * a[0] * a[0]))
+    registered(_cube_primitive(lambda a, out, m: 3.0 * a[0] * a[0]))
 
     @settings(max_examples=30, database=None)
     @given(graphs(primitives=["cube", "add", "mul"]))
@@ -239,7 +239,7 @@ def test_a_new_primitive_is_drawn_and_checked_as_soon_as_it_is_registered(regist
 
 
 def test_a_wrong_partial_is_found_and_shrunk_to_a_small_graph(registered):
-    registered(_cube_primitive(lambda a, out: 3.0 * a[0]))  # should be 3 x**2
+    registered(_cube_primitive(lambda a, out, m: 3.0 * a[0]))  # should be 3 x**2
 
     def passes(graph):
         try:

@@ -66,7 +66,7 @@ def compile(  # noqa: A001 - autodiff.compile is the name people will look for (
     says where.  ``dtype`` may be ``np.float32`` (about 1e-6 relative agreement
     instead of 1e-12; see docs/compiled.md).
     """
-    if not _value._recording:
+    if not _value.recording():
         raise GraphError("autodiff.compile cannot trace inside no_grad(): nothing would be recorded")
     if np.dtype(dtype) not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, not {dtype!r}")

@@ -202,7 +202,12 @@ def _graphs(draw: Any, max_inputs: int, max_nodes: int, names: tuple[str, ...],
 
 @st.composite
 def _step(draw: Any, names: tuple[str, ...], n_nodes: int) -> Step:
-    op = PRIMITIVES[draw(st.sampled_from(names))]
+    # Half the steps join two or more operands, however many one-input primitives the table has,
+    # so graphs keep their fan-in (x + x, shared operands) as the table grows.
+    joining = [name for name in names if PRIMITIVES[name].arity != 1]
+    single = [name for name in names if PRIMITIVES[name].arity == 1]
+    kinds = [st.sampled_from(group) for group in (joining, single) if group]
+    op = PRIMITIVES[draw(st.one_of(*kinds))]
     arity = op.arity if op.arity is not None else draw(st.integers(1, MAX_NARY))
     # Operands are drawn as a distance back from the newest node, so that they shrink
     # towards it and stay valid when the shrinker deletes unused inputs or steps.

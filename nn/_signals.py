@@ -39,7 +39,8 @@ def deferred() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        for signum in dict.fromkeys(arrived):
+        # Each signal in order, at most twice: a second Ctrl-C means "stop at once" to nn.fit.
+        for signum in [s for i, s in enumerate(arrived) if arrived[:i].count(s) < 2]:
             _deliver(signum, previous[signum])
 
 

@@ -31,7 +31,7 @@ def trained(epochs: int, optimizer: type = nn.SGD) -> np.ndarray:
 
 
 def signal_during_the_step(monkeypatch, net: nn.MLP, step: int, at: tuple[int, ...], signum: int) -> None:
-    """Send ``signum`` to this process while the optimizer sets parameter number ``at[k]`` of step ``step``."""
+    """Send ``signum`` to this process while the optimizer sets parameter ``at[k]`` in step ``step``."""
     count = len(net.parameters())
     ids, sets = {id(p) for p in net.parameters()}, [0]
     real = Value.data

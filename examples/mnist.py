@@ -22,15 +22,45 @@ or through scalar Value graphs with ``--mode scalar`` (slow: use a small
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 import _plot
 import numpy as np
 
 import nn
+from autodiff.files import NotRegularFileError, target_of
 from nn import mnist
+
+OPTIMIZERS = {"sgd": nn.SGD, "adam": nn.Adam}
+
+
+def whole(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number at least ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if number < minimum:
+            raise argparse.ArgumentTypeError(f"{number} is too small: give a whole number >= {minimum}")
+        return number
+    parse.__name__ = f"whole number >= {minimum}"
+    return parse
+
+
+def positive_number(text: str) -> float:
+    """An argparse type: a positive finite number."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < number < math.inf:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive finite number")
+    return number
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -39,19 +69,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Train Nielsen's MNIST network (784-30-10 sigmoid, quadratic cost, mini-batch SGD) "
         "through the engine and report test accuracy after each epoch.",
     )
-    parser.add_argument("--epochs", type=int, default=20, help="epochs to train in all (default 20)")
-    parser.add_argument("--hidden", type=int, nargs="*", default=[30], metavar="N",
+    parser.add_argument("--epochs", type=whole(1), default=20, help="epochs to train in all (default 20)")
+    parser.add_argument("--hidden", type=whole(1), nargs="*", default=[30], metavar="N",
                         help="hidden layer sizes (default: 30)")
-    parser.add_argument("--batch-size", type=int, default=10, help="mini-batch size (default 10)")
-    parser.add_argument("--lr", type=float, default=3.0, help="learning rate eta (default 3.0)")
-    parser.add_argument("--seed", type=int, default=3, help="seed of the initial weights and the shuffling "
-                        "(default 3)")
+    parser.add_argument("--batch-size", type=whole(1), default=10, help="mini-batch size (default 10)")
+    parser.add_argument("--lr", type=positive_number, default=3.0, help="learning rate eta (default 3.0)")
+    parser.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="sgd",
+                        help="sgd (Nielsen's, the default) or adam (try --lr 0.01)")
+    parser.add_argument("--seed", type=whole(0), default=3,
+                        help="seed of the initial weights and the shuffling (default 3)")
     parser.add_argument("--mode", choices=nn.modes.MODES, default="compiled",
                         help="compiled (fast, the default) or scalar (every node a Value: "
                         "use a small --train-size)")
-    parser.add_argument("--train-size", type=int, default=None,
+    parser.add_argument("--train-size", type=whole(1), default=None,
                         help="train on the first N images (default all)")
-    parser.add_argument("--test-size", type=int, default=None,
+    parser.add_argument("--test-size", type=whole(1), default=None,
                         help="test on the first N images (default all)")
     parser.add_argument("--data-dir", default=None, help="where MNIST is cached (default: your cache dir)")
     parser.add_argument("--no-download", action="store_true", help="fail instead of downloading MNIST")
@@ -66,6 +98,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def load_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Training images, labels, test images, labels: the first --train-size / --test-size, as float64."""
     data = mnist.load(args.data_dir, download=not args.no_download)
+    for option, size, images in (("--train-size", args.train_size, data.train_images),
+                                 ("--test-size", args.test_size, data.test_images)):
+        if size is not None and size > len(images):
+            raise SystemExit(f"{option} {size}: the data set has only {len(images)} images")
     train_x, train_y = data.train_images[: args.train_size], data.train_labels[: args.train_size]
     test_x, test_y = data.test_images[: args.test_size], data.test_labels[: args.test_size]
     return train_x.astype(float), train_y, test_x.astype(float), test_y
@@ -86,14 +122,35 @@ def format_confusion(counts: np.ndarray) -> str:
     return "\n".join(lines)
 
 
-def resume(model: nn.MLP, args: argparse.Namespace) -> nn.History:
-    """The history recorded in the checkpoint, after loading its weights into ``model``."""
+def check_checkpoint(path: str) -> None:
+    """Fail now, not after the first epoch, if the checkpoint cannot be written."""
+    if not path:
+        return
+    try:
+        target = target_of(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (NotRegularFileError, OSError) as error:
+        raise SystemExit(f"--checkpoint {path}: cannot be written ({error})") from None
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise SystemExit(f"--checkpoint {path}: the folder {target.parent} is not writable; "
+                         "choose another path, or '' for no checkpoint")
+
+
+def resume(model: nn.MLP, optimizer: nn.Optimizer, args: argparse.Namespace) -> nn.History:
+    """The history recorded in the checkpoint, after loading its weights (and optimizer state) into place."""
     if not args.checkpoint or not os.path.exists(args.checkpoint):
         raise SystemExit(f"--resume: there is no checkpoint at {args.checkpoint!r} yet")
-    meta = nn.load(model, args.checkpoint)
+    try:
+        meta = nn.load(model, args.checkpoint)
+    except ValueError as error:
+        raise SystemExit(f"--resume: {error}") from None
     if "epochs" not in meta:
         raise SystemExit(f"--resume: {args.checkpoint} holds weights but no training history "
                          "(it was not written by this example)")
+    try:
+        nn.load(model, args.checkpoint, optimizer=optimizer)
+    except ValueError as error:  # e.g. saved with --optimizer sgd, resumed with adam
+        raise SystemExit(f"--resume: {error}") from None
     history = nn.History.from_records(meta["epochs"], mode=args.mode)
     print(f"resumed from {args.checkpoint} after epoch {len(history)}")
     return history
@@ -104,12 +161,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     if args.plot:
         _plot.pyplot()  # fail now, not after training, if matplotlib is missing
+    check_checkpoint(args.checkpoint)
     train_x, train_y, test_x, test_y = load_data(args)
     model = nn.MLP(784, [*args.hidden, 10], activation="sigmoid", init="normal", seed=args.seed)
-    history = resume(model, args) if args.resume else nn.History(mode=args.mode)
+    optimizer = OPTIMIZERS[args.optimizer](model, lr=args.lr)
+    history = resume(model, optimizer, args) if args.resume else nn.History(mode=args.mode)
     print(f"MNIST: {len(train_x)} training and {len(test_x)} test images; network "
           f"{'-'.join(map(str, [784, *args.hidden, 10]))}, sigmoid, quadratic cost, batch {args.batch_size}, "
-          f"eta {args.lr:g}, {args.mode} mode")
+          f"{args.optimizer} lr {args.lr:g}, {args.mode} mode")
 
     def evaluate(model: nn.MLP, epoch: int) -> dict[str, float]:
         """After each epoch: test accuracy, then a checkpoint of the weights and the history so far."""
@@ -119,16 +178,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f" ({record.seconds:.1f} s)", flush=True)
         if args.checkpoint:
             os.makedirs(os.path.dirname(os.path.abspath(args.checkpoint)), exist_ok=True)
-            nn.save(model, args.checkpoint, metadata={"epochs": history.to_records(), "args": vars(args)})
+            nn.save(model, args.checkpoint, metadata={"epochs": history.to_records(), "args": vars(args)},
+                    optimizer=optimizer)
         return record.metrics
 
-    remaining = args.epochs - len(history)
+    remaining, before = args.epochs - len(history), len(history)
     if remaining > 0:
         start = time.perf_counter()
-        nn.fit(model, train_x, np.eye(10)[train_y], nn.quadratic, nn.SGD(model, lr=args.lr), epochs=remaining,
+        nn.fit(model, train_x, np.eye(10)[train_y], nn.quadratic, optimizer, epochs=remaining,
                batch_size=args.batch_size, reduction="mean", seed=args.seed, mode=args.mode, history=history,
                evaluate=evaluate, progress=args.progress)
-        print(f"trained {remaining} epochs in {time.perf_counter() - start:.1f} s")
+        print(summary(history, before, time.perf_counter() - start))
     guesses = np.argmax(nn.predict(model, test_x, mode=args.mode), axis=1)
     accuracy = float(np.mean(guesses == test_y))
     print(f"\ntest accuracy: {accuracy:.4f} ({int(np.sum(guesses == test_y))} of {len(test_y)})")
@@ -137,6 +197,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.plot:
         plot(args.plot, history, test_x, test_y, guesses)
     return {"accuracy": accuracy, "history": history}
+
+
+def summary(history: nn.History, before: int, seconds: float) -> str:
+    """What this run trained, as it happened (an interrupted run says so, and what is in the checkpoint)."""
+    records = history.epochs[before:]
+    complete = sum(record.complete for record in records)
+    text = f"trained {complete} epoch{'s' * (complete != 1)} in {seconds:.1f} s"
+    if records and not records[-1].complete:
+        text += f" and {records[-1].steps} steps of epoch {records[-1].epoch} (not checkpointed)"
+    if history.interrupted:
+        text += "; interrupted"
+    return text
 
 
 def plot(path: str, history: nn.History, images: np.ndarray, labels: np.ndarray, guesses: np.ndarray) -> None:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
 from autodiff import NonFiniteError, Value
+
+from ._signals import deferred
 
 
 class Optimizer:
@@ -66,12 +68,15 @@ class Optimizer:
 
         All new values are computed and checked first: a non-finite gradient or
         result raises NonFiniteError naming the parameter, and nothing changes.
+        Ctrl-C or SIGTERM during the step waits until every parameter and buffer
+        is updated: a step is applied whole or not at all.
         """
         count = len(self.params)
         theta = np.fromiter((p.data for p in self.params), dtype=float, count=count)
         grad = np.fromiter((p.grad for p in self.params), dtype=float, count=count)
-        for p, value in zip(self.params, self.update(theta, grad).tolist()):
-            p.data = value
+        with deferred():
+            for p, value in zip(self.params, self.update(theta, grad).tolist()):
+                p.data = value
 
     def update(self, theta: np.ndarray, grad: np.ndarray) -> np.ndarray:
         """One step on vectors (ordered as :attr:`params`): the new parameter vector.
@@ -86,6 +91,64 @@ class Optimizer:
         self._check(new, "new value")
         self.buffers, self.steps = buffers, self.steps + 1
         return new
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The state a resumed run needs: the kind of optimizer, the step count and every buffer.
+
+        Buffers are stored in the order of the parameters' keys, so the state
+        does not depend on the order compiled mode puts the parameters in.
+        """
+        state = {"type": np.array(type(self).__name__), "steps": np.array(self.steps)}
+        order = self._key_order()
+        state.update({f"buffer.{name}": buffer[order] for name, buffer in self.buffers.items()})
+        return state
+
+    def prepare_state(self, state: dict[str, np.ndarray], source: str) -> Callable[[], None]:
+        """Check ``state`` (from :meth:`state_dict`); return what puts it in place.
+
+        Split in two so that a checkpoint can check the model's parameters too
+        before anything changes.  Raises ValueError naming ``source`` if the
+        state is of another kind of optimizer, of other parameters, or broken.
+        """
+        steps = self._saved_steps(state, source)
+        buffers = self._saved_buffers(state, steps, source)
+        order = self._key_order()
+
+        def restore() -> None:
+            self.buffers = {name: _unsorted(buffer, order) for name, buffer in buffers.items()}
+            self.steps = steps
+        return restore
+
+    def _saved_steps(self, state: dict[str, np.ndarray], source: str) -> int:
+        kind, steps = str(state.get("type", "")), state.get("steps", np.array(-1))
+        if kind != type(self).__name__:
+            raise ValueError(f"{source}: holds the state of a {kind or 'unknown'} optimizer, not of "
+                             f"{type(self).__name__}: resume with the optimizer it was saved with")
+        if steps.shape != () or steps.dtype.kind not in "iu" or steps < 0:
+            raise ValueError(f"{source}: the optimizer's step count should be a whole number >= 0, "
+                             f"got {steps}")
+        return int(steps)
+
+    def _saved_buffers(self, state: dict[str, np.ndarray], steps: int, source: str) -> dict[str, np.ndarray]:
+        buffers = {key.removeprefix("buffer."): value for key, value in state.items()
+                   if key.startswith("buffer.")}
+        wanted = set(self._buffer_names()) if steps else set()
+        if set(buffers) != wanted or not all(self._fits(buffer) for buffer in buffers.values()):
+            raise ValueError(f"{source}: the optimizer's buffers ({', '.join(sorted(buffers)) or 'none'}) "
+                             f"do not fit {self!r}, which keeps {', '.join(sorted(wanted)) or 'none'} for "
+                             f"{len(self.params)} parameters")
+        return buffers
+
+    def _fits(self, buffer: np.ndarray) -> bool:
+        return buffer.shape == (len(self.params),) and bool(np.all(np.isfinite(buffer)))
+
+    def _key_order(self) -> np.ndarray:
+        # Keys are all labels or all positions (and distinct), so they sort into one certain order.
+        return np.array(sorted(range(len(self.keys)), key=lambda i: self.keys[i]), dtype=np.intp)
+
+    def _buffer_names(self) -> tuple[str, ...]:
+        """The buffers this optimizer keeps once it has stepped."""
+        return ()
 
     def reorder(self, params: list[Value]) -> None:
         """Take ``params`` (the same Values in another order) as the order of vectors and buffers."""
@@ -152,6 +215,9 @@ class SGD(Optimizer):
         buffers["momentum_buffer"] = self.momentum * buffers.get("momentum_buffer", 0.0) + grad
         return self.lr * buffers["momentum_buffer"]
 
+    def _buffer_names(self) -> tuple[str, ...]:
+        return ("momentum_buffer",) if self.momentum else ()
+
     def __repr__(self) -> str:
         return f"SGD({len(self.params)} parameters, lr={self.lr}, momentum={self.momentum})"
 
@@ -185,8 +251,18 @@ class Adam(Optimizer):
         v_hat = buffers["v"] / (1.0 - b2**t)
         return self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
+    def _buffer_names(self) -> tuple[str, ...]:
+        return ("m", "v")
+
     def __repr__(self) -> str:
         return f"Adam({len(self.params)} parameters, lr={self.lr}, betas={self.betas}, eps={self.eps})"
+
+
+def _unsorted(buffer: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """The buffer back in parameter order, from the key order :meth:`Optimizer.state_dict` stores."""
+    result = np.empty(len(order), dtype=float)
+    result[order] = buffer
+    return result
 
 
 def _positive(x: Any, name: str) -> float:

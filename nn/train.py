@@ -31,6 +31,7 @@ import numpy as np
 import autodiff
 
 from ._checks import is_whole
+from ._signals import redelivered
 from .modes import STEPS, check_mode, compiled_forward, numbers
 
 #: A per-sample loss: (model output, target) -> scalar Value.
@@ -172,6 +173,8 @@ def fit(
     (2.0, 1.0)
     """
     check_mode(mode, "fit")
+    _check_optimizer(model, optimizer)
+    loss = _checked_loss(loss)
     rows, labels = _samples(inputs, targets, "fit")
     count = len(rows)
     size = _batch_size(batch_size, count)
@@ -320,6 +323,36 @@ def _batch_size(batch_size: int | None, count: int) -> int:
     return min(int(batch_size), count)
 
 
+def _check_optimizer(model: Any, optimizer: Any) -> None:
+    """The optimizer must update this model's parameters, not another's (compiled mode refuses that too)."""
+    if not (hasattr(model, "parameters") and hasattr(optimizer, "params")):
+        return  # a plain function as the model, or an optimizer of the caller's own: nothing to compare
+    own = {id(p) for p in model.parameters()}
+    foreign = [p for p in optimizer.params if id(p) not in own]
+    if foreign:
+        label = foreign[0].label if isinstance(foreign[0], autodiff.Value) else None
+        raise ValueError(f"fit: the optimizer holds {len(foreign)} of {len(optimizer.params)} "
+                         f"parameters that are not this model's (the first: {label or 'unlabelled'}); "
+                         "build it from this model, "
+                         "e.g. nn.SGD(model, lr=...)")
+
+
+def _checked_loss(loss: Loss) -> Loss:
+    """``loss``, refusing a result that is not a Value: a plain number would train nothing."""
+    if not callable(loss):
+        raise TypeError(f"fit: loss must be a function (output, target) -> Value, got {type(loss).__name__}")
+
+    def checked(output: Any, target: Any) -> autodiff.Value:
+        result = loss(output, target)
+        if not isinstance(result, autodiff.Value):
+            name = getattr(loss, "__name__", type(loss).__name__)
+            raise TypeError(f"fit: the loss {name} returned a {type(result).__name__}, not a Value: "
+                            "it must compute with the model's output Values (e.g. nn.quadratic), "
+                            "never take their .data")
+        return result
+    return checked
+
+
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ValueError(f"fit: {name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
@@ -330,27 +363,37 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 
 @contextmanager
 def _ctrl_c() -> Iterator[threading.Event]:
-    """While training, the first Ctrl-C asks to stop after the current step; a second one stops now.
+    """While training, the first Ctrl-C (or SIGTERM) asks to stop after the current step; a second stops now.
 
     Signal handlers can only be set from the main thread; elsewhere a Ctrl-C
-    arrives as KeyboardInterrupt inside a step, which then is dropped.
+    arrives as KeyboardInterrupt inside a step, which then is dropped.  A
+    SIGTERM handler of the caller's own is left in place.
     """
     requested = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield requested
         return
-
-    def handler(signum: int, frame: Any) -> None:
-        if requested.is_set():
-            raise KeyboardInterrupt
-        requested.set()
-        print("\nnn.fit: stopping after this step (Ctrl-C again to stop at once)", file=sys.stderr)
-
-    previous = signal.signal(signal.SIGINT, handler)
+    handler = _stop_handler(requested)
+    previous = {signal.SIGINT: signal.signal(signal.SIGINT, handler)}
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, handler)
     try:
         yield requested
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def _stop_handler(requested: threading.Event) -> Callable[[int, Any], None]:
+    def handler(signum: int, frame: Any) -> None:
+        if requested.is_set():
+            if redelivered():
+                return  # it came during an optimizer step, which was applied whole: stop right after it
+            raise KeyboardInterrupt
+        requested.set()
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        print(f"\nnn.fit: {name}: stopping after this step (Ctrl-C again to stop at once)", file=sys.stderr)
+    return handler
 
 
 def _note_interrupt(history: History) -> None:

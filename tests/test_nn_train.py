@@ -82,7 +82,8 @@ def test_full_batch_sum_takes_the_summed_gradient():
     history = fit(model, INPUTS, TARGETS, nn.quadratic, sgd(model, 0.1), epochs=1, reduction="sum",
                   progress=False)
     np.testing.assert_allclose(flat(model), expected, rtol=1e-12)
-    mean = fit(line(), INPUTS, TARGETS, nn.quadratic, sgd(line()), epochs=1, progress=False)
+    fresh = line()
+    mean = fit(fresh, INPUTS, TARGETS, nn.quadratic, sgd(fresh), epochs=1, progress=False)
     assert history.losses[0] == pytest.approx(mean.losses[0] * len(INPUTS))
 
 

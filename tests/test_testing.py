@@ -253,3 +253,14 @@ def test_a_wrong_partial_is_found_and_shrunk_to_a_small_graph(registered):
     assert len(graph.values) == 1 and len(graph.steps) <= 3 and graph.steps[-1].op == "cube", graph
     with pytest.raises(GradcheckError, match="FAIL"):
         gradcheck(graph, graph.values)
+
+
+@pytest.mark.parametrize("eps", [0, 0.0, -1e-6, float("nan"), float("inf"), True, "1e-6"])
+def test_gradcheck_refuses_a_meaningless_eps(eps):
+    with pytest.raises(ValueError, match="eps must be a positive finite step"):
+        gradcheck(lambda x: x * x, [1.0], eps=eps)
+
+
+def test_an_eps_too_small_to_move_the_input_is_named():
+    with pytest.raises(ValueError, match=r"eps=1e-30 does not move input 0 = 10000000000.0"):
+        gradcheck(lambda x: x * x, [1e10], eps=1e-30)

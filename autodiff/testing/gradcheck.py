@@ -56,6 +56,7 @@ def gradcheck(
     input  value  analytic  numeric  abs error
     'x'    3      1         7...     6...       FAIL
     """
+    _check_eps(eps, "gradcheck")
     data, labels = _unpack(inputs)
     analytic = analytic_gradient(f, data, labels)
     numeric = numeric_gradient(f, data, eps)
@@ -81,6 +82,7 @@ def numeric_gradient(f: Function, data: Sequence[float], eps: float = 1e-6) -> l
     >>> [round(g, 6) for g in numeric_gradient(lambda x, y: x * y, [2.0, 5.0])]
     [5.0, 2.0]
     """
+    _check_eps(eps, "numeric_gradient")
     gradient = []
     for i in range(len(data)):
         plus, minus = list(data), list(data)
@@ -88,6 +90,9 @@ def numeric_gradient(f: Function, data: Sequence[float], eps: float = 1e-6) -> l
         minus[i] -= eps
         # Divide by the step actually taken: x + eps is rounded to a float.
         step = plus[i] - minus[i]
+        if step == 0:
+            raise ValueError(f"numeric_gradient: eps={eps!r} does not move input {i} = {data[i]!r} "
+                             "(x + eps rounds to x); use a larger eps")
         try:
             high = _evaluate(f, [Value(x) for x in plus]).data
             low = _evaluate(f, [Value(x) for x in minus]).data
@@ -97,6 +102,11 @@ def numeric_gradient(f: Function, data: Sequence[float], eps: float = 1e-6) -> l
             raise
         gradient.append((high - low) / step)
     return gradient
+
+
+def _check_eps(eps: Any, caller: str) -> None:
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 < eps < math.inf:
+        raise ValueError(f"{caller}: eps must be a positive finite step such as 1e-6, got {eps!r}")
 
 
 def _unpack(inputs: Sequence[Any]) -> tuple[list[float], list[str | None]]:

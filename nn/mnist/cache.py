@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from autodiff.files import sweep_stale
+
 PROJECT = "scalar-autodiff"
 DATA_DIR_VARIABLE = "AUTODIFF_DATA_DIR"
 
@@ -31,7 +33,13 @@ class DataFile:
     name: str
     algorithm: str  # a hashlib name: "md5" or "sha256"
     digest: str
-    size: int | None = None
+    size: int | None = None  # checked exactly when known
+    max_size: int | None = None  # else the most bytes a download may bring
+
+    @property
+    def limit(self) -> int:
+        """The most bytes a download of this file may write before it is cut off."""
+        return self.size or self.max_size or DEFAULT_DOWNLOAD_LIMIT
 
     @property
     def stem(self) -> str:
@@ -39,12 +47,16 @@ class DataFile:
         return self.name.removesuffix(".gz")
 
 
-# The MD5s that torchvision publishes for the gzip'd IDX files.
+#: A cap for a download of unknown size (no file of MNIST is near it).
+DEFAULT_DOWNLOAD_LIMIT = 64 << 20
+
+# The MD5s that torchvision publishes for the gzip'd IDX files, and the files' sizes as
+# published (the digest is the check; a size is only where a download is cut off).
 IDX_FILES = (
-    DataFile("train-images-idx3-ubyte.gz", "md5", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
-    DataFile("train-labels-idx1-ubyte.gz", "md5", "d53e105ee54ea40749a09fcbcd1e9432"),
-    DataFile("t10k-images-idx3-ubyte.gz", "md5", "9fb629c4189551a2d022fa330f9573f3"),
-    DataFile("t10k-labels-idx1-ubyte.gz", "md5", "ec29112dd5afa0611ce80d1b7f02629c"),
+    DataFile("train-images-idx3-ubyte.gz", "md5", "f68b3c2dcbeaaa9fbdd348bbdeb94873", max_size=9_912_422),
+    DataFile("train-labels-idx1-ubyte.gz", "md5", "d53e105ee54ea40749a09fcbcd1e9432", max_size=28_881),
+    DataFile("t10k-images-idx3-ubyte.gz", "md5", "9fb629c4189551a2d022fa330f9573f3", max_size=1_648_877),
+    DataFile("t10k-labels-idx1-ubyte.gz", "md5", "ec29112dd5afa0611ce80d1b7f02629c", max_size=4_542),
 )
 PICKLE_FILE = DataFile("mnist.pkl.gz", "sha256",
                        "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416", 17_051_982)
@@ -116,6 +128,35 @@ def find_cached(directory: Path, sets: Sequence[Sequence[DataFile]] = COMPLETE_S
         if all(found):
             return found
     return None
+
+
+def sweep(directory: Path) -> list[Path]:
+    """Remove temporary files that killed downloads of MNIST's files left in ``directory``."""
+    return [path for expected in (*IDX_FILES, PICKLE_FILE) for path in sweep_stale(directory / expected.name)]
+
+
+def diagnose(directory: Path) -> str:
+    """Which file of each complete set is missing or fails which check, one line each."""
+    lines = []
+    for files in COMPLETE_SETS:
+        for expected in files:
+            lines.append(f"  {expected.name}: {_state(directory, expected)}")
+    return "\n".join(lines)
+
+
+def _state(directory: Path, expected: DataFile) -> str:
+    packed, unpacked = directory / expected.name, directory / expected.stem
+    if packed.is_file():
+        problem = mismatch(packed, expected)
+        if problem is None:
+            return "present, checksum verified"
+        return (f"present but corrupt or not the published file ({problem}): delete it and fetch again "
+                "(python -m nn.mnist fetch, or load with download=True)")
+    if unpacked != packed and unpacked.is_file():
+        return f"present decompressed as {unpacked.name} (checked when read)"
+    if packed.exists() or packed.is_symlink():
+        return "there, but not a regular file (a dangling link, a directory or a special file)"
+    return "missing"
 
 
 def by_hand_instructions(directory: Path) -> str:

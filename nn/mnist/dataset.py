@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import by_hand_instructions, find_cached, resolve
+from .cache import by_hand_instructions, diagnose, find_cached, resolve, sweep
 from .errors import DataFileError
 from .fetch import fetch
-from .idx import PIXELS, read_images, read_labels
+from .idx import MAX_SAMPLES, PIXELS, read_images, read_labels
 from .pickle_loader import read_pickle
 
 
@@ -40,11 +40,15 @@ class MNIST:
 
 
 def from_idx_files(train_images: str | Path, train_labels: str | Path,
-                   test_images: str | Path, test_labels: str | Path) -> MNIST:
-    """Read the four IDX files (raw or gzip'd); pixels become float32 bytes / 255."""
+                   test_images: str | Path, test_labels: str | Path, max_samples: int = MAX_SAMPLES) -> MNIST:
+    """Read the four IDX files (raw or gzip'd); pixels become float32 bytes / 255.
+
+    A file holding more than ``max_samples`` images or labels (MNIST's largest
+    holds 60,000) is refused before more of it is read or decompressed.
+    """
     arrays = []
     for images_path, labels_path in ((train_images, train_labels), (test_images, test_labels)):
-        images, labels = read_images(images_path), read_labels(labels_path)
+        images, labels = read_images(images_path, max_samples), read_labels(labels_path, max_samples)
         if len(images) != len(labels):
             raise DataFileError(images_path, f"has {len(images)} images but {labels_path} has "
                                              f"{len(labels)} labels")
@@ -71,13 +75,15 @@ def load(cache_dir: str | Path | None = None, download: bool = True) -> MNIST:
 
     Uses the four IDX files if they are there, else Nielsen's pickle.  With
     ``download=False`` and no complete set, raises :class:`FileNotFoundError`
-    saying where to put the files by hand.
+    saying which file is missing or fails its checksum, and where to put the
+    files by hand.
     """
     directory = resolve(cache_dir)
+    sweep(directory)
     files = find_cached(directory)
     if files is None:
         if not download:
-            raise FileNotFoundError(f"no complete MNIST set in {directory} (and download=False).\n"
-                                    + by_hand_instructions(directory))
+            raise FileNotFoundError(f"no complete MNIST set in {directory} (and download=False):\n"
+                                    + diagnose(directory) + "\n" + by_hand_instructions(directory))
         files = fetch(directory)
     return read(files)

@@ -14,10 +14,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from autodiff.files import replaced_atomically
 
-from .cache import DataFile, by_hand_instructions, find_cached, is_verified, mismatch, resolve
+from .cache import DataFile, by_hand_instructions, find_cached, is_verified, mismatch, resolve, sweep
 from .errors import FetchError
 from .sources import Source, default_sources
 
@@ -57,6 +58,7 @@ def fetch(cache_dir: str | Path | None = None, sources: Sequence[Source] | None 
     if cached:
         return cached
     directory.mkdir(parents=True, exist_ok=True)
+    sweep(directory)
     attempts = []
     for source in sources:
         failure = _fetch_from(source, directory, timeout)
@@ -87,11 +89,31 @@ def _fetch_from(source: Source, directory: Path, timeout: float) -> Attempt | No
     return None
 
 
+class CappedWriter:
+    """A binary file that refuses to grow past ``limit`` bytes: no source can fill the disk."""
+
+    def __init__(self, file: BinaryIO, limit: int) -> None:
+        self.file, self.limit, self.written = file, limit, 0
+        self.name = file.name
+
+    def write(self, data: bytes) -> int:
+        """Write ``data``, or raise OSError if it would take the file past the limit."""
+        if self.written + len(data) > self.limit:
+            raise OSError(f"the source sent more than {self.limit} bytes, the size of the published file; "
+                          "stopped there")
+        self.written += len(data)
+        return self.file.write(data)
+
+    def flush(self) -> None:
+        """Flush the file."""
+        self.file.flush()
+
+
 def download(source: Source, file: DataFile, target: Path, timeout: float) -> None:
     """Download ``file`` from ``source`` to ``target`` atomically, or raise and leave ``target`` alone."""
     # Whatever happens (even KeyboardInterrupt), no partial or unverified file stays behind.
     with replaced_atomically(target) as out:
-        source.retrieve(file, out, timeout)
+        source.retrieve(file, CappedWriter(out, file.limit), timeout)
         out.flush()
         problem = mismatch(Path(out.name), file)
         if problem:

@@ -22,6 +22,9 @@ from .errors import DataFileError, UnsafePickleError
 from .idx import PIXELS, read_bytes
 
 PARTS = ("training set", "validation set", "test set")
+#: The most bytes a decompressed ``mnist.pkl`` may hold.  Its arrays take 220,080,000
+#: bytes (70,000 float32 images of 784 pixels, 70,000 int64 labels); the rest is pickle framing.
+MAX_PICKLE_BYTES = 224 << 20
 
 
 def _numpy_global(module: str, name: str) -> object | None:
@@ -128,7 +131,7 @@ def read_pickle(path: str | Path) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     Returns ``((train_images, train_labels), (validation_images, validation_labels),
     (test_images, test_labels))`` after checking every shape, type and range.
     """
-    content = parse_pickle(read_bytes(path), path)
+    content = parse_pickle(read_bytes(path, MAX_PICKLE_BYTES), path)
     if not (isinstance(content, (tuple, list)) and len(content) == 3):
         raise DataFileError(path, "expected a tuple (training, validation, test) of three (images, labels) "
                                   f"pairs, found {_describe(content)}")

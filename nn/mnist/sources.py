@@ -63,6 +63,9 @@ class UrlSource:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             total = int(length) if length else None
+            if total is not None and total > file.limit:
+                raise OSError(f"the server announces {total} bytes, more than the {file.limit} of the "
+                              "published file; not downloading it")
             received = 0
             with _progress(total, file.name) as bar:
                 for chunk in iter(lambda: response.read(CHUNK), b""):

@@ -67,8 +67,8 @@ class Contribution:
     def __repr__(self) -> str:
         if self.partial is None:
             return f"{self.name}: a constant, no gradient"
-        return (f"{self.name}: local partial {number(self.partial)}, "
-                f"contribution {number(self.contribution)}, gradient {number(self.before)} → {number(self.after)}")
+        sent, grew = number(self.contribution), f"{number(self.before)} → {number(self.after)}"
+        return f"{self.name}: local partial {number(self.partial)}, contribution {sent}, gradient {grew}"
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,12 @@ NAME_LENGTH = 24
 SHOWN_INPUTS = 4
 
 
-def number(x: float) -> str:
-    """A number as printed in explanations, records and reprs: 6 significant digits (and no -0)."""
+def number(x: Any) -> str:
+    """A number as printed in explanations, records and reprs: 6 significant digits (and no -0).
+
+    A recorded Value (a gradient made with ``create_graph``) is shown by its number.
+    """
+    x = getattr(x, "data", x)
     return f"{x + 0.0:.6g}"
 
 

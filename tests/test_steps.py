@@ -5,6 +5,7 @@ from helpers import labelled_neuron as neuron
 from hypothesis import given
 
 from autodiff import GraphError, StaleGraphError, Value, topological_order
+from autodiff.naming import number
 from autodiff.stepping import Stepper, steps
 from autodiff.testing.strategies import graphs
 
@@ -210,3 +211,46 @@ def test_headings_bracket_only_where_python_would():
     scaled = (x + w) * b
     scaled.label = "t"
     assert steps(scaled).step().heading == "t = (x + w) * b"
+
+
+def test_stepping_a_graph_already_backpropagated_says_what_happens_to_grad():
+    o, x, w, b = neuron()
+    o.backward()
+    once = x.grad
+    records = steps(o).run()
+    leaf = next(r for r in records if r.node is x)
+    text = str(leaf)
+    assert f"x.grad already holds {number(once)} from an earlier pass" in text
+    assert f"it becomes {number(once)} + {number(once)} = {number(2 * once)}" in text
+    assert x.grad == 2 * once
+
+
+def test_step_back_and_reset_restore_every_gradient_so_far_and_grad():
+    o, x, w, b = neuron()
+    stepper = steps(o)
+    seen = []
+    for _ in range(3):
+        stepper.step()
+        seen.append({name: stepper.gradient_so_far(name) for name in ("x", "w", "b", "n")})
+    stepper.back()
+    assert {name: stepper.gradient_so_far(name) for name in ("x", "w", "b", "n")} == seen[1]
+    stepper.run()
+    assert x.grad != 0.0
+    undone = stepper.back()
+    assert undone.node is stepper.order[-1] and (x.grad, w.grad, b.grad) == (0.0, 0.0, 0.0)
+    stepper.reset()
+    assert stepper.records == [] and stepper.gradient_so_far(o) == 1.0 and stepper.gradient_so_far("x") == 0.0
+    assert [r.upstream for r in stepper.run()] == [r.upstream for r in steps(neuron()[0]).run()]
+    with pytest.raises(GraphError, match="no node labelled or named 'nope'"):
+        stepper.gradient_so_far("nope")
+
+
+def test_reprs_at_a_prompt_are_one_short_line():
+    o, x, w, b = neuron()
+    stepper = steps(o)
+    first = stepper.step()
+    assert repr(first) == "step 1 of 6: o = tanh(n) [tanh, data 0.707107]: n gets 0.5 × 1 = 0.5"
+    rest = stepper.run()
+    for text in [repr(stepper), *map(repr, rest), *(repr(c) for r in rest for c in r.contributions)]:
+        assert "\n" not in text and len(text) <= 160
+    assert repr(rest).count("\n") == len(rest) - 1

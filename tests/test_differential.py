@@ -30,6 +30,7 @@ from autodiff.paths import count_paths, path_sum
 from autodiff.testing import numeric_gradient
 from autodiff.testing.strategies import graphs
 
+
 def _close(a: float, b: float, rel: float = 1e-9, abs_: float = 1e-12) -> bool:
     return math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
 

@@ -6,8 +6,8 @@ network.  The schemes:
 =========  =====================================================  ==========
 scheme     weights                                                biases
 =========  =====================================================  ==========
-normal     standard normal N(0, 1) (Nielsen's network, seed 001)  N(0, 1)
-uniform    uniform on [0, 1) (``np.random.random``, seed 003)     [0, 1)
+normal     standard normal N(0, 1) (Nielsen's MNIST network)      N(0, 1)
+uniform    uniform on [0, 1) (``np.random.random``, the XOR net)  [0, 1)
 xavier     uniform on [-r, r], r = sqrt(6 / (fan_in + fan_out))   0
 he         normal with standard deviation sqrt(2 / fan_in)        0
 =========  =====================================================  ==========
@@ -16,10 +16,10 @@ he         normal with standard deviation sqrt(2 / fan_in)        0
 neurons in its layer.
 
 >>> import numpy as np
->>> w = weights("he", 3, 2, rng(0))
+>>> w = sample("he", (3, 2), 3, 2, rng(0))
 >>> w.shape
 (3, 2)
->>> bool(np.array_equal(w, weights("he", 3, 2, rng(0))))  # same seed, same weights
+>>> bool(np.array_equal(w, sample("he", (3, 2), 3, 2, rng(0))))  # same seed, same weights
 True
 >>> biases("xavier", 2, rng(0))
 array([0., 0.])
@@ -65,11 +65,6 @@ def sample(scheme: str, size: tuple[int, ...], fan_in: int, fan_out: int,
         limit = np.sqrt(6.0 / (fan_in + fan_out))
         return generator.uniform(-limit, limit, size)
     return generator.normal(0.0, np.sqrt(2.0 / fan_in), size)
-
-
-def weights(scheme: str, nin: int, nout: int, generator: np.random.Generator) -> np.ndarray:
-    """A weight matrix of shape (nin, nout), the ``x @ W`` convention of :meth:`nn.MLP.set_weights`."""
-    return sample(scheme, (nin, nout), nin, nout, generator)
 
 
 def biases(scheme: str, nout: int, generator: np.random.Generator) -> np.ndarray:

@@ -6,7 +6,7 @@ attribute path, so parameter names are stable and readable:
 ``layers.0.neurons.3.w.17`` is weight 17 of neuron 3 of the first layer.  Every
 parameter carries its full name as its ``label``, and every node a module's
 forward pass creates carries the module's name as its ``scope``, which
-drawings and the stepper group by.
+drawings can cluster or collapse by.
 
 >>> model = MLP(3, [4, 1], seed=0)
 >>> len(model.parameters())            # (3 + 1) * 4 + (4 + 1) * 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -25,7 +26,11 @@ def test_xor_reproduces_the_seeds_printed_numbers(example, capsys):
     assert np.all(np.abs(result["after"] - [0, 1, 1, 0]) < 0.1)
     assert len(result["history"]) == 1000
     out = capsys.readouterr().out
-    assert "0.758" in out and "0.925" in out
+    # The table the script prints must show the numbers it computed, row by row.
+    for inputs, before, after in zip(["[0 0 1]", "[0 1 1]", "[1 0 1]", "[1 1 1]"], result["before"],
+                                     result["after"]):
+        assert re.search(rf"{re.escape(inputs)}\s+\d\s+{before:.3f}\s+{after:.3f}", out), out
+    assert f"after training: {result['probe']:.3f}" in out
 
 
 def test_xor_initial_weights_are_the_legacy_random_state(example):

@@ -20,8 +20,8 @@ import os
 import sys
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, NamedTuple
 
 from . import backward as _backward
 from . import clock
@@ -52,19 +52,25 @@ from .primitives import (
 )
 
 
-class _Context(threading.local):
-    """What new nodes get in this thread: recording on or off, a scope, anomaly mode."""
+class _State(NamedTuple):
+    """What new nodes get in one thread: recording on or off, a scope, anomaly mode."""
 
-    recording = True
-    scope: str | None = None
-    anomaly = os.environ.get("AUTODIFF_ANOMALY", "") not in ("", "0")
+    recording: bool
+    scope: str | None
+    anomaly: bool
+
+
+class _Context(threading.local):
+    """Each thread's state, one tuple so that building a node reads it in one look-up."""
+
+    state = _State(True, None, os.environ.get("AUTODIFF_ANOMALY", "") not in ("", "0"))
 
 
 _context = _Context()
 #: How many no_grad/scope/anomaly blocks are open in all threads.  While none is
 #: (and anomaly mode is off), every thread has the defaults, so building a node
 #: never has to look up its thread's context: the common case costs nothing.
-_open_blocks = 1 if _Context.anomaly else 0
+_open_blocks = 1 if _Context.state.anomaly else 0
 _blocks_lock = threading.Lock()
 
 
@@ -102,9 +108,11 @@ class Value:
         self._op: Primitive | None = None
         self.label = label
         self._created = _tick()
-        self.scope = _context.scope if _open_blocks else None
-        if _open_blocks and _context.anomaly:
-            self._site = _site()
+        self.scope = None
+        if _open_blocks:
+            _, self.scope, anomaly = _context.state
+            if anomaly:
+                self._site = _site()
 
     # -- what a node is (the protocol every view reads) ----------------------
 
@@ -421,12 +429,12 @@ def apply(op: Primitive, *operands: Any) -> Value:
 
 def recording() -> bool:
     """Whether operations in this thread are recorded (False inside :func:`no_grad`)."""
-    return _context.recording
+    return _context.state.recording
 
 
 def anomaly_mode() -> bool:
     """Whether nodes made in this thread record where they were made (see :func:`anomaly`)."""
-    return _context.anomaly
+    return _context.state.anomaly
 
 
 @contextmanager
@@ -435,17 +443,17 @@ def _block(setting: str, value: Any) -> Iterator[None]:
     global _open_blocks
     with _blocks_lock:
         _open_blocks += 1
-    before = getattr(_context, setting)
-    setattr(_context, setting, value)
+    before = _context.state
+    _context.state = before._replace(**{setting: value})
     try:
         yield
     finally:
-        setattr(_context, setting, before)
+        _context.state = before
         with _blocks_lock:
             _open_blocks -= 1
 
 
-def no_grad() -> contextmanager:
+def no_grad() -> AbstractContextManager[None]:
     """Within this block, in this thread, operations return plain leaves: nothing is recorded.
 
     >>> x = Value(3.0)
@@ -457,7 +465,7 @@ def no_grad() -> contextmanager:
     return _block("recording", False)
 
 
-def scope(name: str | None) -> contextmanager:
+def scope(name: str | None) -> AbstractContextManager[None]:
     """Values created within this block, in this thread, record ``name`` as their ``scope``.
 
     nn modules use it so that every node a layer creates carries the layer's
@@ -471,7 +479,7 @@ def scope(name: str | None) -> contextmanager:
     return _block("scope", name)
 
 
-def anomaly(on: bool = True) -> contextmanager:
+def anomaly(on: bool = True) -> AbstractContextManager[None]:
     """Within this block, in this thread, every node records where it was made.
 
     Errors then name the line of your code that made the failing node
@@ -518,11 +526,10 @@ def _node(out: float, parents: tuple[Value, ...], op: Primitive) -> Value:
     node.label = None
     node._created = _tick()
     if _open_blocks:  # some thread is inside no_grad, scope or anomaly: ask this thread's context
-        context = _context
-        node.scope = context.scope
-        if context.anomaly:
+        recording, node.scope, anomaly = _context.state
+        if anomaly:
             node._site = _site()
-        if not context.recording:
+        if not recording:
             node._parents = ()
             node._op = None
             return node
@@ -545,7 +552,7 @@ def _constant(number: float) -> Value:
     node._op = CONSTANT
     node.label = None
     node._created = _tick()
-    node.scope = _context.scope if _open_blocks else None
+    node.scope = _context.state.scope if _open_blocks else None
     return node
 
 
@@ -620,7 +627,7 @@ def _site() -> str:
 
 def _blame(error: Exception) -> Exception:
     """In anomaly mode, add to an error raised while making a node where that node was being made."""
-    if _open_blocks and _context.anomaly:
+    if _open_blocks and _context.state.anomaly:
         error.args = (f"{error.args[0]} [made at {_site()}]", *error.args[1:])
     return error
 

@@ -42,27 +42,37 @@ def topological_order(root: Any) -> list[Any]:
     Nodes are found by a walk over parents, then ordered by creation: a node
     is always created after its parents.
     """
-    return sorted(_reach(root), key=_creation)
+    nodes = _reach(root)
+    nodes.sort(key=_creation)
+    return nodes
 
 
-def _reach(root: Any) -> dict[Any, float]:
-    """Every node the root depends on, as the keys of a new dict (each mapped to 0.0)."""
-    try:
-        root._parents  # noqa: B018 - is it a node?  Say so here, not from inside the walk
-    except AttributeError:
-        raise GraphError(
-            f"the root must be a Value (one scalar), not {type(root).__name__}; "
-            "to use several outputs, combine them into one first, e.g. autodiff.sum(outputs)"
-        ) from None
-    seen = {root: 0.0}
-    stack = [root]
-    while stack:
-        for parent in stack.pop()._parents:
-            if parent not in seen:
-                seen[parent] = 0.0
-                if parent._parents:  # leaves have nothing to expand
-                    stack.append(parent)
-    return seen
+#: Walks mark the nodes they reach; walks are serialised so that two threads'
+#: marks never mix.  (Under the GIL this costs no parallelism, and a mark is
+#: only the walk's own scratch: the gradients of a pass live in its Sweep.)
+_walk_lock = threading.Lock()
+
+
+def _reach(root: Any) -> list[Any]:
+    """Every node the root depends on, once each, in no particular order."""
+    mark = object()  # unique to this walk, so no clean-up pass is needed
+    with _walk_lock:
+        try:
+            root._mark = mark
+        except AttributeError:  # not a node: say so here, not from inside the walk
+            raise GraphError(
+                f"the root must be a Value (one scalar), not {type(root).__name__}; "
+                "to use several outputs, combine them into one first, e.g. autodiff.sum(outputs)"
+            ) from None
+        nodes, stack = [root], [root]
+        while stack:
+            for parent in stack.pop()._parents:
+                if parent._mark is not mark:
+                    parent._mark = mark
+                    nodes.append(parent)
+                    if parent._parents:  # leaves have nothing to expand
+                        stack.append(parent)
+    return nodes
 
 
 @contextmanager
@@ -214,8 +224,8 @@ class Sweep:
         self.root = root
         self.values = values
         with collector_paused():
-            self.grads: dict[Any, Any] = _reach(root)
-            self.order = sorted(self.grads, key=_creation)
+            self.order = topological_order(root)
+            self.grads: dict[Any, Any] = dict.fromkeys(self.order, 0.0)
         self.grads[root] = seed
 
     def visit(self, node: Any) -> list[Any]:

@@ -94,7 +94,7 @@ class Value:
     """
 
     __slots__ = ("_data", "grad", "_parents", "_op", "label", "_created", "scope",
-                 "_assigned", "_site", "__weakref__")
+                 "_mark", "_assigned", "_site", "__weakref__")
     # Stop NumPy from broadcasting Values into object arrays: `array * value`
     # then reaches __rmul__, which rejects the array with a clear TypeError.
     __array_ufunc__ = None
@@ -108,6 +108,7 @@ class Value:
         self._op: Primitive | None = None
         self.label = label
         self._created = _tick()
+        self._mark = None
         self.scope = None
         if _open_blocks:
             _, self.scope, anomaly = _context.state
@@ -525,6 +526,7 @@ def _node(out: float, parents: tuple[Value, ...], op: Primitive) -> Value:
     node.grad = 0.0
     node.label = None
     node._created = _tick()
+    node._mark = None
     if _open_blocks:  # some thread is inside no_grad, scope or anomaly: ask this thread's context
         recording, node.scope, anomaly = _context.state
         if anomaly:
@@ -552,6 +554,7 @@ def _constant(number: float) -> Value:
     node._op = CONSTANT
     node.label = None
     node._created = _tick()
+    node._mark = None
     node.scope = _context.state.scope if _open_blocks else None
     return node
 

@@ -9,7 +9,7 @@
 """
 
 from .backward import topological_order
-from .compile import compile
+from .compiled import compile
 from .draw import draw
 from .errors import (
     AutodiffError,

@@ -87,6 +87,11 @@ class Value:
         self._tick = clock.last_assignment = _tick()
 
     @property
+    def created(self) -> int:
+        """Creation order: larger for nodes made later (read-only)."""
+        return self._tick
+
+    @property
     def parents(self) -> tuple[Value, ...]:
         """The inputs this node was computed from, in order (empty for leaves)."""
         return self._parents

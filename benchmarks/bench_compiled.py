@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import autodiff  # noqa: E402
 from autodiff import Value  # noqa: E402
-from autodiff.compile import compile  # noqa: E402, A004
+from autodiff.compiled import compile  # noqa: E402, A004
 
 SIZES = (784, 30, 10)
 ETA = 3.0

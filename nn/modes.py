@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 import autodiff
-from autodiff.compile import Program, TraceError
+from autodiff.compiled import Program, TraceError
 
 #: The modes :func:`nn.fit` and :func:`nn.predict` accept.
 MODES = ("scalar", "compiled")

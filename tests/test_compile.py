@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import autodiff
 from autodiff import DomainError, GraphError, NonFiniteError, Value
-from autodiff.compile import Placeholder, TraceError, compile, relative_error  # noqa: A004
+from autodiff.compiled import Placeholder, TraceError, compile, relative_error  # noqa: A004
 
 TOLERANCE = 1e-12  # float64, relative to the size of the results (see docs/compiled.md)
 

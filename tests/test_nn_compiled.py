@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import nn
-from autodiff.compile import TraceError
+from autodiff.compiled import TraceError
 from nn import datasets
 from nn.train import fit, predict
 

@@ -23,7 +23,7 @@ from ..errors import DomainError, GraphError, NonFiniteError
 from ..messages import describe, input_name
 from ..value import Value
 from .plan import Apply, Dense, Plan, format_plan, rows_of
-from .trace import _HELP, Graph, TraceError, trace_values
+from .tracing import _HELP, Graph, TraceError, trace_values
 
 REDUCTIONS = ("mean", "sum")
 _data = attrgetter("_data")

@@ -9,7 +9,7 @@ docs/compiled.md.
 
 >>> import numpy as np
 >>> from autodiff import Value
->>> from autodiff.compile import compile
+>>> from autodiff.compiled import compile
 >>> w, b = Value(0.5, label="w"), Value(-1.0, label="b")
 >>> def loss(x, y):
 ...     return ((w * x[0] + b).tanh() - y[0]) ** 2
@@ -35,7 +35,7 @@ from ..messages import describe
 from ..value import Value
 from .plan import build
 from .program import Agreement, Program, relative_error
-from .trace import _HELP, Placeholder, TraceError, trace
+from .tracing import _HELP, Placeholder, TraceError, trace
 
 __all__ = ["Agreement", "Placeholder", "Program", "TraceError", "compile", "relative_error"]
 

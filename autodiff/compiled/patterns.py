@@ -21,6 +21,9 @@ tests/test_compile.py checks exactly that for every pattern on random numbers
   receives ``up`` summed over the batch.
 - ``SQUARE``: ``pow(x, 2)``: forward ``x * x``; the table's partial
   ``y * x**(y - 1)`` at y = 2 is ``2 * x``.
+- ``SIGMOID_IN_PLACE``: ``sigmoid(x)`` as ``1 / (1 + exp(-x))`` written into
+  its output, four calls instead of the table's eight (which avoid overflow
+  for any x); the partial is the table's.
 """
 
 from __future__ import annotations
@@ -31,21 +34,22 @@ from typing import Any
 
 import numpy as np
 
-from ..primitives import MUL, POW, SUM, Primitive
+from ..primitives import MUL, POW, SIGMOID, SUM, Primitive
 
 
 @dataclass(frozen=True)
 class Form:
     """``function(*operands)``: a NumPy function applied to named operands (e.g. ``matmul(up, x.T)``).
 
-    An operand is a name, optionally followed by ``.T`` (transposed).
-    ``scale`` multiplies the result (the 2 of ``2 * x * up``).
+    An operand is a name, optionally followed by ``.T`` (transposed), or a
+    number.  ``scale`` multiplies the first operand (the 2 of ``2 * x * up``);
+    ``axis`` is a reduction's axis.
     """
 
-    function: str
+    function: str  # a NumPy function, e.g. "matmul" or "add.reduce"
     operands: tuple[str, ...]
     scale: float = 1.0
-    axis: int | None = None  # for reductions
+    axis: int | None = None
 
     def evaluate(self, names: dict[str, Any]) -> Any:
         """The form's value with each operand name bound to an array in ``names``."""
@@ -53,12 +57,16 @@ class Form:
         if self.scale != 1.0:
             operands[0] = self.scale * operands[0]
         keywords = {} if self.axis is None else {"axis": self.axis}
-        return getattr(np, self.function)(*operands, **keywords)
+        function: Any = np
+        for part in self.function.split("."):
+            function = getattr(function, part)
+        return function(*operands, **keywords)
 
     def source(self, names: dict[str, str], out: str | None = None) -> str:
         """The form as Python source, operands renamed by ``names``; with ``out``, writing there."""
-        args = [names[o.removesuffix(".T")] + (".T" if o.endswith(".T") else "") for o in self.operands]
-        if self.scale != 1.0:  # scale one operand first: the one product the form needs
+        args = [o if _is_number(o) else names[o.removesuffix(".T")] + (".T" if o.endswith(".T") else "")
+                for o in self.operands]
+        if self.scale != 1.0:
             args[0] = f"({self.scale!r} * {args[0]})"
         if self.axis is not None:
             args.append(f"axis={self.axis}")
@@ -67,30 +75,52 @@ class Form:
         return f"np.{self.function}({', '.join(args)})"
 
 
+def _is_number(operand: str) -> bool:
+    return operand[0].isdigit()
+
+
 def _operand(names: dict[str, Any], operand: str) -> Any:
+    if _is_number(operand):
+        return float(operand)
     return names[operand[:-2]].T if operand.endswith(".T") else names[operand]
 
 
 @dataclass(frozen=True)
 class Pattern:
-    """A fused subgraph: the primitives it covers, its forward form and each operand's backward form."""
+    """A fused subgraph: the primitives it covers, its forward forms and each operand's backward form.
+
+    The forward forms run in order, each writing the result ``out`` (which
+    later forms may read).  An operand without a backward form gets the
+    table's own partial.
+    """
 
     name: str
     covers: tuple[Primitive, ...]
     shape: str  # the subgraph, in words
-    forward: Form
+    forward: tuple[Form, ...]
     backward: dict[str, Form]  # operand name -> what it receives given ``up``
+
+    def evaluate(self, names: dict[str, Any]) -> Any:
+        """The forward result with operands bound in ``names`` (new arrays)."""
+        out = None
+        for form in self.forward:
+            out = form.evaluate({**names, "out": out})
+        return out
+
+    def source(self, names: dict[str, str], out: str) -> list[str]:
+        """The forward forms as lines of source writing into ``out``."""
+        return [form.source({**names, "out": out}, out=out) for form in self.forward]
 
 
 DENSE = Pattern(
     name="dense",
     covers=(SUM, MUL),
     shape="sum(mul(W[i, j], x[j]) for j) for each row i, over batch columns",
-    forward=Form("matmul", ("W", "x")),
+    forward=(Form("matmul", ("W", "x")),),
     backward={
         "W": Form("matmul", ("up", "x.T")),  # d(w*x)/dw = x, d(sum)/d(term) = 1, summed over the batch
         "x": Form("matmul", ("W.T", "up")),  # d(w*x)/dx = w, summed over the rows reading x
-        "b": Form("sum", ("up",), axis=1),  # a bias term: d(sum)/d(b) = 1, summed over the batch (axis=1)
+        "b": Form("add.reduce", ("up",), axis=1),  # a bias term: d(sum)/d(b) = 1, summed over the batch
     },
 )
 
@@ -98,11 +128,23 @@ SQUARE = Pattern(
     name="square",
     covers=(POW,),
     shape="pow(x, 2)",
-    forward=Form("multiply", ("x", "x")),
+    forward=(Form("multiply", ("x", "x")),),
     backward={"x": Form("multiply", ("x", "up"), scale=2.0)},  # y * x**(y-1) at y = 2
 )
 
-PATTERNS = (DENSE, SQUARE)
+SIGMOID_IN_PLACE = Pattern(
+    name="sigmoid",
+    covers=(SIGMOID,),
+    shape="sigmoid(x)",
+    # 1 / (1 + exp(-x)) in four calls without temporaries.  It agrees with the
+    # table's two-branch form to an ulp or two; exp(-x) overflows for x < -709,
+    # which raises inside compiled code, and the careful replay then uses the table's form.
+    forward=(Form("negative", ("x",)), Form("exp", ("out",)), Form("add", ("out", "1.0")),
+             Form("divide", ("1.0", "out"))),
+    backward={},  # the table's partial, out * (1 - out)
+)
+
+PATTERNS = (DENSE, SQUARE, SIGMOID_IN_PLACE)
 
 
 def by_the_table(pattern: Pattern, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -129,6 +171,10 @@ def _dense_reference(a: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np
     return np.array(rows), {"W": gW, "x": gx, "b": gb}
 
 
+def _sigmoid_reference(a: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    return SIGMOID.array_forward(a["x"]), {}
+
+
 def _square_reference(a: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     x, up, two = a["x"], a["up"], np.full_like(a["x"], 2.0)
     out = POW.array_forward(x, two)
@@ -138,4 +184,5 @@ def _square_reference(a: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, n
 _REFERENCES: dict[str, Callable[[dict[str, np.ndarray]], tuple[np.ndarray, dict[str, np.ndarray]]]] = {
     "dense": _dense_reference,
     "square": _square_reference,
+    "sigmoid": _sigmoid_reference,
 }

@@ -138,7 +138,7 @@ class Dense:
     def forward(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray]) -> None:
         """``W @ x`` plus the biases and other terms, into the sums' rows."""
         x = vals[self.xs] if self.arg is None else inputs[self.arg]
-        vals[self.out] = DENSE.forward.evaluate({"W": self.matrix(theta), "x": x})
+        vals[self.out] = DENSE.evaluate({"W": self.matrix(theta), "x": x})
         z = vals[self.out]  # out is always a slice: a view
         for ix in self.biases:
             z += theta[ix][:, None]

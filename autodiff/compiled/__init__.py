@@ -29,13 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import value as _value
 from ..errors import GraphError
 from ..messages import describe
 from ..value import Value
 from .plan import build
 from .program import Agreement, Program, relative_error
-from .tracing import _HELP, Placeholder, TraceError, trace
+from .tracing import _HELP, Placeholder, TraceError, collector_paused, trace
 
 __all__ = ["Agreement", "Placeholder", "Program", "TraceError", "compile", "relative_error"]
 
@@ -66,13 +65,17 @@ def compile(  # noqa: A001 - autodiff.compile is the name people will look for (
     says where.  ``dtype`` may be ``np.float32`` (about 1e-6 relative agreement
     instead of 1e-12; see docs/compiled.md).
     """
-    if not _value._recording:
+    if not (Value(0.0) + 0.0).parents:  # the engine records nothing here: there would be no graph
         raise GraphError("autodiff.compile cannot trace inside no_grad(): nothing would be recorded")
     if np.dtype(dtype) not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, not {dtype!r}")
-    examples = _examples(example_inputs)
+    with collector_paused():  # tracing and planning make many objects and no cycles
+        return _compile(fn, _examples(example_inputs), _parameters(params), np.dtype(dtype))
+
+
+def _compile(fn: Callable[..., Any], examples: list[np.ndarray], params: list[Value],
+             dtype: np.dtype) -> Program:
     names = _argument_names(fn, len(examples))
-    params = _parameters(params)
     ids = {id(p): i for i, p in enumerate(params)}
     graph = trace(fn, [e[0] for e in examples], names, ids)
     for sample, derived in _check_samples(examples):
@@ -91,7 +94,26 @@ def compile(  # noqa: A001 - autodiff.compile is the name people will look for (
             name = getattr(fn, "__name__", "fn")
             raise TraceError(f"the graph of {name} depends on its inputs: {difference}. {_HELP}")
     plan = build(graph, len(params), [e.shape[1] for e in examples], names)
-    return Program(fn, graph, plan, params, names, dtype)
+    program = Program(fn, graph, plan, params, names, dtype)
+    _check_replay(program, examples, fn)
+    return program
+
+
+def _check_replay(program: Program, examples: list[np.ndarray], fn: Callable[..., Any]) -> None:
+    """The plan, run on the traced sample, must give the numbers fn gave while it was traced.
+
+    This catches what no comparison of graphs can: fn assigning ``.data`` of
+    a Value after using it (the graph records the number as it is at the end).
+    """
+    replayed = program.forward(*[e[:1] for e in examples]).reshape(-1)
+    traced = np.array(program._graph.traced)
+    scale = max(1.0, float(np.max(np.abs(traced))))
+    tolerance = 1e-9 if program.dtype == np.float64 else 1e-4  # float32 rounds at about 6e-8
+    if np.max(np.abs(replayed - traced)) > tolerance * scale:
+        name = getattr(fn, "__name__", "fn")
+        raise TraceError(f"replaying the graph of {name} on the traced sample gives {replayed[:3].tolist()} "
+                         f"where {name} gave {traced[:3].tolist()}: {name} probably assigned .data of a "
+                         "Value after using it. Compute with new Values instead of changing old ones.")
 
 
 def _examples(example_inputs: Any) -> list[np.ndarray]:

@@ -113,14 +113,17 @@ class CompiledSteps:
             position = {id(p): i for i, p in enumerate(self.program.params)}
             self.output_index = np.array([position[id(p)] for p in self.outputs.params], dtype=np.intp)
         self.theta = self.program.read_params()
+        self.grad = np.empty_like(self.theta)  # reused every step: the optimizer reads it during update only
 
     def step(self, chosen: list[int]) -> tuple[float, list[Any]]:
         """One optimizer step on the samples ``chosen``: the batch loss and (if wanted) their outputs."""
-        x, t = self.inputs[chosen], self.targets[chosen]
+        rows = np.array(chosen, dtype=np.intp)  # one conversion for both lookups
+        x, t = self.inputs[rows], self.targets[rows]
         outputs: list[Any] = []
         if self.outputs is not None:
             outputs = self.outputs.forward(x, params=self.theta[self.output_index]).tolist()
-        value, grad = self.program.value_and_grad(x, t, params=self.theta, reduction=self.reduction)
+        value, grad = self.program.value_and_grad(x, t, params=self.theta, reduction=self.reduction,
+                                                  out=self.grad)
         self.theta = self.optimizer.update(self.theta, grad)
         return value, outputs
 

@@ -22,6 +22,7 @@ from ..errors import GraphError
 from ..messages import describe
 from ..primitives import CONSTANT, Primitive
 from ..value import Value
+from ..value import sum as _sum
 
 _HELP = (
     "compiled mode replays one graph for every sample, so fn may not turn input numbers into "
@@ -159,13 +160,18 @@ def _nodes(outputs: list[Value], inputs: dict[int, tuple[int, int]],
     Creation order alone would not do for the leaves: parameters are made
     outside fn, and their order must not depend on how they were made.
     """
-    found: dict[int, Value] = {}
-    for root in outputs:
-        for node in topological_order(root):
-            found.setdefault(id(node), node)
-    leaves = sorted(((0, *inputs[k]) if k in inputs else (1, params[k], 0), node)
-                    for k, node in found.items() if k in inputs or k in params)
-    made = [node for k, node in found.items() if k not in inputs and k not in params]
+    root = outputs[0] if len(outputs) == 1 else _sum(outputs)  # one walk: outputs share most nodes
+    leaves: list[tuple[tuple[int, int, int], Value]] = []
+    made: list[Value] = []
+    for node in topological_order(root):
+        k = id(node)
+        if k in inputs:
+            leaves.append(((0, *inputs[k]), node))
+        elif k in params:
+            leaves.append(((1, params[k], 0), node))
+        elif node is not root or len(outputs) == 1:
+            made.append(node)
+    leaves.sort()
     made.sort(key=_created)
     return leaves, made
 

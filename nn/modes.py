@@ -102,13 +102,18 @@ class CompiledSteps:
         self.targets, scalar_target = _target_array(model, inputs[0].tolist(), targets)
         self.optimizer, self.reduction = optimizer, reduction
 
+        traced: list[Any] = []  # the model's outputs in each trace of the loss, for the forward pass's check
+
         def sample_loss(x: list[autodiff.Value], t: list[autodiff.Value]) -> autodiff.Value:
-            return loss(model(x), t[0] if scalar_target else t)
+            traced.append(model(x))
+            return loss(traced[-1], t[0] if scalar_target else t)
 
         examples = (self.inputs[:4], self.targets[:4])
         self.program = _compile(sample_loss, examples, optimizer.params, "the loss")
         optimizer.reorder(self.program.params)  # optimizer vectors in the program's order
-        self.outputs = compiled_forward(model, self.inputs[:4]) if need_outputs else None
+        # Compiled here once for metrics and for predict after training (cached per model).
+        forward = compiled_forward(model, self.inputs[:4], traced=traced)
+        self.outputs = forward if need_outputs else None
         if self.outputs is not None:
             position = {id(p): i for i, p in enumerate(self.program.params)}
             self.output_index = np.array([position[id(p)] for p in self.outputs.params], dtype=np.intp)
@@ -160,25 +165,42 @@ def _collector_paused() -> Iterator[None]:
 _forwards: weakref.WeakKeyDictionary[Any, Program] = weakref.WeakKeyDictionary()
 
 
-def compiled_forward(model: Any, example: np.ndarray) -> Program:
+def compiled_forward(model: Any, example: np.ndarray, traced: list[Any] | None = None) -> Program:
     """The model's forward pass compiled (once per model: later calls reuse it).
 
     The program reads the parameters' ``.data`` each time it runs, so training
-    between calls is seen.
+    between calls is seen.  ``traced`` holds the model's outputs from traces
+    of a loss around it on the rows of ``example`` (each already checked
+    against the first): then the model is traced once, and its replay on those
+    rows must give the same numbers, instead of tracing it again on each.
     """
     program = _forwards.get(model)
     if program is None or program.input_sizes != [example.shape[1]]:
         parameters = model.parameters() if hasattr(model, "parameters") else []
-        program = _compile(lambda x: model(x), example, parameters, "the model")
+        checked = traced is not None and len(traced) == len(example) > 1
+        program = _compile(lambda x: model(x), example, parameters, "the model", checks=0 if checked else 3)
+        if checked:
+            _check_replay(program, example[1:], [numbers(out) for out in traced[1:]])
         _forwards[model] = program
     return program
 
 
-def _compile(fn: Callable[..., Any], examples: Any, params: Sequence[autodiff.Value], what: str) -> Program:
+def _check_replay(program: Program, rows: np.ndarray, expected: list[Any]) -> None:
+    """The model's program on ``rows`` must give the outputs its traces gave, or its graph depends on data."""
+    got = program.forward(rows).reshape(len(rows), -1)
+    want = np.array(expected, dtype=float).reshape(len(rows), -1)
+    if not np.allclose(got, want, rtol=1e-9, atol=1e-12):
+        raise TraceError("compiled mode cannot trace the model: its graph depends on the data (the first "
+                         "sample's graph replayed on others gives other outputs). Use mode='scalar' for it.")
+
+
+def _compile(fn: Callable[..., Any], examples: Any, params: Sequence[autodiff.Value], what: str,
+             checks: int = 3) -> Program:
     try:
-        return autodiff.compile(fn, examples, params)
+        return autodiff.compile(fn, examples, params, checks=checks)
     except TraceError as error:
-        raise TraceError(f"compiled mode cannot trace {what}: {error}. Use mode='scalar' for it.") from None
+        raise TraceError(f"compiled mode cannot trace {what}: {str(error).rstrip('.')}. "
+                         "Use mode='scalar' for it.") from None
 
 
 def _target_array(model: Any, first_row: list[float], labels: np.ndarray) -> tuple[np.ndarray, bool]:

@@ -48,6 +48,7 @@ def compile(  # noqa: A001 - autodiff.compile is the name people will look for (
     params: Iterable[Value] = (),
     *,
     dtype: Any = np.float64,
+    checks: int = CHECK_ROWS,
 ) -> Program:
     """Trace ``fn`` once and return a :class:`Program` that runs it over batches with NumPy.
 
@@ -60,25 +61,29 @@ def compile(  # noqa: A001 - autodiff.compile is the name people will look for (
     Value fn uses must be made inside fn.
 
     The graph is traced on the first example, then on up to
-    ``CHECK_ROWS`` more rows (or, with a single row, on the example reversed);
+    ``checks`` more rows (or, with a single row, on the example reversed);
     if the graphs differ, fn's graph depends on the data and :class:`TraceError`
     says where.  ``dtype`` may be ``np.float32`` (about 1e-6 relative agreement
-    instead of 1e-12; see docs/compiled.md).
+    instead of 1e-12; see docs/compiled.md).  ``checks=0`` skips the further
+    traces: only for a function whose graph was checked another way (as
+    ``nn.fit`` does for the model inside a loss it has just checked).
     """
+    if isinstance(checks, bool) or not isinstance(checks, int) or checks < 0:
+        raise ValueError(f"checks must be a whole number >= 0 (more example rows to trace), not {checks!r}")
     if not (Value(0.0) + 0.0).parents:  # the engine records nothing here: there would be no graph
         raise GraphError("autodiff.compile cannot trace inside no_grad(): nothing would be recorded")
     if np.dtype(dtype) not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, not {dtype!r}")
     with collector_paused():  # tracing and planning make many objects and no cycles
-        return _compile(fn, _examples(example_inputs), _parameters(params), np.dtype(dtype))
+        return _compile(fn, _examples(example_inputs), _parameters(params), np.dtype(dtype), checks)
 
 
 def _compile(fn: Callable[..., Any], examples: list[np.ndarray], params: list[Value],
-             dtype: np.dtype) -> Program:
+             dtype: np.dtype, checks: int) -> Program:
     names = _argument_names(fn, len(examples))
     ids = {id(p): i for i, p in enumerate(params)}
     graph = trace(fn, [e[0] for e in examples], names, ids)
-    for sample, derived in _check_samples(examples):
+    for sample, derived in _check_samples(examples, checks):
         try:
             other = trace(fn, sample, names, ids)
         except TraceError:
@@ -161,9 +166,11 @@ def _parameters(params: Iterable[Value]) -> list[Value]:
     return params
 
 
-def _check_samples(examples: list[np.ndarray]) -> list[tuple[list[np.ndarray], bool]]:
+def _check_samples(examples: list[np.ndarray], checks: int) -> list[tuple[list[np.ndarray], bool]]:
     """Samples to trace again: further example rows, else the example reversed (marked derived)."""
     rows = min(len(e) for e in examples)
+    if checks == 0:
+        return []
     if rows > 1:
-        return [([e[r] for e in examples], False) for r in range(1, min(rows, 1 + CHECK_ROWS))]
+        return [([e[r] for e in examples], False) for r in range(1, min(rows, 1 + checks))]
     return [([e[0][::-1] for e in examples], True)]

@@ -13,7 +13,7 @@ top-level name hides a submodule.
 """
 
 from .backward import topological_order
-from .compile import compile
+from .compiled import compile
 from .drawing import draw
 from .errors import (
     AutodiffError,

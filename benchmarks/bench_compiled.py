@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import autodiff  # noqa: E402
 from autodiff import Value  # noqa: E402
-from autodiff.compile import compile  # noqa: E402, A004
+from autodiff.compiled import compile  # noqa: E402, A004
 
 SIZES = (784, 30, 10)
 ETA = 3.0
@@ -189,9 +189,12 @@ def run(images: np.ndarray, targets: np.ndarray, batch_size: int, seed: int, val
     t_trace = time.perf_counter() - start
     theta = program.read_params()  # sync point: Values -> vector
 
+    grad = np.empty_like(theta)
+
     def compiled_step(X: np.ndarray, Y: np.ndarray) -> None:
-        _, grad = program.value_and_grad(X, Y, params=theta, reduction="mean")
-        theta.__isub__(ETA * grad)
+        program.value_and_grad(X, Y, params=theta, reduction="mean", out=grad)
+        np.multiply(grad, ETA, out=grad)  # in place: the gradient buffer is reused every step
+        theta.__isub__(grad)
 
     t = interleaved({"loop": lambda X, Y: step_per_sample(per_sample, X, Y),
                      "vectorised": lambda X, Y: step_vectorised(vectorised, X, Y),

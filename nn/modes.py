@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 import autodiff
-from autodiff.compile import Program, TraceError
+from autodiff.compiled import Program, TraceError
 
 #: The modes :func:`nn.fit` and :func:`nn.predict` accept.
 MODES = ("scalar", "compiled")
@@ -102,25 +102,33 @@ class CompiledSteps:
         self.targets, scalar_target = _target_array(model, inputs[0].tolist(), targets)
         self.optimizer, self.reduction = optimizer, reduction
 
+        traced: list[Any] = []  # the model's outputs in each trace of the loss, for the forward pass's check
+
         def sample_loss(x: list[autodiff.Value], t: list[autodiff.Value]) -> autodiff.Value:
-            return loss(model(x), t[0] if scalar_target else t)
+            traced.append(model(x))
+            return loss(traced[-1], t[0] if scalar_target else t)
 
         examples = (self.inputs[:4], self.targets[:4])
         self.program = _compile(sample_loss, examples, optimizer.params, "the loss")
         optimizer.reorder(self.program.params)  # optimizer vectors in the program's order
-        self.outputs = compiled_forward(model, self.inputs[:4]) if need_outputs else None
+        # Compiled here once for metrics and for predict after training (cached per model).
+        forward = compiled_forward(model, self.inputs[:4], traced=traced)
+        self.outputs = forward if need_outputs else None
         if self.outputs is not None:
             position = {id(p): i for i, p in enumerate(self.program.params)}
             self.output_index = np.array([position[id(p)] for p in self.outputs.params], dtype=np.intp)
         self.theta = self.program.read_params()
+        self.grad = np.empty_like(self.theta)  # reused every step: the optimizer reads it during update only
 
     def step(self, chosen: list[int]) -> tuple[float, list[Any]]:
         """One optimizer step on the samples ``chosen``: the batch loss and (if wanted) their outputs."""
-        x, t = self.inputs[chosen], self.targets[chosen]
+        rows = np.array(chosen, dtype=np.intp)  # one conversion for both lookups
+        x, t = self.inputs[rows], self.targets[rows]
         outputs: list[Any] = []
         if self.outputs is not None:
             outputs = self.outputs.forward(x, params=self.theta[self.output_index]).tolist()
-        value, grad = self.program.value_and_grad(x, t, params=self.theta, reduction=self.reduction)
+        value, grad = self.program.value_and_grad(x, t, params=self.theta, reduction=self.reduction,
+                                                  out=self.grad)
         self.theta = self.optimizer.update(self.theta, grad)
         return value, outputs
 
@@ -157,25 +165,42 @@ def _collector_paused() -> Iterator[None]:
 _forwards: weakref.WeakKeyDictionary[Any, Program] = weakref.WeakKeyDictionary()
 
 
-def compiled_forward(model: Any, example: np.ndarray) -> Program:
+def compiled_forward(model: Any, example: np.ndarray, traced: list[Any] | None = None) -> Program:
     """The model's forward pass compiled (once per model: later calls reuse it).
 
     The program reads the parameters' ``.data`` each time it runs, so training
-    between calls is seen.
+    between calls is seen.  ``traced`` holds the model's outputs from traces
+    of a loss around it on the rows of ``example`` (each already checked
+    against the first): then the model is traced once, and its replay on those
+    rows must give the same numbers, instead of tracing it again on each.
     """
     program = _forwards.get(model)
     if program is None or program.input_sizes != [example.shape[1]]:
         parameters = model.parameters() if hasattr(model, "parameters") else []
-        program = _compile(lambda x: model(x), example, parameters, "the model")
+        checked = traced is not None and len(traced) == len(example) > 1
+        program = _compile(lambda x: model(x), example, parameters, "the model", checks=0 if checked else 3)
+        if checked:
+            _check_replay(program, example[1:], [numbers(out) for out in traced[1:]])
         _forwards[model] = program
     return program
 
 
-def _compile(fn: Callable[..., Any], examples: Any, params: Sequence[autodiff.Value], what: str) -> Program:
+def _check_replay(program: Program, rows: np.ndarray, expected: list[Any]) -> None:
+    """The model's program on ``rows`` must give the outputs its traces gave, or its graph depends on data."""
+    got = program.forward(rows).reshape(len(rows), -1)
+    want = np.array(expected, dtype=float).reshape(len(rows), -1)
+    if not np.allclose(got, want, rtol=1e-9, atol=1e-12):
+        raise TraceError("compiled mode cannot trace the model: its graph depends on the data (the first "
+                         "sample's graph replayed on others gives other outputs). Use mode='scalar' for it.")
+
+
+def _compile(fn: Callable[..., Any], examples: Any, params: Sequence[autodiff.Value], what: str,
+             checks: int = 3) -> Program:
     try:
-        return autodiff.compile(fn, examples, params)
+        return autodiff.compile(fn, examples, params, checks=checks)
     except TraceError as error:
-        raise TraceError(f"compiled mode cannot trace {what}: {error}. Use mode='scalar' for it.") from None
+        raise TraceError(f"compiled mode cannot trace {what}: {str(error).rstrip('.')}. "
+                         "Use mode='scalar' for it.") from None
 
 
 def _target_array(model: Any, first_row: list[float], labels: np.ndarray) -> tuple[np.ndarray, bool]:

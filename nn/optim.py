@@ -84,11 +84,14 @@ class Optimizer:
         Buffers and the step count change only if every gradient and every new
         value is finite; otherwise NonFiniteError names the first bad parameter.
         """
-        self._check(grad, "gradient")
-        buffers = {name: buffer.copy() for name, buffer in self.buffers.items()}
+        buffers = dict(self.buffers)  # the rules assign new buffers, so the old ones stay as they were
         with np.errstate(over="ignore", invalid="ignore"):  # checked just below, with a better message
             new = theta - self._update(buffers, grad, self.steps + 1)
-        self._check(new, "new value")
+        # One pass: a non-finite gradient makes the new value non-finite too (a false alarm from
+        # a dot product that overflows only costs the two precise checks, which then pass).
+        if not math.isfinite(np.dot(new, new)):
+            self._check(grad, "gradient")
+            self._check(new, "new value")
         self.buffers, self.steps = buffers, self.steps + 1
         return new
 
@@ -163,7 +166,12 @@ class Optimizer:
         self.buffers = {name: buffer[index] for name, buffer in self.buffers.items()}
 
     def _update(self, buffers: dict[str, np.ndarray], grad: np.ndarray, t: int) -> np.ndarray:
-        """The amount to subtract from the parameters at step ``t``; updates ``buffers`` in place."""
+        """The amount to subtract from the parameters at step ``t``.
+
+        Assign new arrays to ``buffers`` (never change one in place: a step
+        that fails its check keeps the old ones).  ``grad`` is only valid
+        during the call: compiled training reuses its memory.
+        """
         raise NotImplementedError(f"{type(self).__name__} must define _update(buffers, grad, t)")
 
     def _check(self, values: np.ndarray, what: str) -> None:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import autodiff
 from autodiff import DomainError, GraphError, NonFiniteError, Value
-from autodiff.compile import Placeholder, TraceError, compile, relative_error  # noqa: A004
+from autodiff.compiled import Placeholder, TraceError, compile, relative_error  # noqa: A004
 
 TOLERANCE = 1e-12  # float64, relative to the size of the results (see docs/compiled.md)
 
@@ -378,3 +378,100 @@ def test_domain_errors_and_non_finite_inputs_are_named():
     program = compile(lambda x: (w * x[0]).exp(), [[1.0], [2.0]], [w])
     with pytest.raises(NonFiniteError, match="exp overflowed"):
         program.forward(np.array([[1000.0]]))
+
+
+# -- as strict as the scalar engine about numbers that are not finite (issue 9, item 7) ------------
+
+
+@pytest.mark.parametrize("make, batch, theta, where", [
+    (lambda w, x: (w * x[0]).tanh(), [[np.inf]], [0.5], r"input x\[0\] of sample 0 is inf"),
+    (lambda w, x: (w * x[0]).relu(), [[1.0]], [-np.inf], r"parameter 0 .* is -inf"),
+    (lambda w, x: x[0] ** 0 * w, [[np.nan]], [2.0], r"input x\[0\] of sample 0 is nan"),
+    (lambda w, x: (w * x[0]).exp().tanh(), [[800.0]], [1.0], "exp overflowed"),
+])
+def test_non_finite_numbers_on_the_way_raise_like_the_scalar_engine(make, batch, theta, where):
+    w = Value(1.0, label="w")
+    program = compile(lambda x: make(w, x), [[0.5], [1.5]], [w])
+    with pytest.raises(NonFiniteError, match=where):
+        program.value_and_grad(np.array(batch), params=np.array(theta))
+    with pytest.raises(NonFiniteError, match=where):
+        program.forward(np.array(batch), params=np.array(theta))
+
+
+def test_a_matrix_product_that_overflows_is_named():
+    weights, biases = mlp((3, 2, 1))
+    program = compile(quadratic(network(weights, biases)), (np.ones((2, 3)), np.ones((2, 1))),
+                      parameters(weights, biases))
+    theta = np.full(len(program.params), 1e200)
+    with pytest.raises(NonFiniteError, match="dense sum .* overflowed"):
+        program.value_and_grad(np.full((2, 3), 1e200), np.ones((2, 1)), params=theta)
+
+
+def test_a_floating_point_error_whose_result_is_finite_still_gives_the_scalar_answer():
+    # pow's partial by x computes 0 ** -1 at x = 0 and then masks it (x ** 0 is flat): no error, gradient 0.
+    w = Value(0.0, label="w")
+    program = compile(lambda x: (w * x[0]) ** 0 + w * x[0], [[1.0], [2.0]], [w])
+    loss, grad = program.value_and_grad(np.array([[1.0], [3.0]]), reduction="sum")
+    assert (loss, grad.tolist()) == (2.0, [4.0])
+
+
+def test_relative_error_against_an_all_zero_reference_is_the_absolute_difference():
+    assert relative_error(np.zeros(3), np.zeros(3)) == 0.0
+    assert relative_error(np.array([1e-3, 0.0]), np.zeros(2)) == 1e-3
+
+
+# -- generated code, patterns, tracing -------------------------------------------------------------
+
+
+def test_generated_code_is_shown_and_agrees_with_the_step_by_step_plan():
+    weights, biases = mlp((4, 3, 2), seed=5)
+    params = parameters(weights, biases)
+    examples = (np.ones((2, 4)), np.ones((2, 2)))
+    program = compile(quadratic(network(weights, biases, "sigmoid")), examples, params)
+    source = program.source(5)
+    assert "def gradient(theta, in0, in1, gtheta, seed):" in source and "np.matmul" in source
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(5, 4)), rng.random((5, 2))
+    theta = program.read_params()
+    _, fast = program.value_and_grad(X, Y, params=theta, reduction="sum")
+    careful = program._careful_gradient([X.T, Y.T], theta, 1.0)
+    assert relative_error(fast, careful) < TOLERANCE
+    out = np.empty_like(theta)
+    assert program.value_and_grad(X, Y, params=theta, reduction="sum", out=out)[1] is out
+    with pytest.raises(ValueError, match="out must be a float64 vector of 23 numbers"):
+        program.value_and_grad(X, Y, params=theta, out=np.empty(3))
+
+
+@pytest.mark.parametrize("pattern", [p.name for p in __import__("autodiff.compiled.patterns",
+                                                                fromlist=["PATTERNS"]).PATTERNS])
+def test_each_fused_pattern_is_what_the_table_gives_node_by_node(pattern):
+    from autodiff.compiled.patterns import PATTERNS, by_the_table
+
+    chosen = next(p for p in PATTERNS if p.name == pattern)
+    rng = np.random.default_rng(3)
+    arrays = {"W": rng.normal(size=(3, 4)), "x": rng.normal(size=(4, 5)) if pattern == "dense" else
+              rng.normal(size=(3, 5)) * 4, "up": rng.normal(size=(3, 5))}
+    forward, backward = by_the_table(chosen, arrays)
+    assert relative_error(chosen.evaluate(arrays), forward) < TOLERANCE
+    for name, form in chosen.backward.items():
+        assert relative_error(form.evaluate(arrays), backward[name]) < TOLERANCE, name
+
+
+def test_assigning_data_while_tracing_is_refused():
+    w = Value(2.0, label="w")
+
+    def sneaky(x):
+        c = Value(1.0)
+        y = w * x[0] * c
+        c.data = 5.0  # the graph would record 5.0 although y was computed with 1.0
+        return y
+
+    with pytest.raises(TraceError, match="assigned .data of a Value after using it"):
+        compile(sneaky, [[1.0], [2.0]], [w])
+
+
+def test_the_package_is_autodiff_compiled_and_compile_is_the_function():
+    import importlib.util
+
+    assert importlib.util.find_spec("autodiff.compile") is None
+    assert autodiff.compile is compile and callable(autodiff.compile)

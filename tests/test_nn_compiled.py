@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import nn
-from autodiff.compile import TraceError
+from autodiff.compiled import TraceError
 from nn import datasets
 from nn.train import fit, predict
 
@@ -104,3 +104,42 @@ def test_interrupted_compiled_training_writes_the_parameters_back():
                   evaluate=stop, progress=False, mode="compiled")
     assert history.stopped_early and len(history) == 1
     assert not np.allclose(weights_of(model), before)  # the step taken in the vector reached the Values
+
+
+def test_a_model_output_the_loss_ignores_is_still_checked_for_data_dependence():
+    layer = nn.MLP(2, [2], seed=0)
+
+    def model(x):
+        out = layer(x)
+        second = out[1] * 2 if out[1].data > 0.5 else out[1] * 3  # a decision the loss never sees
+        return [out[0], second]
+
+    def loss(output, target):
+        return (output[0] - target[0]) ** 2
+
+    model.parameters = layer.parameters
+    x = np.array([[1.0, 2.0], [-3.0, -1.0], [2.0, -2.0], [-1.0, 3.0]])
+    with pytest.raises(TraceError, match="depends on the data"):
+        fit(model, x, np.zeros((4, 1)), loss, nn.SGD(layer, lr=0.1), epochs=1, progress=False,
+            mode="compiled")
+
+
+def test_fit_then_predict_traces_the_model_once_more_only():
+    import autodiff
+
+    calls = []
+    real = autodiff.compile
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("checks", 3))
+        return real(*args, **kwargs)
+
+    model = nn.MLP(2, [3, 1], seed=0)
+    x, y = np.random.default_rng(0).random((8, 2)), np.random.default_rng(1).random((8, 1))
+    autodiff.compile = counting
+    try:
+        fit(model, x, y, nn.quadratic, nn.SGD(model, lr=0.1), epochs=1, progress=False, mode="compiled")
+        predict(model, x, mode="compiled")
+    finally:
+        autodiff.compile = real
+    assert calls == [3, 0]  # the loss with its checks, then the model once (checked by replay)

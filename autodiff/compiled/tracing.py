@@ -10,14 +10,19 @@ the function's graph depends on the data and cannot be replayed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
+from ..backward import topological_order
 from ..errors import GraphError
 from ..naming import describe
 from ..primitives import CONSTANT, Primitive
 from ..value import Value
+from ..value import sum as _sum
 
 _HELP = (
     "compiled mode replays one graph for every sample, so fn may not turn input numbers into "
@@ -73,6 +78,7 @@ class Graph:
     roles: list[Role]
     outputs: list[int]
     scalar: bool
+    traced: tuple[float, ...] = ()  # the outputs' numbers when fn ran on the traced sample
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -81,6 +87,9 @@ class Graph:
         """Where ``other`` differs from this graph, in words; None if the graphs are the same."""
         if (self.scalar, len(self.outputs)) != (other.scalar, len(other.outputs)):
             return f"fn returned {_count(self)} for one sample and {_count(other)} for the other"
+        if (self.ops, self.parents, self.roles, self.outputs) == (other.ops, other.parents, other.roles,
+                                                                  other.outputs):
+            return None  # compared in C, list by list; the words below are only for a difference
         for i in range(min(len(self), len(other))):
             mine, theirs = self._node(i), other._node(i)
             if mine != theirs:
@@ -111,21 +120,19 @@ def record(result: Any, inputs: dict[int, tuple[int, int]], params: dict[int, in
 
     ``inputs`` maps id(leaf) -> (argument, index) for the per-sample inputs,
     ``params`` maps id(leaf) -> position for the shared parameters; other
-    leaves created after the clock tick ``start`` (during fn) are constants.
+    leaves created after ``start`` (during fn) are constants.
     """
     outputs, scalar = _outputs(result)
-    nodes = _nodes(outputs)
+    leaves, made = _nodes(outputs, inputs, params)
+    nodes = [node for _, node in leaves] + made
     position = {id(node): i for i, node in enumerate(nodes)}
-    roles = [_role(node, inputs, params, start) for node in nodes]
-    parents = []
-    for node in nodes:
-        for parent in node._parents:
-            if getattr(parent, "_assigned", -1) > node._created:
-                raise TraceError(f"{describe(parent)} changed while fn was being traced, after "
-                                 f"{describe(node)} was computed from it; fn must not assign to .data")
-        parents.append(tuple(position[id(p)] for p in node._parents))
-    ops = [node._op if role[0] == "op" else None for node, role in zip(nodes, roles)]
-    return Graph(ops, parents, roles, [position[id(v)] for v in outputs], scalar)
+    where = position.__getitem__
+    roles: list[Role] = [("input", *key[1:]) if key[0] == 0 else ("param", key[1]) for key, _ in leaves]
+    roles += [_role(node, start) for node in made]
+    parents = [()] * len(leaves) + [tuple(map(where, map(id, node.parents))) for node in made]
+    ops = [node.primitive if role[0] == "op" else None for node, role in zip(nodes, roles)]
+    traced = tuple(v.data for v in outputs)
+    return Graph(ops, parents, roles, [position[id(v)] for v in outputs], scalar, traced)
 
 
 def _outputs(result: Any) -> tuple[list[Value], bool]:
@@ -142,46 +149,46 @@ def _outputs(result: Any) -> tuple[list[Value], bool]:
     return list(result), False
 
 
-def _nodes(outputs: list[Value]) -> list[Value]:
-    """Every node the outputs depend on, parents first, in an order fixed by the graph's structure alone.
+def _nodes(outputs: list[Value], inputs: dict[int, tuple[int, int]],
+           params: dict[int, int]) -> tuple[list[tuple[tuple[int, int, int], Value]], list[Value]]:
+    """Every node the outputs depend on, parents first, in an order that two traces of fn share.
 
-    A depth-first walk over parents in order (iterative: deep graphs are
-    fine).  Creation order would not do: assigning a parameter's ``data``
-    moves it later in creation order, and two traces must compare equal.
+    Returns the input and parameter leaves with their sort keys, then the rest.
+
+    Inputs come first by (argument, index), then parameters by position, then
+    the nodes fn made, in creation order (a node is created after its parents).
+    Creation order alone would not do for the leaves: parameters are made
+    outside fn, and their order must not depend on how they were made.
     """
-    done: set[int] = set()
-    order: list[Value] = []
-    for root in outputs:
-        stack = [(root, 0)]
-        while stack:
-            node, i = stack.pop()
-            if i == 0 and id(node) in done:  # reached again by another path
-                continue
-            parents = node._parents
-            if i < len(parents):
-                stack.append((node, i + 1))
-                if id(parents[i]) not in done:
-                    stack.append((parents[i], 0))
-            elif id(node) not in done:
-                done.add(id(node))
-                order.append(node)
-    return order
+    root = outputs[0] if len(outputs) == 1 else _sum(outputs)  # one walk: outputs share most nodes
+    leaves: list[tuple[tuple[int, int, int], Value]] = []
+    made: list[Value] = []
+    for node in topological_order(root):
+        k = id(node)
+        if k in inputs:
+            leaves.append(((0, *inputs[k]), node))
+        elif k in params:
+            leaves.append(((1, params[k], 0), node))
+        elif node is not root or len(outputs) == 1:
+            made.append(node)
+    leaves.sort()
+    made.sort(key=_created)
+    return leaves, made
 
 
-def _role(node: Value, inputs: dict[int, tuple[int, int]], params: dict[int, int], start: int) -> Role:
-    key = id(node)
-    if key in inputs:
-        return ("input", *inputs[key])
-    if key in params:
-        return ("param", params[key])
-    if node._op is CONSTANT:
-        return ("const", node._data)
-    if node._op is not None:
+_created = attrgetter("created")
+
+
+def _role(node: Value, start: int) -> Role:
+    """The role of a node that is neither a per-sample input nor a parameter."""
+    if node.primitive is CONSTANT:
+        return ("const", node.data)
+    if node.primitive is not None:
         return ("op",)
-    if node._created >= start:  # a leaf fn made itself: a number fixed at trace time
-        return ("const", node._data)
+    if node.created >= start:  # a leaf fn made itself: a number fixed at trace time
+        return ("const", node.data)
     raise TraceError(
-        f"fn uses {describe(node)} = {node._data!r}, a Value made outside fn that is not in params; "
+        f"fn uses {describe(node)} = {node.data!r}, a Value made outside fn that is not in params; "
         "compiled code would not see changes to it. Pass it in params (it then gets a gradient too)."
     )
 
@@ -189,18 +196,39 @@ def _role(node: Value, inputs: dict[int, tuple[int, int]], params: dict[int, int
 def trace(fn: Callable[..., Any], sample: Sequence[Sequence[float]], names: Sequence[str],
           params: dict[int, int]) -> Graph:
     """Call fn on placeholders holding one sample (one array per argument) and record its graph."""
-    start = Value(0.0)._created
-    arguments = [[Placeholder(float(x), label=f"{names[k]}[{j}]") for j, x in enumerate(row)]
-                 for k, row in enumerate(sample)]
-    inputs = {id(v): (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
-    return record(fn(*arguments), inputs, params, start)
+    with collector_paused():
+        start = Value(0.0).created
+        arguments = [[Placeholder(float(x), label=f"{names[k]}[{j}]") for j, x in enumerate(row)]
+                     for k, row in enumerate(sample)]
+        inputs = {id(v): (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
+        return record(fn(*arguments), inputs, params, start)
 
 
 def trace_values(fn: Callable[..., Any], sample: Sequence[Sequence[float]],
                  params: dict[int, int]) -> tuple[Graph, list[Value]]:
     """Call fn on plain Values (the scalar engine) and record its graph; also return the outputs."""
-    start = Value(0.0)._created
-    arguments = [[Value(float(x)) for x in row] for row in sample]
-    inputs = {id(v): (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
-    result = fn(*arguments)
-    return record(result, inputs, params, start), _outputs(result)[0]
+    with collector_paused():
+        start = Value(0.0).created
+        arguments = [[Value(float(x)) for x in row] for row in sample]
+        inputs = {id(v): (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
+        result = fn(*arguments)
+        return record(result, inputs, params, start), _outputs(result)[0]
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a trace builds tens of thousands of nodes.
+
+    Value graphs hold no reference cycles (nodes keep parents as data), so the
+    collector would only walk the new nodes again and again to find nothing:
+    that was most of the time of a trace.  It is switched back on afterwards,
+    also when fn raises; cycles made meanwhile are collected then.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

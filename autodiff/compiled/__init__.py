@@ -9,7 +9,7 @@ docs/compiled.md.
 
 >>> import numpy as np
 >>> from autodiff import Value
->>> from autodiff.compile import compile
+>>> from autodiff.compiled import compile
 >>> w, b = Value(0.5, label="w"), Value(-1.0, label="b")
 >>> def loss(x, y):
 ...     return ((w * x[0] + b).tanh() - y[0]) ** 2
@@ -29,13 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import value as _value
 from ..errors import GraphError
 from ..naming import describe
-from ..value import Value
+from ..value import Value, recording
 from .plan import build
 from .program import Agreement, Program, relative_error
-from .trace import _HELP, Placeholder, TraceError, trace
+from .tracing import _HELP, Placeholder, TraceError, collector_paused, trace
 
 __all__ = ["Agreement", "Placeholder", "Program", "TraceError", "compile", "relative_error"]
 
@@ -49,6 +48,7 @@ def compile(  # noqa: A001 - autodiff.compile is the name people will look for (
     params: Iterable[Value] = (),
     *,
     dtype: Any = np.float64,
+    checks: int = CHECK_ROWS,
 ) -> Program:
     """Trace ``fn`` once and return a :class:`Program` that runs it over batches with NumPy.
 
@@ -61,21 +61,29 @@ def compile(  # noqa: A001 - autodiff.compile is the name people will look for (
     Value fn uses must be made inside fn.
 
     The graph is traced on the first example, then on up to
-    ``CHECK_ROWS`` more rows (or, with a single row, on the example reversed);
+    ``checks`` more rows (or, with a single row, on the example reversed);
     if the graphs differ, fn's graph depends on the data and :class:`TraceError`
     says where.  ``dtype`` may be ``np.float32`` (about 1e-6 relative agreement
-    instead of 1e-12; see docs/compiled.md).
+    instead of 1e-12; see docs/compiled.md).  ``checks=0`` skips the further
+    traces: only for a function whose graph was checked another way (as
+    ``nn.fit`` does for the model inside a loss it has just checked).
     """
-    if not _value.recording():
+    if isinstance(checks, bool) or not isinstance(checks, int) or checks < 0:
+        raise ValueError(f"checks must be a whole number >= 0 (more example rows to trace), not {checks!r}")
+    if not recording():  # the engine records nothing here: there would be no graph
         raise GraphError("autodiff.compile cannot trace inside no_grad(): nothing would be recorded")
     if np.dtype(dtype) not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, not {dtype!r}")
-    examples = _examples(example_inputs)
+    with collector_paused():  # tracing and planning make many objects and no cycles
+        return _compile(fn, _examples(example_inputs), _parameters(params), np.dtype(dtype), checks)
+
+
+def _compile(fn: Callable[..., Any], examples: list[np.ndarray], params: list[Value],
+             dtype: np.dtype, checks: int) -> Program:
     names = _argument_names(fn, len(examples))
-    params = _parameters(params)
     ids = {id(p): i for i, p in enumerate(params)}
     graph = trace(fn, [e[0] for e in examples], names, ids)
-    for sample, derived in _check_samples(examples):
+    for sample, derived in _check_samples(examples, checks):
         try:
             other = trace(fn, sample, names, ids)
         except TraceError:
@@ -91,7 +99,26 @@ def compile(  # noqa: A001 - autodiff.compile is the name people will look for (
             name = getattr(fn, "__name__", "fn")
             raise TraceError(f"the graph of {name} depends on its inputs: {difference}. {_HELP}")
     plan = build(graph, len(params), [e.shape[1] for e in examples], names)
-    return Program(fn, graph, plan, params, names, dtype)
+    program = Program(fn, graph, plan, params, names, dtype)
+    _check_replay(program, examples, fn)
+    return program
+
+
+def _check_replay(program: Program, examples: list[np.ndarray], fn: Callable[..., Any]) -> None:
+    """The plan, run on the traced sample, must give the numbers fn gave while it was traced.
+
+    This catches what no comparison of graphs can: fn assigning ``.data`` of
+    a Value after using it (the graph records the number as it is at the end).
+    """
+    replayed = program.forward(*[e[:1] for e in examples]).reshape(-1)
+    traced = np.array(program._graph.traced)
+    scale = max(1.0, float(np.max(np.abs(traced))))
+    tolerance = 1e-9 if program.dtype == np.float64 else 1e-4  # float32 rounds at about 6e-8
+    if np.max(np.abs(replayed - traced)) > tolerance * scale:
+        name = getattr(fn, "__name__", "fn")
+        raise TraceError(f"replaying the graph of {name} on the traced sample gives {replayed[:3].tolist()} "
+                         f"where {name} gave {traced[:3].tolist()}: {name} probably assigned .data of a "
+                         "Value after using it. Compute with new Values instead of changing old ones.")
 
 
 def _examples(example_inputs: Any) -> list[np.ndarray]:
@@ -139,9 +166,11 @@ def _parameters(params: Iterable[Value]) -> list[Value]:
     return params
 
 
-def _check_samples(examples: list[np.ndarray]) -> list[tuple[list[np.ndarray], bool]]:
+def _check_samples(examples: list[np.ndarray], checks: int) -> list[tuple[list[np.ndarray], bool]]:
     """Samples to trace again: further example rows, else the example reversed (marked derived)."""
     rows = min(len(e) for e in examples)
+    if checks == 0:
+        return []
     if rows > 1:
-        return [([e[r] for e in examples], False) for r in range(1, min(rows, 1 + CHECK_ROWS))]
+        return [([e[r] for e in examples], False) for r in range(1, min(rows, 1 + checks))]
     return [([e[0][::-1] for e in examples], True)]

@@ -19,6 +19,7 @@ so most steps read and write contiguous rows (views, not copies).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..primitives import MUL, SUM, Primitive
-from .trace import Graph
+from .patterns import DENSE
+from .tracing import Graph
 
 Index = slice | np.ndarray  # rows of the state array (a slice is a view, an array a copy)
 
@@ -127,7 +129,6 @@ class Dense:
     extras: tuple[Index, ...]
     x_grad: bool  # the shared inputs lead to parameters (a hidden layer), so they need dx
     extra_grad: tuple[int, ...]
-    exclusive: bool = False  # no other step reads these weights: backward writes their gradient directly
     arg: int | None = None  # xs are exactly the features of this argument: read the batch, not the state
 
     def matrix(self, theta: np.ndarray) -> np.ndarray:
@@ -137,7 +138,8 @@ class Dense:
     def forward(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray]) -> None:
         """``W @ x`` plus the biases and other terms, into the sums' rows."""
         x = vals[self.xs] if self.arg is None else inputs[self.arg]
-        z = np.matmul(self.matrix(theta), x, out=vals[self.out])  # out is always a slice: a view
+        vals[self.out] = DENSE.evaluate({"W": self.matrix(theta), "x": x})
+        z = vals[self.out]  # out is always a slice: a view
         for ix in self.biases:
             z += theta[ix][:, None]
         for ix in self.extras:
@@ -148,15 +150,12 @@ class Dense:
         """Gradients of the weights (``dz @ x.T``), the inputs (``W.T @ dz``) and the other terms."""
         dz = grads[self.out]
         x = vals[self.xs] if self.arg is None else inputs[self.arg]
-        # d(sum)/d(mul) = 1 and d(w*x)/dw = x, summed over the batch: dz @ x.T
-        if self.exclusive:  # gtheta starts at 0 and only this step writes here
-            np.matmul(dz, x.T, out=gtheta[self.weights].reshape(self.shape))
-        else:
-            add_into(gtheta, self.weights, (dz @ x.T).ravel())
-        if self.x_grad:  # d(w*x)/dx = w, summed over the neurons reading x: W.T @ dz
-            add_into(grads, self.xs, self.matrix(theta).T @ dz)
+        forms = DENSE.backward  # the table's mul and sum partials, summed as matrix products
+        add_into(gtheta, self.weights, forms["W"].evaluate({"up": dz, "x": x}).ravel())
+        if self.x_grad:
+            add_into(grads, self.xs, forms["x"].evaluate({"W": self.matrix(theta), "up": dz}))
         for ix in self.biases:
-            add_into(gtheta, ix, dz.sum(axis=1))
+            add_into(gtheta, ix, forms["b"].evaluate({"up": dz}))
         for k in self.extra_grad:
             add_into(grads, self.extras[k], dz)
 
@@ -166,7 +165,7 @@ Step = Apply | Dense
 
 @dataclass
 class Plan:
-    """Slots, loads and steps of a compiled graph (:mod:`autodiff.compile.program` runs it)."""
+    """Slots, loads and steps of a compiled graph (:mod:`autodiff.compiled.program` runs it)."""
 
     slots: int
     inputs: list[slice]  # rows of each argument's features
@@ -239,9 +238,16 @@ def build(graph: Graph, n_params: int, input_sizes: list[int], arg_names: list[s
     params = sorted((position[graph.roles[i][1]], i) for i in read if graph.roles[i][0] == "param")
     for pos, i in params:
         slots.give(i, f"p[{pos}]")
-    consts = [i for i in range(n) if graph.roles[i][0] == "const" and i in read]
-    for i in consts:
-        slots.give(i, repr(graph.roles[i][1]))
+    # One row per distinct constant: the ten 2.0s of ten squares become one row every node reads.
+    const_row: dict[tuple[float, float], int] = {}
+    for i in range(n):
+        if graph.roles[i][0] == "const" and i in read:
+            number = graph.roles[i][1]
+            key = (number, math.copysign(1.0, number))  # 0.0 and -0.0 stay apart
+            if key in const_row:
+                slots.of[i] = const_row[key]
+            else:
+                const_row[key] = slots.give(i, repr(number))
     slots.first_op = len(slots.names)
     steps: list[Step] = []
     for key in keys:
@@ -249,13 +255,12 @@ def build(graph: Graph, n_params: int, input_sizes: list[int], arg_names: list[s
             steps.append(_dense_step(graph, dense, groups[key], key[0], slots, reaches, position))
         else:
             steps.append(_apply_step(graph, groups[key], key[0], slots, reaches))
-    _mark_exclusive(steps, [pos for pos, _ in params])
     outputs = slots.rows(graph.outputs)
     return Plan(
         slots=len(slots.names), inputs=inputs, load=_direct_inputs(steps, inputs, outputs), order=order,
         param_rows=slots.rows([i for _, i in params]), param_index=index([pos for pos, _ in params]),
-        const_rows=np.array([slots.of[i] for i in consts], dtype=np.intp),
-        const_values=np.array([graph.roles[i][1] for i in consts], dtype=float),
+        const_rows=np.array(list(const_row.values()), dtype=np.intp),
+        const_values=np.array([number for number, _ in const_row], dtype=float),
         steps=steps, outputs=outputs, names=slots.names,
     )
 
@@ -274,21 +279,6 @@ def _direct_inputs(steps: list[Step], inputs: list[slice], outputs: Index) -> li
         for ix in rows:
             read.update(rows_of(ix).tolist())
     return [any(r in read for r in range(ix.start, ix.stop)) for ix in inputs]
-
-
-def _mark_exclusive(steps: list[Step], row_positions: list[int]) -> None:
-    """Flag the dense steps whose weights (a slice) no other step reads."""
-    count: dict[int, int] = defaultdict(int)
-    for position in row_positions:
-        count[position] += 1
-    for step in steps:
-        if isinstance(step, Dense):
-            for ix in (step.weights, *step.biases):
-                for position in rows_of(ix):
-                    count[int(position)] += 1
-    for step in steps:
-        if isinstance(step, Dense) and isinstance(step.weights, slice):
-            step.exclusive = all(count[p] == 1 for p in range(step.weights.start, step.weights.stop))
 
 
 def _parameter_order(graph: Graph, dense: dict[int, Terms], dense_groups: list[list[int]],

@@ -11,7 +11,6 @@ the batch gradient into their ``.grad``).  Everything else is arrays.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
@@ -22,11 +21,19 @@ import numpy as np
 from ..errors import DomainError, GraphError, NonFiniteError
 from ..naming import describe
 from ..value import Value
+from .codegen import Kernel, generate
 from .plan import Apply, Dense, Plan, format_plan, rows_of
-from .trace import _HELP, Graph, TraceError, trace_values
+from .tracing import _HELP, Graph, TraceError, trace_values
 
 REDUCTIONS = ("mean", "sum")
-_data = attrgetter("_data")
+_data = attrgetter("data")
+#: How many batch sizes keep generated code and buffers at once (training, a last short batch, tests).
+KERNELS = 4
+
+
+def _strict() -> np.errstate:
+    """Floating-point errors raise inside compiled code, as the scalar engine raises at the node."""
+    return np.errstate(over="raise", invalid="raise", divide="raise")
 
 
 @dataclass(frozen=True)
@@ -54,9 +61,11 @@ class Program:
         self.plan = plan
         self._graph = graph
         self._sizes = [ix.stop - ix.start for ix in plan.inputs]
+        self._shapes = [(2, size) for size in self._sizes]  # (ndim, features) of each batch array
         # Backward skips steps through which no parameter is reached (e.g. the targets' side of a loss).
         self._backward_steps = [s for s in reversed(plan.steps) if isinstance(s, Dense) or s.grad_args]
         self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._kernels: dict[int, Kernel] = {}
         self._reads_params = np.arange(plan.slots)[plan.param_rows].size > 0
 
     @property
@@ -122,18 +131,23 @@ class Program:
         """
         theta = self.read_params() if params is None else self._theta(params)
         arrays = self._batch(batch)
-        with np.errstate(all="ignore"):  # results are checked, and explained if they are not finite
-            parts = [self._forward([a[s:s + chunk].T for a in arrays], theta)[self.plan.outputs].T.copy()
-                     for s in range(0, len(arrays[0]), chunk)]
+        parts = []
+        for s in range(0, len(arrays[0]), chunk):
+            inputs = [a[s:s + chunk].T for a in arrays]
+            parts.append(self._run_forward(inputs, theta)[self.plan.outputs].T.copy())
         out = np.concatenate(parts)
         return out[:, 0] if self.scalar else out
 
-    def value_and_grad(self, *batch: Any, params: np.ndarray | None = None,
-                       reduction: str = "mean") -> tuple[float, np.ndarray]:
+    def value_and_grad(self, *batch: Any, params: np.ndarray | None = None, reduction: str = "mean",
+                       out: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """The batch loss and its gradient by ``theta`` (a new vector ordered as :attr:`params`).
 
         Pure arrays: no Value is read or written when ``params`` is given, so
         a training loop can keep theta in an array and update it in place.
+        ``out`` (a vector like theta) receives the gradient instead of a new
+        vector, which saves an allocation per step.  The batch and theta are
+        checked once per call; a non-finite number anywhere on the way raises
+        the scalar engine's error naming the step.
         """
         if not self.scalar:
             raise GraphError(f"value_and_grad needs a function that returns one Value; this one returns "
@@ -142,15 +156,62 @@ class Program:
             raise ValueError(f"reduction must be one of {REDUCTIONS}, not {reduction!r}")
         theta = self.read_params() if params is None else self._theta(params)
         arrays = self._batch(batch)
+        gtheta = self._gradient_vector(out)
         batch_size = len(arrays[0])
-        with np.errstate(all="ignore"):  # results are checked once at the end, and explained if they fail
-            inputs = [a.T for a in arrays]  # one column per sample, as the state
-            vals = self._forward(inputs, theta)
-            gtheta = self._backward(vals, theta, inputs, 1.0 / batch_size if reduction == "mean" else 1.0)
-        if not math.isfinite(gtheta.sum()):  # inf and nan survive a sum: one cheap pass
-            self._diagnose_backward(vals, theta, inputs, gtheta)
-        total = float(vals[self.plan.outputs].sum())
+        seed = 1.0 / batch_size if reduction == "mean" else 1.0  # d(mean)/d(one sample's loss) = 1/B
+        inputs = [a.T for a in arrays]  # one column per sample, as the state
+        kernel = self._kernel(batch_size)
+        try:
+            with _strict():  # the generated code checks the batch and theta on the way (see codegen)
+                kernel.gradient(theta, *inputs, gtheta, seed)
+        except FloatingPointError:  # find the step and say so, or finish if nothing was really wrong
+            gtheta[...] = self._careful_gradient(inputs, theta, seed)
+        total = float(np.add.reduce(kernel.vals[self.plan.outputs], axis=None))
         return (total / batch_size if reduction == "mean" else total), gtheta
+
+    def source(self, batch_size: int = 1) -> str:
+        """The generated NumPy code that runs batches of ``batch_size`` samples (see docs/compiled.md)."""
+        return self._kernel(batch_size).source
+
+    def _gradient_vector(self, out: np.ndarray | None) -> np.ndarray:
+        if out is None:
+            return np.empty(len(self.params), dtype=self.dtype)
+        if not isinstance(out, np.ndarray) or out.shape != (len(self.params),) or out.dtype != self.dtype:
+            raise ValueError(f"out must be a {self.dtype} vector of {len(self.params)} numbers "
+                             f"(one per parameter), got {getattr(out, 'shape', type(out).__name__)}")
+        return out
+
+    def _kernel(self, batch: int) -> Kernel:
+        kernel = self._kernels.get(batch)
+        if kernel is None:
+            if len(self._kernels) >= KERNELS:
+                self._kernels.clear()
+                self._buffers.clear()
+            vals = self._state(batch)
+            kernel = generate(self.plan, self._backward_steps, batch, self.dtype, vals,
+                              self._buffers[batch][1], len(self.params))
+            self._kernels[batch] = kernel
+        return kernel
+
+    def _run_forward(self, inputs: list[np.ndarray], theta: np.ndarray) -> np.ndarray:
+        """Values of every node by the generated code, or step by step if a number is not finite."""
+        kernel = self._kernel(inputs[0].shape[1])
+        try:
+            with _strict():
+                kernel.forward(theta, *inputs)
+            return kernel.vals
+        except FloatingPointError:
+            pass
+        with np.errstate(all="ignore"):
+            return self._forward(inputs, theta, careful=True)
+
+    def _careful_gradient(self, inputs: list[np.ndarray], theta: np.ndarray, seed: float) -> np.ndarray:
+        """The plan interpreted step by step, every step's result checked: names the first bad one."""
+        with np.errstate(all="ignore"):
+            vals = self._forward(inputs, theta, careful=True)
+            gtheta = self._backward(vals, theta, inputs, seed)
+            self._diagnose_backward(vals, theta, inputs, gtheta)
+        return gtheta
 
     def _backward(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray],
                   seed: float) -> np.ndarray:
@@ -207,8 +268,14 @@ class Program:
 
     # -- running ---------------------------------------------------------------
 
-    def _forward(self, inputs: list[np.ndarray], theta: np.ndarray) -> np.ndarray:
-        """Values of every node; ``inputs`` are the batch arrays transposed (features, samples)."""
+    def _forward(self, inputs: list[np.ndarray], theta: np.ndarray, careful: bool = False) -> np.ndarray:
+        """Values of every node by the plan; ``inputs`` are the batch transposed (features, samples).
+
+        ``careful`` first checks the inputs and theta, then every step's
+        result, and raises at the first number that is not finite.
+        """
+        if careful:
+            self._check_inputs(theta, inputs)
         plan = self.plan
         vals = self._state(inputs[0].shape[1])
         for rows, array, load in zip(plan.inputs, inputs, plan.load):
@@ -218,8 +285,8 @@ class Program:
             vals[plan.param_rows] = theta[plan.param_index][:, None]
         for step in plan.steps:
             step.forward(vals, theta, inputs)
-        if not math.isfinite(vals[plan.outputs].sum()):  # inf and nan survive a sum
-            self._diagnose_forward(vals, theta, inputs)
+            if careful and not np.isfinite(vals[step.out]).all():
+                raise _forward_error(self.plan, step, vals, *np.argwhere(~np.isfinite(vals[step.out]))[0])
         return vals
 
     def _state(self, batch: int) -> np.ndarray:
@@ -237,33 +304,36 @@ class Program:
         if theta.shape != (len(self.params),):
             raise ValueError(f"params must be a vector of {len(self.params)} numbers (one per parameter), "
                              f"got shape {theta.shape}")
-        return theta  # finiteness is checked only when a result is not finite (see _diagnose_forward)
+        return theta  # finiteness is checked by the generated code, where a layer reads it
 
     def _batch(self, batch: Sequence[Any]) -> list[np.ndarray]:
+        """The batch as 2-D arrays of the program's dtype, one row per sample, transposed: (features, B)."""
         if len(batch) != len(self._sizes):
             raise TypeError(f"the compiled function takes {len(self._sizes)} arrays "
                             f"({', '.join(self.arg_names)}), got {len(batch)}")
-        arrays = []
-        for name, size, array in zip(self.arg_names, self._sizes, batch):
-            array = np.asarray(array, dtype=self.dtype)
+        arrays = [np.asarray(array, dtype=self.dtype) for array in batch]
+        shapes = [(a.ndim, a.shape[-1] if a.ndim else 0) for a in arrays]
+        if shapes != self._shapes or len({len(a) for a in arrays}) != 1 or len(arrays[0]) == 0:
+            self._refuse(arrays)
+        return arrays
+
+    def _refuse(self, arrays: list[np.ndarray]) -> None:
+        """Raise the error that says what is wrong with a batch's shapes."""
+        for name, size, array in zip(self.arg_names, self._sizes, arrays):
             if array.ndim != 2 or array.shape[1] != size:
                 raise ValueError(f"{name} must be a 2-D array of shape (batch, {size}), one row per sample, "
                                  f"got shape {array.shape} (for one sample use row[None, :])")
-            arrays.append(array)
-        if len({len(a) for a in arrays}) != 1 or len(arrays[0]) == 0:
-            raise ValueError(f"the arrays must have the same number of rows, at least one; got "
-                             f"{[len(a) for a in arrays]}")
-        return arrays
+        raise ValueError(f"the arrays must have the same number of rows, at least one; got "
+                         f"{[len(a) for a in arrays]}")
 
     # -- explaining failures -----------------------------------------------------
 
-    def _diagnose_forward(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray]) -> None:
-        """Name the non-finite input or parameter, or the first step whose result is not finite, and raise."""
-        if np.isfinite(vals[self.plan.outputs]).all():
-            return  # only the check's own sum overflowed
+    def _check_inputs(self, theta: np.ndarray, inputs: list[np.ndarray]) -> None:
+        """Raise NonFiniteError naming the first parameter or input number that is not finite."""
         if not np.isfinite(theta).all():
             bad = int(np.flatnonzero(~np.isfinite(theta))[0])
-            raise NonFiniteError(f"parameter {bad} ({describe(self.params[bad])}) is {float(theta[bad])!r}")
+            raise NonFiniteError(f"parameter {bad} ({describe(self.params[bad])}) is {float(theta[bad])!r}; "
+                                 "parameters must be finite")
         for name, array in zip(self.arg_names, inputs):
             bad = ~np.isfinite(array)
             if bad.any():
@@ -271,19 +341,12 @@ class Program:
                 number = float(array[feature, sample])
                 raise NonFiniteError(f"input {name}[{feature}] of sample {sample} is {number!r}; "
                                      "inputs must be finite")
-        with np.errstate(all="ignore"):
-            for step in self.plan.steps:
-                step.forward(vals, theta, inputs)
-                bad = ~np.isfinite(vals[step.out])
-                if bad.any():
-                    raise _forward_error(self.plan, step, vals, *np.argwhere(bad)[0])
-        raise NonFiniteError("a compiled output is not finite")  # not reached: some step must fail first
 
     def _diagnose_backward(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray],
                            result: np.ndarray) -> None:
         """Name the backward step where a gradient stopped being finite, and raise."""
         if np.isfinite(result).all():
-            return  # only the check's own sum overflowed
+            return  # the error was inside a step whose results are finite (e.g. a masked 0 ** -1)
         grads = np.zeros_like(vals)
         grads[self.plan.outputs] = 1.0
         gtheta = np.zeros_like(theta)
@@ -323,4 +386,6 @@ def relative_error(compiled: np.ndarray, scalar: np.ndarray) -> float:
     compiled, scalar = np.asarray(compiled, dtype=float), np.asarray(scalar, dtype=float)
     difference = float(np.max(np.abs(compiled - scalar), initial=0.0))
     scale = float(np.max(np.abs(scalar), initial=0.0))
-    return 0.0 if difference == 0.0 else difference / scale
+    if difference == 0.0:
+        return 0.0
+    return difference / scale if scale else difference  # an all-zero reference: the absolute difference

@@ -1,0 +1,358 @@
+"""Straight-line NumPy code from a plan, one function pair per batch size.
+
+At small batches what costs most is not arithmetic but the interpreter: every
+step of the plan looked up, every partial called through a loop, every
+gradient row zeroed and added into.  So the plan is written out once per batch
+size as Python source (``program.source()`` shows it) with:
+
+- every row range of the state bound to a view made once, so a step is one
+  NumPy call writing with ``out=`` into preallocated memory;
+- the table's own NumPy forms and partials called on those views; a partial
+  that is a constant (``add``, ``sum``, ``neg``) is folded, so there is no
+  multiplication by 1;
+- the fused patterns of :mod:`autodiff.compiled.patterns` written out from
+  their declared forms (matrix products for layers, ``x * x`` for squares);
+- a gradient row's first contribution assigned, later ones added, so only the
+  rows that need it are zeroed.
+
+The generated code checks what NumPy's floating-point flags cannot see: the
+result of every matrix product (BLAS neither raises on overflow nor on an inf
+or nan among its inputs, so this also checks the batch and the parameters a
+layer reads), the batch rows and parameters other steps read, and the
+gradient vector, each with one dot product.  :class:`~autodiff.compiled.Program`
+runs it under ``np.errstate(..., 'raise')``, so every elementwise step raises
+on overflow, invalid operations and division by zero; on any of these it
+replays the plan step by step to name the step (or, if the error was
+harmless, to finish).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..primitives import POW, SIGMOID, SUM, Primitive
+from .patterns import DENSE, SIGMOID_IN_PLACE, SQUARE
+from .plan import Apply, Dense, Index, Plan, Repeating, rows_of
+
+
+@dataclass
+class Kernel:
+    """Generated code for one batch size: ``forward(theta, *inputs)`` and ``gradient(...)``."""
+
+    source: str
+    forward: Callable[..., None]
+    gradient: Callable[..., None]
+    vals: np.ndarray
+    grads: np.ndarray
+
+
+@dataclass
+class _Writer:
+    """Names, lines and which rows have received a gradient while code is written."""
+
+    plan: Plan
+    batch: int
+    vals: np.ndarray
+    grads: np.ndarray
+    namespace: dict[str, Any] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+    written: set[int] = field(default_factory=set)  # gradient rows assigned so far
+    written_theta: set[int] = field(default_factory=set)  # gradient vector positions assigned so far
+    zero: set[int] = field(default_factory=set)  # rows to zero first: added into before any assignment
+    zero_theta: set[int] = field(default_factory=set)
+
+    def bind(self, name: str, value: Any) -> str:
+        self.namespace[name] = value
+        return name
+
+    def rows(self, array: str, ix: Index) -> str:
+        """An expression for rows ``ix`` of ``vals`` or ``grads``: a bound view for a slice."""
+        state = self.vals if array == "v" else self.grads
+        if isinstance(ix, slice):
+            return self.bind(f"{array}{ix.start}_{ix.stop}", state[ix])
+        name = self.bind(f"rows{len(self.namespace)}", np.asarray(ix))
+        return f"{'vals' if array == 'v' else 'grads'}[{name}]"
+
+    def joint(self, array: str, ix: slice, shape: tuple[int, ...]) -> str:
+        state = self.vals if array == "v" else self.grads
+        return self.bind(f"{array}{ix.start}_{ix.stop}_by{shape[0]}", state[ix].reshape(shape))
+
+    def theta(self, vector: str, ix: Index, shape: tuple[int, int] | None = None) -> str:
+        """Positions ``ix`` of ``theta`` or ``gtheta`` (views made per call: the vectors are arguments)."""
+        if isinstance(ix, slice):
+            text = f"{vector}[{ix.start}:{ix.stop}]"
+        else:
+            text = f"{vector}[{self.bind(f'positions{len(self.namespace)}', np.asarray(ix))}]"
+        return f"{text}.reshape{shape}" if shape else text
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " + line)
+
+    def add(self, target: str, value: str) -> None:
+        """``target += value`` for a bound view (a bare name would become a local) or a reshaped view."""
+        if target.isidentifier():
+            self.emit(f"{target}[...] += {value}")
+        elif target.endswith(")"):
+            self.emit(f"np.add({target}, {value}, out={target})")
+        else:
+            self.emit(f"{target} += {value}")
+
+
+def generate(plan: Plan, steps_backward: list[Apply | Dense], batch: int, dtype: np.dtype,
+             vals: np.ndarray, grads: np.ndarray, n_params: int) -> Kernel:
+    """Write the plan as two functions for batches of ``batch`` samples and compile them."""
+    w = _Writer(plan, batch, vals, grads)
+    w.namespace.update(np=np, vals=vals, grads=grads)
+    arguments = ", ".join(f"in{k}" for k in range(len(plan.inputs)))
+    forward = _forward_lines(w)
+    w.lines = []
+    backward = _backward_lines(w, steps_backward, n_params)
+    source = "\n".join([f"def forward(theta, {arguments}):", *forward, "",
+                        f"def gradient(theta, {arguments}, gtheta, seed):",
+                        f"    forward(theta, {arguments})", *backward, ""])
+    exec(compile(source, f"<compiled plan, batch {batch}>", "exec"), w.namespace)  # noqa: S102
+    return Kernel(source, w.namespace["forward"], w.namespace["gradient"], vals, grads)
+
+
+# -- forward ----------------------------------------------------------------------
+
+
+def _forward_lines(w: _Writer) -> list[str]:
+    plan = w.plan
+    for k, (rows, load) in enumerate(zip(plan.inputs, plan.load)):
+        if load:
+            w.emit(f"{w.rows('v', rows)}[...] = in{k}")
+            _check(w, w.rows("v", rows))
+    if np.arange(plan.slots)[plan.param_rows].size:
+        w.emit(f"{w.rows('v', plan.param_rows)}[...] = {w.theta('theta', plan.param_index)}[:, None]")
+        _check(w, w.rows("v", plan.param_rows))
+    for step in plan.steps:
+        if isinstance(step, Dense):
+            _dense_forward(w, step)
+        else:
+            _apply_forward(w, step)
+    return w.lines
+
+
+def _input(w: _Writer, step: Dense) -> str:
+    return f"in{step.arg}" if step.arg is not None else w.rows("v", step.xs)
+
+
+def _dense_forward(w: _Writer, step: Dense) -> None:
+    out = w.rows("v", step.out)
+    matrix = w.theta("theta", step.weights, step.shape)
+    for line in DENSE.source({"W": matrix, "x": _input(w, step)}, out):
+        w.emit(line)
+    for ix in step.biases:
+        w.add(out, f"{w.theta('theta', ix)}[:, None]")
+    for ix in step.extras:
+        w.add(out, w.rows("v", ix))
+    _check(w, out)  # a matrix product neither raises on overflow nor on inf or nan among its inputs
+
+
+def _check(w: _Writer, array: str) -> None:
+    """Raise FloatingPointError unless every number of ``array`` is finite (one dot product)."""
+    w.namespace["isfinite"] = math.isfinite
+    w.emit(f"if not isfinite(np.vdot({array}, {array})): raise FloatingPointError({array!r})")
+
+
+def _apply_forward(w: _Writer, step: Apply) -> None:
+    out, op = w.rows("v", step.out), step.op
+    if op is SUM and step.joint is not None:  # the left-to-right sum of the table, in one call
+        w.emit(f"np.add.reduce({_joint(w, 'v', step)}, axis=0, out={out})")
+        return
+    args = [w.rows("v", ix) for ix in step.args]
+    pattern = SQUARE if _is_square(w, step) else SIGMOID_IN_PLACE if op is SIGMOID else None
+    if pattern is not None:
+        for line in pattern.source({"x": args[0]}, out):
+            w.emit(line)
+    elif isinstance(op.array_forward, np.ufunc):
+        w.emit(f"{_function(w, op)}({', '.join(args)}, out={out})")
+    else:
+        w.emit(f"{out}[...] = {_function(w, op)}({', '.join(args)})")
+
+
+def _function(w: _Writer, op: Primitive) -> str:
+    f = op.array_forward
+    if isinstance(f, np.ufunc) and getattr(np, f.__name__, None) is f:
+        return f"np.{f.__name__}"
+    return w.bind(f"{op.name}_array_forward", f)
+
+
+def _joint(w: _Writer, array: str, step: Apply) -> str:
+    return w.joint(array, step.joint, (len(step.args), step.width, w.batch))
+
+
+def _is_square(w: _Writer, step: Apply) -> bool:
+    """pow(x, 2) with the same constant 2 for every node of the step."""
+    exponent = step.args[1] if step.op is POW else None
+    if not isinstance(exponent, slice) or exponent.stop - exponent.start != 1:
+        return False
+    constants = dict(zip(w.plan.const_rows.tolist(), w.plan.const_values.tolist()))
+    return constants.get(step.args[1].start) == 2.0
+
+
+# -- backward ---------------------------------------------------------------------
+
+
+def _backward_lines(w: _Writer, steps: list[Apply | Dense], n_params: int) -> list[str]:
+    plan = w.plan
+    w.emit(f"{w.rows('g', plan.outputs)}[...] = seed")
+    w.written.update(rows_of(plan.outputs).tolist())
+    for step in steps:
+        w.zero.update(set(rows_of(step.out).tolist()) - w.written)  # not reached: keep them zero
+        if isinstance(step, Dense):
+            _dense_backward(w, step)
+        else:
+            _apply_backward(w, step)
+    if np.arange(plan.slots)[plan.param_rows].size:  # parameters read by plain steps: sum over the batch
+        rows = w.rows("g", plan.param_rows)
+        _into_theta(w, plan.param_index, lambda out: f"np.sum({rows}, axis=1{', out=' + out if out else ''})")
+    w.zero_theta.update(set(range(n_params)) - w.written_theta)  # reached by nothing: gradient 0
+    _check(w, "gtheta")  # the matrix products of the backward sweep do not raise either
+    return [*_zero_lines(w), *w.lines]
+
+
+def _zero_lines(w: _Writer) -> list[str]:
+    lines = []
+    for array, rows in (("grads", w.zero), ("gtheta", w.zero_theta)):
+        for start, stop in _runs(sorted(rows)):
+            lines.append(f"    {array}[{start}:{stop}] = 0.0")
+    return lines
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    runs: list[list[int]] = []
+    for r in rows:
+        if runs and runs[-1][1] == r:
+            runs[-1][1] = r + 1
+        else:
+            runs.append([r, r + 1])
+    return [(a, b) for a, b in runs]
+
+
+def _first(written: set[int], zero: set[int], rows: list[int], repeats: bool) -> bool:
+    """Whether a contribution to ``rows`` may be assigned (none has arrived yet); else it is added."""
+    fresh = [r for r in rows if r not in written]
+    written.update(rows)
+    if len(fresh) == len(rows) and not repeats:
+        return True
+    zero.update(fresh)  # added into before anything was assigned: start from zero
+    return False
+
+
+#: Source of a contribution: called with the target to write into (out=), or None for a value.
+Call = Callable[[str | None], str]
+
+
+def _value(source: str) -> Call:
+    """A contribution that is an expression (no out= form)."""
+    return lambda out: source
+
+
+def _into(w: _Writer, ix: Index, call: Call) -> None:
+    """Gradient rows ``ix`` receive ``call``: assigned (with out= when possible) if first, else added."""
+    repeats = type(ix) is Repeating
+    first = _first(w.written, w.zero, rows_of(ix).tolist(), repeats)
+    _write(w, "grads", w.rows("g", ix), ix, first, repeats, call)
+
+
+def _into_theta(w: _Writer, ix: Index, call: Call, shape: tuple[int, int] | None = None) -> None:
+    repeats = type(ix) is Repeating
+    first = _first(w.written_theta, w.zero_theta, rows_of(ix).tolist(), repeats)
+    target = w.theta("gtheta", ix, shape if isinstance(ix, slice) else None)
+    _write(w, "gtheta", target, ix, first, repeats, call if shape is None or isinstance(ix, slice)
+           else _value(f"{call(None)}.ravel()"))
+
+
+def _write(w: _Writer, array: str, target: str, ix: Index, first: bool, repeats: bool, call: Call) -> None:
+    if repeats:  # a row named twice: += would count it once
+        index = w.bind(f"repeat{len(w.namespace)}", np.asarray(ix).view(np.ndarray))
+        w.emit(f"np.add.at({array}, {index}, np.broadcast_to({call(None)}, ({len(ix)}, *{array}.shape[1:])))")
+    elif not first:
+        w.add(target, call(None))
+    elif not isinstance(ix, slice):
+        w.emit(f"{target} = {call(None)}")
+    else:
+        source = call(target)
+        w.emit(source if "out=" in source else f"{target}[...] = {source}")
+
+
+def _dense_backward(w: _Writer, step: Dense) -> None:
+    up, x = w.rows("g", step.out), _input(w, step)
+    forms = DENSE.backward  # the table's mul and sum partials, summed as matrix products
+    _into_theta(w, step.weights, lambda out: forms["W"].source({"up": up, "x": x}, out=out), step.shape)
+    if step.x_grad:
+        matrix = w.theta("theta", step.weights, step.shape)
+        _into(w, step.xs, lambda out: forms["x"].source({"W": matrix, "up": up}, out=out))
+    for ix in step.biases:
+        if isinstance(ix, slice) and ix.stop - ix.start == 1 and step.shape[0] > 1:
+            _into_theta(w, ix, _value(f"np.sum({up})"))  # one parameter is every neuron's bias
+        else:
+            _into_theta(w, ix, lambda out: forms["b"].source({"up": up}, out=out))
+    for k in step.extra_grad:
+        _into(w, step.extras[k], _value(up))
+
+
+def _apply_backward(w: _Writer, step: Apply) -> None:
+    op, up, out = step.op, w.rows("g", step.out), w.rows("v", step.out)
+    if step.joint is not None and op.arity is None:
+        _joint_backward(w, step, up, out)
+        return
+    args = [w.rows("v", ix) for ix in step.args]
+    for k in step.grad_args:
+        contribution = _contribution(w, step, k, args, up, out)
+        ix = step.args[k]
+        if isinstance(ix, slice) and ix.stop - ix.start == 1 and step.width > 1:  # a row every node reads
+            _into(w, ix, _value(f"np.sum({contribution(None)}, axis=0, keepdims=True)"))
+        else:
+            _into(w, ix, contribution)
+
+
+def _contribution(w: _Writer, step: Apply, k: int, args: list[str], up: str, out: str) -> Call:
+    """partial_k * up: the table's partial, folded when it is a constant."""
+    if _is_square(w, step) and k == 0:
+        return lambda target: SQUARE.backward["x"].source({"x": args[0], "up": up}, out=target)
+    constant = _constant_partial(step.op, k, len(step.args))
+    if constant == 1.0:
+        return _value(up)
+    if constant is not None:
+        return lambda target: f"np.multiply({up}, {constant!r}{', out=' + target if target else ''})"
+    partial = f"{w.bind(step.op.name, step.op)}.partial({k}, ({', '.join(args)},), {out})"
+    return lambda target: f"np.multiply({partial}, {up}{', out=' + target if target else ''})"
+
+
+def _joint_backward(w: _Writer, step: Apply, up: str, out: str) -> None:
+    target = step.joint
+    constant = _constant_partial(step.op, 0, len(step.args))
+    rows = rows_of(target).tolist()
+    first = _first(w.written, w.zero, rows, False)
+    view = _joint(w, "g", step)
+    if constant is None:
+        op = w.bind(step.op.name, step.op)
+        value = f"{op}.partial(0, {_joint(w, 'v', step)}, {out}) * {up}"
+    else:
+        value = up if constant == 1.0 else f"{constant!r} * {up}"
+    if first:
+        w.emit(f"{view}[...] = {value}")
+    else:
+        w.add(view, value)
+
+
+def _constant_partial(op: Primitive, k: int, arity: int) -> float | None:
+    """The partial's value if the table gives a plain number for it whatever the inputs, else None."""
+    probes = [np.array([0.3, 1.7]), np.array([2.5, -0.4])]
+    try:
+        with np.errstate(all="ignore"):
+            values = [op.partial(k, [p] * arity, p) for p in probes]
+    except Exception:  # noqa: BLE001 - a partial that cannot run on probes is simply not folded
+        return None
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if numbers and values[0] == values[1]:
+        return float(values[0])
+    return None

@@ -1,0 +1,163 @@
+"""Compiled training through nn: tracing time, nn.fit against the program's own steps.  Prints figures.
+
+Nielsen's 784-30-10 sigmoid network as ``nn.MLP`` with ``nn.quadratic``, SGD
+with lr 3.0 on the mean over mini-batches of 10, on synthetic MNIST-shaped
+data (uniform pixels, random one-hot targets).  In one process:
+
+1. ``autodiff.compile`` of the per-sample loss as ``nn.fit`` makes it (four
+   example rows: one trace and three checks), median of a few runs;
+2. ``nn.fit`` one epoch in compiled mode (the epoch's own ``seconds``, which
+   leave out tracing), against the same epoch run directly on the program
+   ``fit`` built: ``value_and_grad`` into a reused vector and the SGD update,
+   the two taking turns epoch by epoch;
+3. all tracing in a run like ``examples/mnist.py --epochs 1``: ``fit`` (with
+   a forward pass for metrics) then ``predict`` on 10,000 test images.
+
+BLAS runs single-threaded (set before NumPy loads).
+
+    python benchmarks/bench_training.py [--quick] [--images 50000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import argparse  # noqa: E402
+import inspect  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import autodiff  # noqa: E402
+import nn  # noqa: E402
+
+BATCH = 10
+LR = 3.0
+
+
+def synthetic(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    images = rng.random((count, 784))
+    return images, np.eye(10)[rng.integers(0, 10, count)]
+
+
+def model(seed: int) -> nn.MLP:
+    return nn.MLP(784, [30, 10], activation="sigmoid", init="normal", seed=seed)
+
+
+def compile_seconds(net: nn.MLP, images: np.ndarray, targets: np.ndarray, rounds: int) -> float:
+    """Median seconds of autodiff.compile on the loss, with the example rows fit passes."""
+    def sample_loss(x: list[autodiff.Value], t: list[autodiff.Value]) -> autodiff.Value:
+        return nn.quadratic(net(x), t)
+
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        autodiff.compile(sample_loss, (images[:4], targets[:4]), net.parameters())
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def fit_epoch(net: nn.MLP, images: np.ndarray, targets: np.ndarray, seed: int) -> float:
+    history = nn.fit(net, images, targets, nn.quadratic, nn.SGD(net, lr=LR), epochs=1, batch_size=BATCH,
+                     reduction="mean", seed=seed, mode="compiled", progress=False)
+    return history.epochs[-1].seconds
+
+
+def own_steps(program: Any, images: np.ndarray, targets: np.ndarray, seed: int) -> Callable[[], float]:
+    """An epoch straight on the program: the loop nn.fit runs, with nothing around it."""
+    theta = program.read_params()
+    grad = np.empty_like(theta)
+
+    reuse = "out" in inspect.signature(program.value_and_grad).parameters  # older versions had no out=
+
+    def epoch() -> float:
+        nonlocal theta
+        order = np.random.default_rng([seed, 1]).permutation(len(images))
+        start = time.perf_counter()
+        for begin in range(0, len(images), BATCH):
+            rows = order[begin:begin + BATCH]
+            if reuse:
+                program.value_and_grad(images[rows], targets[rows], params=theta, reduction="mean", out=grad)
+                theta = theta - LR * grad
+            else:
+                theta = theta - LR * program.value_and_grad(images[rows], targets[rows], params=theta)[1]
+        return time.perf_counter() - start
+
+    return epoch
+
+
+def tracing_in_a_run(images: np.ndarray, targets: np.ndarray, test: np.ndarray,
+                     seed: int) -> tuple[float, int]:
+    """Seconds spent in autodiff.compile during fit (with metrics) and predict, and how many calls."""
+    spent, calls = [0.0], [0]
+    real = autodiff.compile
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - start
+            calls[0] += 1
+
+    net = model(seed + 1)
+    autodiff.compile = timed
+    try:
+        nn.fit(net, images, targets, nn.quadratic, nn.SGD(net, lr=LR), epochs=1, batch_size=BATCH,
+               reduction="mean", seed=seed, mode="compiled", progress=False,
+               metrics={"accuracy": lambda out, want: float(np.mean(out.argmax(1) == want.argmax(1)))})
+        nn.predict(net, test, mode="compiled")
+    finally:
+        autodiff.compile = real
+    return spent[0], calls[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=50_000)
+    parser.add_argument("--quick", action="store_true", help="5,000 images and 2 rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="epochs of each contender, taking turns")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    count, rounds = (5_000, 2) if args.quick else (args.images, args.rounds)
+    images, targets = synthetic(count, args.seed)
+    test = synthetic(10_000, args.seed + 1)[0]
+    print(f"784-30-10 sigmoid nn.MLP, quadratic cost, SGD lr {LR}, batch {BATCH}, {count:,} images, "
+          f"BLAS threads: {os.environ['OPENBLAS_NUM_THREADS']}")
+
+    seconds = compile_seconds(model(args.seed), images, targets, max(rounds, 3))
+    print(f"\nautodiff.compile of the loss (1 trace + 3 checks, plan, replay check): {seconds:.3f} s "
+          f"(median of {max(rounds, 3)}; goal <= 0.5 s)")
+
+    fit_net = model(args.seed)
+    steps = nn.modes.CompiledSteps(fit_net, images, targets, nn.quadratic, nn.SGD(fit_net, lr=LR), "mean",
+                                   need_outputs=False)
+    direct = own_steps(steps.program, images, targets, args.seed)
+    fits, owns = [], []
+    for _ in range(rounds):  # taking turns spreads a shared machine's load over both
+        fits.append(fit_epoch(fit_net, images, targets, args.seed))
+        owns.append(direct())
+    ratios = [f / o for f, o in zip(fits, owns)]
+    print(f"\nnn.fit compiled epoch {statistics.median(fits):.3f} s, the program's own steps "
+          f"{statistics.median(owns):.3f} s: {statistics.median(ratios):.3f}x (median of {rounds} paired "
+          f"epochs; goal <= 1.05x)")
+
+    spent, calls = tracing_in_a_run(images, targets, test, args.seed)
+    print(f"\ntracing in a run of fit (with metrics) and predict: {spent:.3f} s in {calls} autodiff.compile "
+          f"calls (goal <= 1 s; the model's forward pass is compiled once and reused by predict)")
+
+
+if __name__ == "__main__":
+    main()

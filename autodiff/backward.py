@@ -195,7 +195,11 @@ def _partial_error(node: Any, args: list[Any], out: Any, m: Any) -> Exception:
                 f"{op.formula(i)}, is undefined for {operands(op, parents)} ({error or 'infinite'})"
             ), node)
         except TypeError as error:
-            return TypeError(f"the local partial of {op.name} by {op.input_name(i)} failed: {error}")
+            return TypeError(
+                f"the local partial of {op.name} by {op.input_name(i)} failed: {error}. A partial must "
+                "work on floats, arrays and Values alike: write it with plain arithmetic and the "
+                "namespace it is given (m.cos(x), m.log(x)), never math.cos or float()"
+            )
     return AssertionError(f"a partial of {op.name} failed only when computed together")
 
 

@@ -196,3 +196,22 @@ def test_grad_inside_no_grad_is_an_error_not_a_zero():
     with autodiff.no_grad(), pytest.raises(GraphError, match="inside no_grad"):
         grad(lambda x: x * x)(3.0)
     assert grad(lambda x: x * x)(3.0) == 6.0  # recording is back on after the block
+
+
+def test_a_users_partial_written_with_math_cos_is_refused_not_differentiated_to_zero():
+    import autodiff
+    from autodiff import Primitive, apply, register
+
+    wrong = Primitive(name="test_sin_math", symbol="s", arity=1, forward=math.sin, array_forward=math.sin,
+                      partials=(lambda a, out, m: math.cos(a[0]),), formulas=("cos(x)",))
+    right = Primitive(name="test_sin_m", symbol="s", arity=1, forward=math.sin, array_forward=math.sin,
+                      partials=(lambda a, out, m: m.cos(a[0]),), formulas=("cos(x)",))
+    register(wrong)
+    register(right)
+    try:
+        assert grad(lambda v: apply(wrong, v))(1.0) == pytest.approx(math.cos(1.0))  # floats: fine
+        with pytest.raises(TypeError, match=r"m\.cos\(x\).*never math\.cos"):
+            grad(grad(lambda v: apply(wrong, v)))(1.0)  # used to give 0.0 silently
+        assert grad(grad(lambda v: apply(right, v)))(1.0) == pytest.approx(-math.sin(1.0), rel=1e-15)
+    finally:
+        del autodiff.PRIMITIVES["test_sin_math"], autodiff.PRIMITIVES["test_sin_m"]

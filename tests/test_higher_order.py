@@ -209,7 +209,9 @@ def test_a_users_partial_written_with_math_cos_is_refused_not_differentiated_to_
     register(wrong)
     register(right)
     try:
-        assert grad(lambda v: apply(wrong, v))(1.0) == pytest.approx(math.cos(1.0))  # floats: fine
+        x = autodiff.Value(1.0)
+        apply(wrong, x).backward()  # on floats the rule works
+        assert x.grad == pytest.approx(math.cos(1.0))
         with pytest.raises(TypeError, match=r"m\.cos\(x\).*never math\.cos"):
             grad(grad(lambda v: apply(wrong, v)))(1.0)  # used to give 0.0 silently
         assert grad(grad(lambda v: apply(right, v)))(1.0) == pytest.approx(-math.sin(1.0), rel=1e-15)

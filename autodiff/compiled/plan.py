@@ -180,22 +180,22 @@ class Plan:
     names: list[str]  # printable name of every slot
 
 
-class _Slots:
-    """Gives out rows of the state array and remembers a printable name for each."""
+class _StateRows:
+    """Assigns each node a row of the state array and remembers a printable name for each row."""
 
     def __init__(self) -> None:
         self.of: dict[int, int] = {}  # node -> row
         self.names: list[str] = []
         self.first_op = 0
 
-    def give(self, node: int | None, name: str) -> int:
+    def assign(self, node: int | None, name: str) -> int:
         if node is not None:
             self.of[node] = len(self.names)
         self.names.append(name)
         return len(self.names) - 1
 
-    def give_op(self, node: int) -> None:
-        self.give(node, f"v[{len(self.names) - self.first_op}]")
+    def assign_result(self, node: int) -> None:
+        self.assign(node, f"v[{len(self.names) - self.first_op}]")
 
     def rows(self, nodes: Sequence[int], shared: bool = False) -> Index:
         return index([self.of[i] for i in nodes], shared)
@@ -223,21 +223,21 @@ def build(graph: Graph, n_params: int, input_sizes: list[int], arg_names: list[s
     order = _parameter_order(graph, dense, [groups[k] for k in keys if k[1] == "dense"], n_params)
     position = {given: pos for pos, given in enumerate(order)}
 
-    slots = _Slots()
+    slots = _StateRows()
     # Leaves first: every feature of every argument (a batch loads as one slice),
     # then the parameters plain steps read, then constants.
     inputs = []
     for k, size in enumerate(input_sizes):
         inputs.append(slice(len(slots.names), len(slots.names) + size))
         for j in range(size):
-            slots.give(None, f"{arg_names[k]}[{j}]")
+            slots.assign(None, f"{arg_names[k]}[{j}]")
     for i, role in enumerate(graph.roles):
         if role[0] == "input":
             slots.of[i] = inputs[role[1]].start + role[2]
     read = {p for i in range(n) if i not in absorbed for p in _read(graph, dense, i)} | set(graph.outputs)
     params = sorted((position[graph.roles[i][1]], i) for i in read if graph.roles[i][0] == "param")
     for pos, i in params:
-        slots.give(i, f"p[{pos}]")
+        slots.assign(i, f"p[{pos}]")
     # One row per distinct constant: the ten 2.0s of ten squares become one row every node reads.
     const_row: dict[tuple[float, float], int] = {}
     for i in range(n):
@@ -247,7 +247,7 @@ def build(graph: Graph, n_params: int, input_sizes: list[int], arg_names: list[s
             if key in const_row:
                 slots.of[i] = const_row[key]
             else:
-                const_row[key] = slots.give(i, repr(number))
+                const_row[key] = slots.assign(i, repr(number))
     slots.first_op = len(slots.names)
     steps: list[Step] = []
     for key in keys:
@@ -360,7 +360,7 @@ def _levels(graph: Graph, dense: dict[int, Terms], absorbed: set[int]) -> list[i
     return level
 
 
-def _apply_step(graph: Graph, members: list[int], level: int, slots: _Slots, reaches: list[bool]) -> Apply:
+def _apply_step(graph: Graph, members: list[int], level: int, slots: _StateRows, reaches: list[bool]) -> Apply:
     # Sorting by the inputs' rows makes the reads contiguous where the inputs are.
     members = sorted(members, key=lambda i: [slots.of[p] for p in graph.parents[i]])
     arity = len(graph.parents[members[0]])
@@ -373,15 +373,15 @@ def _apply_step(graph: Graph, members: list[int], level: int, slots: _Slots, rea
         every = slots.rows([graph.parents[i][k] for k in range(arity) for i in members])
         joint = every if isinstance(every, slice) and arity * len(members) > 1 else None
     for i in members:
-        slots.give_op(i)
+        slots.assign_result(i)
     return Apply(level, graph.ops[members[0]], slots.rows(members), args, grad_args, len(members), joint)
 
 
-def _dense_step(graph: Graph, dense: dict[int, Terms], members: list[int], level: int, slots: _Slots,
+def _dense_step(graph: Graph, dense: dict[int, Terms], members: list[int], level: int, slots: _StateRows,
                 reaches: list[bool], position: dict[int, int]) -> Dense:
     first = dense[members[0]]
     for i in members:
-        slots.give_op(i)
+        slots.assign_result(i)
     return Dense(
         level=level, out=slots.rows(members), xs=slots.rows(first.xs),
         weights=index([position[graph.roles[w][1]] for i in members for w in dense[i].ws]),

@@ -62,7 +62,9 @@ class Placeholder(Value):
         raise TraceError(f"fn converted the input {describe(self)} to a float while tracing; {_HELP}")
 
 
-Role = tuple  # ("input", arg, index) | ("param", position) | ("const", number) | ("op",)
+#: What a traced node is, as a tagged tuple: ("input", argument, index) for a per-sample
+#: input, ("param", position) for a parameter, ("const", number) or ("op",) for a result.
+Role = tuple
 
 
 @dataclass(frozen=True)

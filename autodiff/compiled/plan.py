@@ -360,7 +360,8 @@ def _levels(graph: Graph, dense: dict[int, Terms], absorbed: set[int]) -> list[i
     return level
 
 
-def _apply_step(graph: Graph, members: list[int], level: int, slots: _StateRows, reaches: list[bool]) -> Apply:
+def _apply_step(graph: Graph, members: list[int], level: int, slots: _StateRows,
+                reaches: list[bool]) -> Apply:
     # Sorting by the inputs' rows makes the reads contiguous where the inputs are.
     members = sorted(members, key=lambda i: [slots.of[p] for p in graph.parents[i]])
     arity = len(graph.parents[members[0]])

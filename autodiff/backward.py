@@ -130,31 +130,33 @@ def _run_floats(order: list[Any], grads: dict[Any, float]) -> None:
     (nearly every node) so that no list is built per node; that halves the
     time of a sweep.  Other arities go through :func:`chain_rule` itself.
     """
-    m = FLOATS
+    m, constant, last = FLOATS, CONSTANT, clock.last_assignment
     for node in reversed(order):
         parents = node._parents
         if not parents:
             continue
-        if node._created < clock.last_assignment:
+        if node._created < last:
             check_fresh(node)
         op, upstream = node._op, grads[node]
         try:
             if op.arity == 2:
                 x, y = parents
                 args = (x._data, y._data)
-                if x._op is not CONSTANT:
+                if x._op is not constant:
                     grads[x] += op.partials[0](args, node._data, m) * upstream
-                if y._op is not CONSTANT:
+                if y._op is not constant:
                     grads[y] += op.partials[1](args, node._data, m) * upstream
             elif op.arity == 1:
                 x = parents[0]
-                if x._op is not CONSTANT:
+                if x._op is not constant:
                     grads[x] += op.partials[0]((x._data,), node._data, m) * upstream
             else:
                 chain_rule(node, grads)
         except (ValueError, ZeroDivisionError, OverflowError, TypeError):
             local_partials(node)  # raises the error that names the operand
             raise
+    if clock.last_assignment != last:  # another thread assigned a leaf during the sweep
+        check_all_fresh(order)
 
 
 def local_partials(node: Any, values: Any = None) -> list[Any]:

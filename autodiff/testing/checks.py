@@ -411,7 +411,8 @@ def _usable(p: Primitive, point: tuple[float, ...]) -> bool:
 
 def _first_order(p: Primitive, point: tuple[float, ...], eps: float, rtol: float,
                  atol: float) -> list[PrimitiveCheck]:
-    out, arrays = p.forward(*point), [np.array([x]) for x in point]
+    # Two lanes, not one: a one-element array converts to a float silently, hiding a float-only rule.
+    out, arrays = p.forward(*point), [np.array([x, x]) for x in point]
     array_out = p.array_forward(*arrays)
     rows = [_row("forward", "arrays", point, lambda: _first(array_out), out, rtol, atol)]
     for i in range(len(point)):
@@ -426,7 +427,7 @@ def _first_order(p: Primitive, point: tuple[float, ...], eps: float, rtol: float
 
 
 def _first(array: Any) -> float:
-    """The one number of a one-element array result (a partial may also return a plain constant)."""
+    """The first lane of an array result (a partial may also return a plain constant)."""
     return float(np.asarray(array).ravel()[0])
 
 

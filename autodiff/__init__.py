@@ -27,6 +27,7 @@ from .explaining import explain
 from .forward import jvp
 from .functional import grad, value_and_grad
 from .primitives import PRIMITIVES, Primitive, register
+from .replaying import replay
 from .stepping import Stepper, steps
 from .value import Value, anomaly, apply, no_grad, scope, sum
 
@@ -50,6 +51,7 @@ __all__ = [
     "jvp",
     "no_grad",
     "register",
+    "replay",
     "scope",
     "steps",
     "sum",

@@ -197,11 +197,11 @@ def _partial_error(node: Any, args: list[Any], out: Any, m: Any) -> Exception:
                 f"{op.formula(i)}, is undefined for {operands(op, parents)} ({error or 'infinite'})"
             ), node)
         except TypeError as error:
-            return TypeError(
+            return _located(TypeError(
                 f"the local partial of {op.name} by {op.input_name(i)} failed: {error}. A partial must "
                 "work on floats, arrays and Values alike: write it with plain arithmetic and the "
                 "namespace it is given (m.cos(x), m.log(x)), never math.cos or float()"
-            )
+            ), node)
     return AssertionError(f"a partial of {op.name} failed only when computed together")
 
 
@@ -319,9 +319,9 @@ def _raise_non_finite(order: list[Any], grads: dict[Any, Any], values: Any) -> N
     bad = next((node for node in order if not math.isfinite(_number(grads[node]))), None)
     if bad is None:
         return  # only the check's own total overflowed; every gradient is finite
-    raise NonFiniteError(
+    raise _located(NonFiniteError(
         f"the gradient of {describe(bad)} overflowed to {_number(grads[bad])!r} while summing its parts"
-    )
+    ), bad)
 
 
 def check_fresh(node: Any) -> None:

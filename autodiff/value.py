@@ -253,13 +253,13 @@ class Value:
             return self * other**-1
         divisor = _number(other, "/")
         if divisor == 0.0:
-            raise DivisionByZeroError(f"division by zero: {_describe(self)} / 0")
+            raise _blame(DivisionByZeroError(f"division by zero: {_describe(self)} / 0"))
         reciprocal = 1.0 / divisor
         if reciprocal - reciprocal != 0.0:  # a subnormal divisor: 1/divisor is inf
-            raise NonFiniteError(
+            raise _blame(NonFiniteError(
                 f"division of {_describe(self)} by {divisor!r}: x / y is computed as x * (1/y), "
                 "and 1/y does not fit in a float"
-            )
+            ))
         return self * _constant(reciprocal)
 
     def __rtruediv__(self, other: Any) -> Value:
@@ -582,7 +582,7 @@ def _number(other: Any, symbol: str) -> float:
             f"({other!r:.60}); use a Value or a real number"
         )
     if number - number != 0.0:
-        raise NonFiniteError(f"the constant {number!r} in {symbol!r} is not finite")
+        raise _blame(NonFiniteError(f"the constant {number!r} in {symbol!r} is not finite"))
     return number
 
 
@@ -604,9 +604,9 @@ def _checked_number(data: Any, where: str, label: str | None) -> float:
 
 def _check_divisor(numerator: Value, divisor: Value) -> None:
     if divisor._data == 0.0:
-        raise DivisionByZeroError(
+        raise _blame(DivisionByZeroError(
             f"division by zero: {_describe(numerator)} / {_describe(divisor)}, which is 0.0"
-        )
+        ))
 
 
 # -- messages -----------------------------------------------------------------

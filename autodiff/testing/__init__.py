@@ -11,9 +11,21 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from .checks import Disagreement, NodeReport, PrimitiveReport, check_nodes, check_primitive
 from .gradcheck import GradcheckError, analytic_gradient, gradcheck, numeric_gradient
 
-__all__ = ["GradcheckError", "analytic_gradient", "gradcheck", "numeric_gradient", "strategies"]
+__all__ = [
+    "Disagreement",
+    "GradcheckError",
+    "NodeReport",
+    "PrimitiveReport",
+    "analytic_gradient",
+    "check_nodes",
+    "check_primitive",
+    "gradcheck",
+    "numeric_gradient",
+    "strategies",
+]
 
 
 def __getattr__(name: str) -> ModuleType:

@@ -1,0 +1,476 @@
+"""Where does a gradient go wrong?  Checks at every node of a graph, and of one primitive's rules.
+
+:func:`check_nodes` takes a recorded graph and, for each node v, compares the
+gradient a backward sweep gives at v with d(root)/dv by central differences:
+v's number is moved by +-eps and everything downstream of v is replayed from
+the table's forward rules (no code of yours is re-run).  Walking from the root
+towards the leaves, the first node whose gradient disagrees points at a
+broken local rule between it and the root; each local partial there is then
+checked against its own forward rule, which names one op and one input.
+
+:func:`check_primitive` checks a new primitive's partials against central
+differences at points its ``safe`` rule admits: to first order on floats, on
+NumPy arrays and on Values, and to second order (the partial, run on Values,
+differentiated again), so ``grad(grad(...))`` through it can be trusted.
+
+>>> from autodiff import Value
+>>> x = Value(0.5, label="x")
+>>> y = (x * x).tanh()
+>>> y.label = "y"
+>>> print(check_nodes(y))
+check_nodes: 3 of 3 nodes agree with central differences (eps=1e-06)
+node             backprop  numeric  rel. error
+y = tanh(x * x)  1         1        0
+x * x            0.94001   0.94001  ...
+x                0.94001   0.94001  ...
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..backward import Sweep, local_partials
+from ..errors import DomainError, NonFiniteError
+from ..functional import grad
+from ..naming import definition, node_names
+from ..primitives import ARRAYS, FLOATS, Primitive
+from ..replaying import Replayer
+from ..value import Value, apply
+
+#: How many agreeing rows ``print(report)`` shows of a big graph (``report.rows`` has them all).
+SHOWN_ROWS = 12
+
+
+def _close(a: float, b: float, rtol: float, atol: float) -> bool:
+    # A NaN on either side never passes (NaN comparisons are False).
+    return abs(a - b) <= atol + rtol * max(abs(a), abs(b))
+
+
+def _relative(a: float, b: float) -> float:
+    scale = max(abs(a), abs(b))
+    return abs(a - b) / scale if scale > 0.0 else 0.0
+
+
+def _num(x: float | None) -> str:
+    return "" if x is None else f"{x + 0.0:.5g}"
+
+
+def _table(header: Sequence[str], rows: list[Sequence[str]]) -> list[str]:
+    widths = [max(len(row[c]) for row in [header, *rows]) for c in range(len(header))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *rows]]
+
+
+# -- check_nodes -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeCheck:
+    """One node's gradient both ways: ``status`` is 'ok', 'FAIL' or 'skipped' (see ``reason``)."""
+
+    node: Any
+    name: str
+    backprop: float
+    numeric: float | None
+    error: float | None
+    status: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Where the gradient first goes wrong: ``node``'s local partial by input ``input``.
+
+    ``operand`` is the node whose gradient disagrees (``node.parents[input]``);
+    ``partial`` is what the table's rule gives, ``numeric`` what central
+    differences of the op's forward rule give.  When no single local rule
+    disagrees (numeric trouble, a kink crossed), ``input`` is None, ``node``
+    is the first disagreeing node and ``reason`` says so.
+    """
+
+    node: Any
+    op: str
+    input: int | None
+    input_name: str | None
+    operand: Any
+    partial: float | None = None
+    numeric: float | None = None
+    reason: str = ""
+
+    @property
+    def site(self) -> str | None:
+        """Where the node was made, if it was made in anomaly mode (:func:`autodiff.anomaly`)."""
+        return self.node.site
+
+    def __str__(self) -> str:
+        if self.input is None:
+            return f"not localised: {self.reason}"
+        return f"{self.op}'s partial by {self.input_name}"
+
+
+@dataclass(frozen=True)
+class NodeReport:
+    """What :func:`check_nodes` found: a row per checked node (root first) and the first failure."""
+
+    rows: tuple[NodeCheck, ...]
+    first_failure: Disagreement | None
+    total: int
+    eps: float
+
+    @property
+    def passed(self) -> bool:
+        """True when no checked node disagrees (skipped nodes do not fail)."""
+        return self.first_failure is None
+
+    def __str__(self) -> str:
+        return "\n".join([self._summary(), *_table(("node", "backprop", "numeric", "rel. error"),
+                                                   self._shown()), *self._notes()])
+
+    def _summary(self) -> str:
+        agree = [row for row in self.rows if row.status == "ok"]
+        of = f"{len(self.rows)} of {self.total}" if len(self.rows) < self.total else f"{len(self.rows)}"
+        text = f"check_nodes: {len(agree)} of {len(self.rows)} nodes agree with central differences"
+        if of != str(len(self.rows)):
+            text += f" ({of} nodes checked, a seeded sample)"
+        return text + f" (eps={self.eps:g})"
+
+    def _marked(self) -> Any:
+        """The row that carries the first-disagreement marker: the blamed node's, else the operand's."""
+        failure = self.first_failure
+        if failure is None:
+            return None
+        checked = {row.node for row in self.rows}
+        return failure.node if failure.node in checked else failure.operand
+
+    def _shown(self) -> list[list[str]]:
+        marked, shown, hidden = self._marked(), [], 0
+        for row in self.rows:
+            quiet = row.status == "ok" and row.node is not marked
+            if quiet and len(self.rows) > SHOWN_ROWS * 2 and len(shown) >= SHOWN_ROWS:
+                hidden += 1
+                continue
+            cells = [row.name[:40], _num(row.backprop), _num(row.numeric) if row.numeric is not None
+                     else "skipped", "" if row.error is None else f"{row.error:.1g}"]
+            if row.node is marked:
+                cells[-1] += f"  <-- first disagreement: {self.first_failure}"
+            elif row.status == "FAIL":
+                cells[-1] += "  FAIL"
+            shown.append(cells)
+        if hidden:
+            shown.append([f"... {hidden} agreeing rows not shown (report.rows has them all)", "", "", ""])
+        return shown
+
+    def _notes(self) -> list[str]:
+        notes = [f"skipped {row.name}: {row.reason}" for row in self.rows if row.status == "skipped"]
+        failure = self.first_failure
+        if failure is not None and failure.input is not None:
+            where = f", made at {failure.site}" if failure.site else " (run the model in autodiff.anomaly() "
+            where += "" if failure.site else "to see the line that made it)"
+            notes.append(f"first disagreement: {failure} in {_name(self, failure.node)}: the table gives "
+                         f"{_num(failure.partial)}, central differences {_num(failure.numeric)}{where}")
+        return notes
+
+
+def _name(report: NodeReport, node: Any) -> str:
+    return next((row.name for row in report.rows if row.node is node), node.label or node.op)
+
+
+def check_nodes(root: Value, budget: int = 2000, seed: int = 0, eps: float = 1e-6,
+                rtol: float = 1e-5, atol: float = 1e-8) -> NodeReport:
+    """Compare backprop with central differences at every node of ``root``'s graph.
+
+    For each node v (leaves included, constants not) d(root)/dv is taken by
+    moving v's number by +-eps * max(1, |v|) and replaying what lies
+    downstream of v; a node passes when ``|backprop - numeric| <= atol + rtol
+    * max(|backprop|, |numeric|)``.  A move that leaves some primitive's domain
+    is reported as skipped.  Graphs of up to ``budget`` such nodes are
+    checked whole; bigger ones by a sample of ``budget`` nodes drawn with
+    ``seed``.  No ``.grad`` or ``.data`` is changed.
+
+    Returns a :class:`NodeReport`: ``print(report)`` shows the table (root
+    first) with the first disagreement marked; ``report.first_failure`` is
+    None or a :class:`Disagreement` naming the node, its op and the input
+    whose local partial is wrong.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"check_nodes needs the root Value of a graph, not {type(root).__name__}")
+    if budget < 1:
+        raise ValueError(f"check_nodes: budget must be at least 1, got {budget}")
+    replayer = Replayer(root)
+    grads = Sweep(root).run().grads  # this pass's gradients; .grad is not touched
+    candidates = [node for node in replayer.order if not node.is_constant]
+    chosen = candidates
+    if len(candidates) > budget:
+        chosen = sorted(random.Random(seed).sample(candidates, budget), key=lambda n: n.created)
+    names = node_names(replayer.order)
+    rows = tuple(_check(replayer, node, grads[node], names, eps, rtol, atol) for node in reversed(chosen))
+    first = next((row for row in rows if row.status == "FAIL"), None)
+    failure = None if first is None else _localise(replayer, first.node, eps, rtol, atol)
+    return NodeReport(rows, failure, len(candidates), eps)
+
+
+def _row_name(node: Any, names: dict[int, str]) -> str:
+    name = names[id(node)]
+    if node.is_leaf:
+        return name
+    text = definition(node, names)
+    return name if text == name else f"{name} = {text}"
+
+
+def _check(replayer: Replayer, node: Any, backprop: float, names: dict[int, str],
+           eps: float, rtol: float, atol: float) -> NodeCheck:
+    name = _row_name(node, names)
+    try:
+        numeric = _central(replayer, node, eps)
+    except (DomainError, NonFiniteError) as error:
+        return NodeCheck(node, name, backprop, None, None, "skipped", f"moving it by +-eps: {error}")
+    ok = _close(backprop, numeric, rtol, atol)
+    return NodeCheck(node, name, backprop, numeric, _relative(backprop, numeric), "ok" if ok else "FAIL")
+
+
+def _central(replayer: Replayer, node: Any, eps: float) -> float:
+    """d(root)/d(node) by central differences over the replayed downstream graph."""
+    downstream = replayer.downstream([node])
+    h = eps * max(1.0, abs(node.data))
+    plus, minus = node.data + h, node.data - h
+    high = replayer.value({node: plus}, downstream)
+    low = replayer.value({node: minus}, downstream)
+    return (high - low) / (plus - minus)  # the step actually taken, after rounding
+
+
+def _localise(replayer: Replayer, operand: Any, eps: float, rtol: float, atol: float) -> Disagreement:
+    """The local rule between ``operand`` and the root that disagrees with its forward rule.
+
+    The operand's own consumers come first (their gradients agreed, so one of
+    their partials by it is the suspect), then the rest of what lies downstream.
+    """
+    downstream = replayer.downstream([operand])
+    direct = [node for node in reversed(downstream) if operand in node.parents]
+    others = [node for node in reversed(downstream) if operand not in node.parents]
+    for node in direct + others:
+        found = _bad_partial(node, operand if node in direct else None, eps, rtol, atol)
+        if found is not None:
+            return Disagreement(node, node.op, found[0], node.primitive.input_name(found[0]),
+                                node.parents[found[0]], found[1], found[2])
+    return Disagreement(operand, operand.op, None, None, operand, reason=(
+        "the gradient at this node disagrees, but every local partial between it and the root "
+        "agrees with its forward rule: a kink or a domain edge within eps? Try another eps"))
+
+
+def _bad_partial(node: Any, only: Any, eps: float, rtol: float,
+                 atol: float) -> tuple[int, float, float] | None:
+    """(input, table's partial, numeric partial) of the first partial of ``node`` that disagrees."""
+    op, parents = node.primitive, node.parents
+    args = [p.data for p in parents]
+    for i, partial in enumerate(local_partials(node)):
+        if partial is None or (only is not None and parents[i] is not only):
+            continue
+        try:
+            numeric = _local_central(op, args, i, eps)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            continue  # the move leaves the domain: no verdict on this partial
+        if not _close(partial, numeric, rtol, atol):
+            return i, partial, numeric
+    return None
+
+
+def _local_central(op: Primitive, args: Sequence[float], i: int, eps: float) -> float:
+    """d op / d args[i] by central differences of its forward rule on floats."""
+    h = eps * max(1.0, abs(args[i]))
+    plus, minus = list(args), list(args)
+    plus[i] += h
+    minus[i] -= h
+    return (op.forward(*plus) - op.forward(*minus)) / (plus[i] - minus[i])
+
+
+# -- check_primitive -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrimitiveCheck:
+    """One check of a primitive at one point: what the rules give against what is expected.
+
+    ``what`` names the rule ('partial by x', 'd/dy of the partial by x',
+    'forward'), ``form`` the numbers it ran on ('floats', 'arrays', 'Values').
+    ``expected`` is central differences (or, for the array form, the float form).
+    """
+
+    what: str
+    form: str
+    point: tuple[float, ...]
+    got: float | None
+    expected: float
+    ok: bool
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class PrimitiveReport:
+    """What :func:`check_primitive` found: every check at every point, and a table by rule."""
+
+    primitive: Primitive
+    points: tuple[tuple[float, ...], ...]
+    rows: tuple[PrimitiveCheck, ...]
+
+    @property
+    def failures(self) -> list[PrimitiveCheck]:
+        return [row for row in self.rows if not row.ok]
+
+    @property
+    def first_failure(self) -> PrimitiveCheck | None:
+        return next((row for row in self.rows if not row.ok), None)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def __str__(self) -> str:
+        groups: dict[tuple[str, str], list[PrimitiveCheck]] = {}
+        for row in self.rows:
+            groups.setdefault((row.what, row.form), []).append(row)
+        bad = [key for key, rows in groups.items() if not all(r.ok for r in rows)]
+        lines = [f"check_primitive({self.primitive.name}): {len(groups) - len(bad)} of {len(groups)} rules "
+                 f"agree with central differences at {len(self.points)} safe points"]
+        if bad:
+            lines[0] += "; disagreeing: " + ", ".join(f"{what} (on {form})" for what, form in bad)
+        table = [_group_row(self.primitive, key, rows) for key, rows in groups.items()]
+        lines += _table(("rule", "on", "failing", "worst at", "rule gives", "expected", ""), table)
+        errors = {row.error for row in self.failures if row.error}
+        return "\n".join(lines + [f"error: {text}" for text in sorted(errors)])
+
+
+def _group_row(p: Primitive, key: tuple[str, str], rows: list[PrimitiveCheck]) -> list[str]:
+    failing = [row for row in rows if not row.ok]
+    worst = max(failing or rows, key=lambda r: math.inf if r.got is None else abs(r.got - r.expected))
+    point = ", ".join(f"{p.input_name(i)}={x:.4g}" for i, x in enumerate(worst.point))
+    got = "error" if worst.got is None else _num(worst.got)
+    return [key[0], key[1], f"{len(failing)} of {len(rows)}", point, got, _num(worst.expected),
+            "FAIL" if failing else "ok"]
+
+
+def check_primitive(p: Primitive, points: Sequence[Sequence[float]] | None = None, count: int = 10,
+                    seed: int = 0, eps: float = 1e-6, rtol: float = 1e-5,
+                    atol: float = 1e-8) -> PrimitiveReport:
+    """Check a primitive's partials against central differences, to first and second order.
+
+    At ``count`` points drawn with ``seed`` from [-3, 3] where ``p.safe``
+    admits them (or at the given ``points``), it checks: each partial on
+    floats and on NumPy arrays against central differences of ``forward``;
+    the array forms against the float forms; each first derivative through
+    Values (``grad`` of ``apply(p, ...)``); and each second derivative
+    (``grad(grad(...))``, which differentiates the partial run on Values)
+    against central differences of the float partial.  Returns a
+    :class:`PrimitiveReport`; ``print(report)`` names each rule that disagrees.
+    """
+    if not isinstance(p, Primitive):
+        raise TypeError(f"check_primitive takes a Primitive, not {type(p).__name__}")
+    chosen = _points(p, points, count, seed)
+    rows: list[PrimitiveCheck] = []
+    for point in chosen:
+        rows += _first_order(p, point, eps, rtol, atol) + _second_order(p, point, eps, rtol, atol)
+    return PrimitiveReport(p, tuple(chosen), tuple(rows))
+
+
+def _points(p: Primitive, points: Sequence[Sequence[float]] | None, count: int,
+            seed: int) -> list[tuple[float, ...]]:
+    if points is not None:
+        chosen = [tuple(float(x) for x in point) for point in points]
+        wrong = [pt for pt in chosen if p.arity is not None and len(pt) != p.arity]
+        if wrong or not chosen:
+            raise ValueError(f"check_primitive: {p.name} takes {p.arity} inputs; points given: {points!r}")
+        return chosen
+    rng, chosen = random.Random(seed), []
+    for attempt in range(1000 * count):
+        n = p.arity if p.arity is not None else 1 + attempt % 3
+        point = tuple(round(rng.uniform(-3.0, 3.0), 3) for _ in range(n))
+        if _usable(p, point):
+            chosen.append(point)
+            if len(chosen) == count:
+                return chosen
+    raise ValueError(
+        f"check_primitive: found {len(chosen)} of {count} points in [-3, 3] where {p.name}'s safe rule "
+        "holds and its forward rule and partials are finite; pass points=[...] inside its domain"
+    )
+
+
+def _usable(p: Primitive, point: tuple[float, ...]) -> bool:
+    if not p.safe(point):
+        return False
+    try:
+        out = p.forward(*point)
+        values = [out, *(p.partial(i, point, out, FLOATS) for i in range(len(point)))]
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return False
+    return all(math.isfinite(v) for v in values)
+
+
+def _first_order(p: Primitive, point: tuple[float, ...], eps: float, rtol: float,
+                 atol: float) -> list[PrimitiveCheck]:
+    # Two lanes, not one: a one-element array converts to a float silently, hiding a float-only rule.
+    out, arrays = p.forward(*point), [np.array([x, x]) for x in point]
+    array_out = p.array_forward(*arrays)
+    rows = [_row("forward", "arrays", point, lambda: _first(array_out), out, rtol, atol)]
+    for i in range(len(point)):
+        what, numeric = f"partial by {p.input_name(i)}", _local_central(p, point, i, eps)
+        forms = {
+            "floats": lambda i=i: p.partial(i, point, out, FLOATS),
+            "arrays": lambda i=i: _first(p.partial(i, arrays, array_out, ARRAYS)),
+            "Values": lambda i=i: _number(grad(_applied(p), i)(*point)),  # the partial run on Values
+        }
+        rows += [_row(what, form, point, run, numeric, rtol, atol) for form, run in forms.items()]
+    return rows
+
+
+def _first(array: Any) -> float:
+    """The first lane of an array result (a partial may also return a plain constant)."""
+    return float(np.asarray(array).ravel()[0])
+
+
+def _second_order(p: Primitive, point: tuple[float, ...], eps: float, rtol: float,
+                  atol: float) -> list[PrimitiveCheck]:
+    rows = []
+    for i in range(len(point)):
+        for j in range(len(point)):
+            what = f"d/d{p.input_name(j)} of the partial by {p.input_name(i)}"
+            try:
+                numeric = _partial_central(p, point, i, j, eps)
+            except (ValueError, ZeroDivisionError, OverflowError):
+                continue  # a step off the point leaves the domain: no second-order verdict here
+            twice = lambda i=i, j=j: _number(grad(grad(_applied(p), i), j)(*point))
+            rows.append(_row(what, "Values", point, twice, numeric, rtol, atol))
+    return rows
+
+
+def _applied(p: Primitive) -> Any:
+    return lambda *operands: apply(p, *operands)
+
+
+def _partial_central(p: Primitive, point: tuple[float, ...], i: int, j: int, eps: float) -> float:
+    """d/d x_j of the float partial by x_i, by central differences."""
+    h = eps * max(1.0, abs(point[j]))
+    plus, minus = list(point), list(point)
+    plus[j] += h
+    minus[j] -= h
+    high = p.partial(i, plus, p.forward(*plus), FLOATS)
+    low = p.partial(i, minus, p.forward(*minus), FLOATS)
+    return (high - low) / (plus[j] - minus[j])
+
+
+def _number(x: Any) -> float:
+    return x.data if isinstance(x, Value) else float(x)
+
+
+def _row(what: str, form: str, point: tuple[float, ...], run: Any, expected: float,
+         rtol: float, atol: float) -> PrimitiveCheck:
+    """Run one rule; an exception from it (e.g. a partial that cannot run on Values) is a failure."""
+    try:
+        got = run()
+    except Exception as error:  # noqa: BLE001 - any failure of a user's rule is reported, not raised
+        return PrimitiveCheck(what, form, point, None, expected, False, f"{what} on {form}: "
+                              f"{type(error).__name__}: {error}")
+    return PrimitiveCheck(what, form, point, got, expected, _close(got, expected, rtol, atol))

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +32,6 @@ from .backward import check_all_fresh, local_partials, topological_order
 from .naming import find_node, node_names, number, partial_formula
 from .paths import Edge, count_paths, path_product, paths
 from .value import Value
-
 
 # -- explanations -------------------------------------------------------------------
 

@@ -67,7 +67,8 @@ class Contribution:
     def __repr__(self) -> str:
         if self.partial is None:
             return f"{self.name}: a constant, no gradient"
-        return (f"{self.name}: local partial {number(self.partial)}, contribution {number(self.contribution)}, "
+        return (f"{self.name}: local partial {number(self.partial)}, "
+                f"contribution {number(self.contribution)}, "
                 f"gradient {number(self.before)} → {number(self.after)}")
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,7 +103,9 @@ def play(
                       max_nodes=max_nodes)
     svg = graph.pipe(format="svg").decode("utf-8")
     name = stepper.names[id(root)]
-    page = Page(_html(name, svg[svg.index("<svg"):], first, frames, start), name, len(frames))
+    # A left-to-right graph is wide: the records go under it; a top-to-bottom one is tall: beside it.
+    layout = "wide" if rankdir == "LR" else "tall"
+    page = Page(_html(name, svg[svg.index("<svg"):], first, frames, start, layout), name, len(frames))
     if path is not None:
         page.save(path)
     return page
@@ -161,14 +164,16 @@ def _look(first: dict[str, str], frames: list[dict[str, Any]], ids: dict[int, st
     return Look(grad=lambda node: f"grad so far {widest[ids[id(node)]]}", edge=edge, ids=True)
 
 
-def _html(root: str, svg: str, first: dict[str, str], frames: list[dict[str, Any]], start: int) -> str:
+def _html(root: str, svg: str, first: dict[str, str], frames: list[dict[str, Any]], start: int,
+          layout: str) -> str:
     """The page: the drawing, the controls, the record panel, the steps as data and the script."""
     data = json.dumps({"root": root, "first": first, "frames": frames, "start": start,
                        "startText": START.format(root=root), "endText": END}, ensure_ascii=False)
-    data = data.replace("</", "<\\/")  # a label holding "</script>" must not end the data block
+    data = data.replace("<", "\\u003c")  # a label holding "</script>" must not end the data block
     title = html.escape(f"The backward pass of {root}")
-    return (_TEMPLATE.replace("{{title}}", title).replace("{{svg}}", svg).replace("{{data}}", data)
-            .replace("{{style}}", _STYLE).replace("{{script}}", _SCRIPT))
+    parts = {"title": title, "layout": layout, "svg": svg, "data": data, "style": _STYLE, "script": _SCRIPT}
+    # One pass, so that a label holding "{{data}}" is never itself replaced.
+    return re.sub(r"{{(\w+)}}", lambda match: parts[match.group(1)], _TEMPLATE)
 
 
 _TEMPLATE = """<!DOCTYPE html>
@@ -185,14 +190,14 @@ _TEMPLATE = """<!DOCTYPE html>
   partial is sent to the node's inputs. Numbers on the edges are what they carried.
   Keys: → next, ← back, space play/pause, Home reset.</p>
   <nav>
-    <button id="reset" title="Home">⏮ Reset</button>
+    <button id="reset" title="Home">Reset</button>
     <button id="back" title="←">◀ Back</button>
     <button id="play" title="space">▶ Play</button>
     <button id="next" title="→">Next ▶</button>
     <span id="status"></span>
   </nav>
 </header>
-<main>
+<main class="{{layout}}">
   <section id="picture">{{svg}}</section>
   <aside>
     <pre id="record"></pre>
@@ -215,6 +220,11 @@ main { display: flex; gap: 1.5em; align-items: flex-start; margin-top: .8em; }
 #picture { flex: 3; overflow: auto; }
 #picture svg { max-width: 100%; height: auto; }
 aside { flex: 2; min-width: 26em; }
+main.wide { flex-direction: column; }
+main.wide #picture { width: 100%; }
+main.wide #picture svg { width: 100%; max-height: 60vh; }
+main.wide aside { display: flex; gap: 1.5em; width: 100%; }
+main.wide aside > * { flex: 1; margin-top: 0; }
 #record { background: #f6f6f6; border-left: 4px solid #d62728; padding: .7em; white-space: pre-wrap;
           font-size: .95em; min-height: 6em; }
 #lines { font-size: .8em; color: #666; padding-left: 2.2em; max-height: 22em; overflow: auto; }
@@ -289,7 +299,7 @@ function pause() {
 function playOrPause() {
   if (timer !== null) return pause();
   if (done === frames.length) go(0);
-  document.getElementById("play").textContent = "⏸ Pause";
+  document.getElementById("play").textContent = "❚❚ Pause";
   timer = setInterval(() => { go(done + 1); if (done === frames.length) pause(); }, 1200);
 }
 

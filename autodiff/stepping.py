@@ -121,6 +121,12 @@ class Step:
             )
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """In a notebook: the record as a table (see :mod:`autodiff.cards`)."""
+        from .cards import step_table
+
+        return step_table(self)
+
     def _edges(self) -> list[str]:
         lines = []
         for c in self.contributions:
@@ -146,6 +152,11 @@ class Steps(list):
 
     def __str__(self) -> str:
         return "\n".join(str(step) for step in self)
+
+    def _repr_html_(self) -> str:
+        from .cards import steps_table
+
+        return steps_table(self)
 
 
 def _wrap(name: str) -> str:
@@ -226,6 +237,12 @@ class Stepper:
 
     def __repr__(self) -> str:
         return _cut(f"<Stepper over {self.names[id(self.root)]!r}: {self.where()}>")
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the graph with the current node highlighted, and the last record under it."""
+        from .cards import stepper_view
+
+        return stepper_view(self)
 
     def _describe(self, node: Any) -> str:
         return f"{self.names[id(node)]} ({kind(node)})"

@@ -221,9 +221,10 @@ main { display: flex; gap: 1.5em; align-items: flex-start; margin-top: .8em; }
 #picture svg { max-width: 100%; height: auto; }
 aside { flex: 2; min-width: 26em; }
 main.wide { flex-direction: column; }
-main.wide #picture { width: 100%; }
-main.wide #picture svg { width: 100%; max-height: 60vh; }
-main.wide aside { display: flex; gap: 1.5em; width: 100%; }
+main.wide #picture { width: 100%; overflow-x: auto; }
+main.wide #picture svg { max-width: none; }
+#picture svg { display: block; }
+main.wide aside { display: flex; gap: 1.5em; width: 100%; align-items: flex-start; }
 main.wide aside > * { flex: 1; margin-top: 0; }
 #record { background: #f6f6f6; border-left: 4px solid #d62728; padding: .7em; white-space: pre-wrap;
           font-size: .95em; min-height: 6em; }
@@ -270,7 +271,10 @@ function show() {
   for (const el of document.querySelectorAll(".current, .active")) el.classList.remove("current", "active");
   const f = done > 0 ? frames[done - 1] : null;
   if (f) {
-    document.getElementById(f.node).classList.add("current");
+    const node = document.getElementById(f.node);
+    node.classList.add("current");
+    // Drawings are shown at their own size, readable on a projector; keep the current node in view.
+    node.scrollIntoView({ block: "nearest", inline: "center" });
     for (const [id] of f.edges) edge(id).classList.add("active");
   }
   let text = f ? f.record : data.startText;
@@ -303,6 +307,17 @@ function playOrPause() {
   timer = setInterval(() => { go(done + 1); if (done === frames.length) pause(); }, 1200);
 }
 
+// Fit the drawing to the window, but never below 60% of its own size: smaller would be unreadable
+// on a projector, so a long graph scrolls instead (and follows the current node).
+function fit() {
+  const svg = document.querySelector("#picture svg");
+  const natural = svg.viewBox.baseVal.width * 4 / 3;  // Graphviz sizes in points; CSS pixels are 3/4 pt
+  const room = document.getElementById("picture").clientWidth;
+  svg.style.width = Math.round(natural * Math.max(0.6, Math.min(1, room / natural))) + "px";
+  svg.style.height = "auto";
+}
+fit();
+window.addEventListener("resize", fit);
 for (const [id, value] of Object.entries(data.first)) setGrad(id, value);
 const list = document.getElementById("lines");
 frames.forEach((f, i) => {

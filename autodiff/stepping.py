@@ -147,6 +147,10 @@ class Step:
 class Steps(list):
     """Records returned by :meth:`Stepper.run_to` and :meth:`Stepper.run`: one line each at a prompt."""
 
+    def __getitem__(self, index: Any) -> Any:
+        found = super().__getitem__(index)
+        return Steps(found) if isinstance(index, slice) else found  # records[-3:] prints as records do
+
     def __repr__(self) -> str:
         return "\n".join(repr(step) for step in self) if self else "(no steps)"
 

@@ -292,3 +292,10 @@ def test_gradient_so_far_and_run_to_take_a_label_or_a_node_alike():
         by_label.gradient_so_far("q")
     with pytest.raises(GraphError, match="not part of this graph"):
         by_label.gradient_so_far(Value(1.0))
+
+
+def test_a_slice_of_records_prints_like_records():
+    o, *_ = neuron()
+    records = steps(o).run()
+    assert repr(records[-2:]) == repr(records[4]) + "\n" + repr(records[5])
+    assert repr(records[:0]) == "(no steps)" and records[0] is records[:1][0]

@@ -221,7 +221,7 @@ main { display: flex; gap: 1.5em; align-items: flex-start; margin-top: .8em; }
 #picture svg { max-width: 100%; height: auto; }
 aside { flex: 2; min-width: 26em; }
 main.wide { flex-direction: column; }
-main.wide #picture { width: 100%; overflow-x: auto; }
+main.wide #picture { width: 100%; max-height: 62vh; overflow: auto; }  /* scrolls inside: controls stay */
 main.wide #picture svg { max-width: none; }
 #picture svg { display: block; }
 main.wide aside { display: flex; gap: 1.5em; width: 100%; align-items: flex-start; }

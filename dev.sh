@@ -2,30 +2,52 @@
 # Set up everything this project needs, then run the demo or the tests.
 #   ./dev.sh demo   set up, then run the main demo (MNIST; extra arguments go to examples/mnist.py)
 #   ./dev.sh test   set up, then run the linter and the whole test suite
-# Set-up makes a virtual environment in .venv (override with VENV=...) and
-# installs the Graphviz `dot` program if it is missing.
+# Set-up makes a virtual environment in .venv (override with VENV=...),
+# installs the Graphviz `dot` program if it is missing and, where apt-get can,
+# Chromium and its driver, which the tests of the HTML page drive.
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV="${VENV:-.venv}"
 PYTHON="${PYTHON:-python3}"
 
+apt_install() {  # apt_install WHAT PACKAGE...: install Debian packages as root or with sudo
+    local what="$1" sudo=""
+    shift
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    if [ -n "$sudo" ] && ! command -v sudo >/dev/null 2>&1; then
+        echo "Cannot install $what: not root and no sudo. Run: apt-get install $*" >&2
+        exit 1
+    fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
 install_dot() {
     command -v dot >/dev/null 2>&1 && return 0
     echo "Graphviz 'dot' is missing; installing it."
     if command -v apt-get >/dev/null 2>&1; then
-        local sudo=""
-        [ "$(id -u)" -eq 0 ] || sudo="sudo"
-        if [ -n "$sudo" ] && ! command -v sudo >/dev/null 2>&1; then
-            echo "Cannot install Graphviz: not root and no sudo. Run: apt-get install graphviz" >&2
-            exit 1
-        fi
-        $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq graphviz >/dev/null
+        apt_install Graphviz graphviz
     elif command -v brew >/dev/null 2>&1; then
         brew install graphviz
     else
         echo "Cannot install Graphviz here. Install it from https://graphviz.org/download/ so that 'dot' is on PATH, then run this again." >&2
         exit 1
+    fi
+}
+
+install_browser() {
+    # Selenium drives the system's chromedriver: its own driver download would need the network.
+    if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+        export AUTODIFF_BROWSER_REQUIRED=1
+        return 0
+    fi
+    if command -v apt-get >/dev/null 2>&1; then
+        echo "Chromium or chromedriver is missing; installing them (the page tests use them)."
+        apt_install Chromium chromium chromium-driver
+        export AUTODIFF_BROWSER_REQUIRED=1  # installed here, so the page tests must run, not skip
+    else
+        echo "WARNING: no Chromium here and no apt-get to install it: the tests of the HTML page will be" \
+             "SKIPPED. Install Chromium and chromedriver (on PATH) to run them." >&2
     fi
 }
 
@@ -41,6 +63,7 @@ install_python_packages() {
 
 setup() {
     install_dot
+    install_browser
     install_python_packages
 }
 

@@ -7,9 +7,10 @@
 >>> b.data, a.grad
 (10.0, 6.0)
 
-The top-level functions ``steps``, ``draw``, ``explain`` and ``compile`` live in
-the submodules ``stepping``, ``drawing``, ``explaining`` and ``compiled``; no
-top-level name hides a submodule.
+The top-level functions ``steps``, ``draw``, ``explain`` and ``play`` live in the
+submodules ``stepping``, ``drawing``, ``explaining`` and ``playing`` (named apart
+from the functions, so neither hides the other); ``compile`` is the function of
+the package :mod:`autodiff.compile`.
 """
 
 from .backward import topological_order
@@ -26,6 +27,7 @@ from .errors import (
 from .explaining import explain
 from .forward import jvp
 from .functional import grad, value_and_grad
+from .playing import play
 from .primitives import PRIMITIVES, Primitive, register
 from .replaying import replay
 from .stepping import Stepper, steps
@@ -50,6 +52,7 @@ __all__ = [
     "grad",
     "jvp",
     "no_grad",
+    "play",
     "register",
     "replay",
     "scope",

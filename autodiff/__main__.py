@@ -1,10 +1,13 @@
 """Command line: ``python -m autodiff draw "tanh(x*w + b)" x=2 w=-3 b=6.88 -o graph.svg``.
 
-Computes the expression forward and backward, prints the value and every
-input's gradient, and on request writes a drawing (``-o``, SVG or DOT by the
-file's suffix), prints the stepper's records (``--steps``) or explains the
-chain rule for one input (``--explain x``).  Bad expressions and arguments
-exit with status 2 and a message that points at the problem.
+``draw`` computes the expression forward and backward, prints the value and
+every input's gradient, and on request writes a drawing (``-o``, in the format
+the file's suffix names: .svg, .png, .pdf, or .dot/.gv for the source), prints
+the stepper's records (``--steps``) or explains the chain rule for one input
+(``--explain x``).  ``play`` writes a self-contained HTML page that steps the
+backward pass forward and back over the drawing (``-o backprop.html``).  Bad
+expressions and arguments exit with status 2 and a message that points at the
+problem.
 """
 
 from __future__ import annotations
@@ -16,63 +19,83 @@ from pathlib import Path
 
 import graphviz
 
-from .drawing import draw
+from .drawing import FORMATS, TooBigToDraw, draw, save
 from .errors import AutodiffError
 from .explaining import explain
 from .expression import ExpressionError, evaluate, functions
-from .files import replaced_atomically
 from .naming import number
+from .playing import MAX_NODES, play
 from .stepping import steps
+from .value import Value
 
 USAGE_ERROR = 2
 
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m autodiff``."""
-    top = argparse.ArgumentParser(prog="python -m autodiff", description="Draw and explain gradients.")
+    top = argparse.ArgumentParser(prog="python -m autodiff", description="Draw, step and explain gradients.")
     commands = top.add_subparsers(dest="command", required=True)
+    functions_text = f"Functions: {', '.join(sorted(functions()))}. Operators: + - * / ** and unary -."
     sub = commands.add_parser(
         "draw", help="compute an expression forward and backward; draw, step or explain it",
-        description=f"Functions: {', '.join(sorted(functions()))}. Operators: + - * / ** and unary -.",
+        description=functions_text,
     )
-    sub.add_argument("expression", help='e.g. "tanh(x*w + b)"')
-    sub.add_argument("values", nargs="*", metavar="NAME=NUMBER", help="a value for each variable")
-    sub.add_argument("-o", "--output", type=Path, help="write the drawing (.svg; .dot or .gv: source)")
+    _expression_arguments(sub, max_nodes=500)
+    sub.add_argument("-o", "--output", type=Path,
+                     help=f"write the drawing; the suffix picks the format ({', '.join(FORMATS)})")
     sub.add_argument("--steps", action="store_true", help="print the backward pass one node at a time")
     sub.add_argument("--explain", metavar="NAME", help="print d(expression)/d(NAME) as a sum over paths")
     sub.add_argument("--edge-labels", action="store_true", help="label edges with local partials")
+    page = commands.add_parser(
+        "play", help="write an HTML page that plays the backward pass step by step, forward and back",
+        description="Writes one self-contained HTML file (no network needed): Next / Back / Play / Reset "
+        "buttons and the arrow keys step the backward pass over the drawing. " + functions_text,
+    )
+    _expression_arguments(page, max_nodes=MAX_NODES)
+    page.add_argument("-o", "--output", type=Path, default=Path("backprop.html"),
+                      help="the page to write (default: backprop.html)")
+    return top
+
+
+def _expression_arguments(sub: argparse.ArgumentParser, max_nodes: int) -> None:
+    sub.add_argument("expression", help='e.g. "tanh(x*w + b)"')
+    sub.add_argument("values", nargs="*", metavar="NAME=NUMBER", help="a value for each variable")
+    sub.add_argument("--name", metavar="NAME", help="name the result, so records read d(NAME)/d(x)")
     sub.add_argument("--params", default="", metavar="A,B", help="variables to colour as parameters")
     sub.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="drawing direction")
-    return top
+    sub.add_argument("--max-nodes", type=int, default=max_nodes, metavar="N",
+                     help=f"refuse drawings of more than N nodes (default {max_nodes})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = parser().parse_args(argv)
     try:
-        return _draw(args)
+        return _play(args) if args.command == "play" else _draw(args)
+    except TooBigToDraw as error:
+        print(f"error: this drawing would have {error.size} nodes (--max-nodes {error.max_nodes}); Graphviz "
+              f"would take long and the picture would be hard to read. Pass --max-nodes {error.size} to "
+              "draw it anyway, or drop --output to print the gradients only.", file=sys.stderr)
+        return USAGE_ERROR
     except AutodiffError as error:  # a bad expression, a value outside a domain, an overflow
         print(f"error: {error}", file=sys.stderr)
         return USAGE_ERROR
     except graphviz.ExecutableNotFound:
         print("error: Graphviz's `dot` program is missing (apt-get install graphviz)", file=sys.stderr)
         return 1
+    except OSError as error:
+        print(f"error: cannot write {args.output}: {error}", file=sys.stderr)
+        return 1
 
 
 def _draw(args: argparse.Namespace) -> int:
-    variables: dict[str, float] = {}
-    for text in args.values:
-        name, value = _assignment(text, args.expression)
-        if name in variables:
-            raise ExpressionError(f"{name} is given twice ({name}={number(variables[name])} and {text})",
-                                  args.expression, None)
-        variables[name] = value
-    root, leaves = evaluate(args.expression, variables)
-    params = [name for name in args.params.split(",") if name]
-    unknown = [name for name in params + ([args.explain] if args.explain else []) if name not in leaves]
-    if unknown:
-        raise ExpressionError(f"{unknown[0]!r} is not a variable of the expression "
-                              f"(variables: {', '.join(leaves)})", args.expression, None)
+    if args.output is not None and args.output.suffix.lower() not in FORMATS:
+        raise ExpressionError(f"-o {args.output}: cannot tell the format from the suffix "
+                              f"{args.output.suffix or '(none)'}; use one of {', '.join(FORMATS)}",
+                              args.expression, None)
+    root, leaves, params = _compute(args)
+    if args.explain and args.explain not in leaves:
+        raise _not_a_variable(args.explain, leaves, args.expression)
     if args.steps:
         for record in steps(root):
             print(record)
@@ -84,17 +107,55 @@ def _draw(args: argparse.Namespace) -> int:
     if args.explain:
         print(explain(root, leaves[args.explain]))
     if args.output is not None:
-        graph = draw(root, params=[leaves[name] for name in params], edge_labels=args.edge_labels,
-                     rankdir=args.rankdir)
-        source = args.output.suffix.lower() in (".dot", ".gv")
-        try:
-            with replaced_atomically(args.output) as file:
-                file.write(graph.source.encode() if source else graph.pipe(format="svg"))
-        except OSError as error:
-            print(f"error: cannot write {args.output}: {error}", file=sys.stderr)
-            return 1
+        graph = draw(root, params=params, edge_labels=args.edge_labels, rankdir=args.rankdir,
+                     max_nodes=args.max_nodes)
+        save(graph, args.output)
         print(f"wrote {args.output}")
     return 0
+
+
+def _play(args: argparse.Namespace) -> int:
+    root, leaves, params = _compute(args)
+    page = play(root, args.output, params=params, rankdir=args.rankdir, max_nodes=args.max_nodes)
+    print(f"{args.expression} = {number(root.data)}; {page.steps} steps")
+    print(f"wrote {args.output} (open it in a browser: → next, ← back, space plays)")
+    return 0
+
+
+def _compute(args: argparse.Namespace) -> tuple[Value, dict[str, Value], list[Value]]:
+    """The expression on its variables, the leaves by name and the parameters; the result named."""
+    variables: dict[str, float] = {}
+    for text in args.values:
+        name, value = _assignment(text, args.expression)
+        if name in variables:
+            raise ExpressionError(f"{name} is given twice ({name}={number(variables[name])} and {text})",
+                                  args.expression, None)
+        variables[name] = value
+    root, leaves = evaluate(args.expression, variables)
+    params = [name for name in args.params.split(",") if name]
+    for name in params:
+        if name not in leaves:
+            raise _not_a_variable(name, leaves, args.expression)
+    if args.name is not None:
+        _name_result(root, args.name, leaves, args.expression)
+    return root, leaves, [leaves[name] for name in params]
+
+
+def _name_result(root: Value, name: str, leaves: dict[str, Value], expression: str) -> None:
+    if not name.strip():
+        raise ExpressionError("--name needs a name, e.g. --name loss", expression, None)
+    if name in leaves:
+        raise ExpressionError(f"--name {name}: {name} is already a variable; choose another name",
+                              expression, None)
+    if root.is_leaf:
+        raise ExpressionError(f"--name {name}: the expression is just the variable {root.label}, "
+                              "which keeps its name", expression, None)
+    root.label = name
+
+
+def _not_a_variable(name: str, leaves: dict[str, Value], expression: str) -> ExpressionError:
+    return ExpressionError(f"{name!r} is not a variable of the expression (variables: {', '.join(leaves)})",
+                           expression, None)
 
 
 def _assignment(text: str, expression: str) -> tuple[str, float]:

@@ -1,18 +1,20 @@
-"""Drawings of computation graphs with Graphviz: DOT source, SVG files, Jupyter output.
+"""Drawings of computation graphs with Graphviz: DOT source, SVG/PNG/PDF files, Jupyter output.
 
 Each Value is a record (name, data, grad) coloured by its role, with an op node
-between a result and its inputs; edges can carry the local partials of the
-primitive table.  Large graphs stay readable by grouping on the nn module a node
-was made in (its ``scope``): ``cluster`` draws a box around each module,
-``collapse`` turns each module into one node and ``between`` keeps only the paths
-from one leaf to the root.  Node ids come from topological positions, so the
-same graph always gives the same bytes.
+between a result and its inputs, and a legend under the graph names the
+colours; edges can carry the local partials of the primitive table.  Large
+graphs stay readable by grouping on the nn module a node was made in (its
+``scope``): ``cluster`` draws a box around each module, ``collapse`` turns each
+module into one node and ``between`` keeps only the paths from one leaf to the
+root.  Node ids come from topological positions, so the
+same graph always gives the same bytes.  :func:`save` writes a drawing in the
+format its file name asks for.
 
 >>> from autodiff import Value
 >>> x, w = Value(2.0, label="x"), Value(-3.0, label="w")
 >>> y = x * w; y.label = "y"
 >>> y.backward()
->>> print(draw(y).source)  # doctest: +NORMALIZE_WHITESPACE
+>>> print(draw(y, legend=False).source)  # doctest: +NORMALIZE_WHITESPACE
 digraph {
     graph [rankdir=LR]
     node [fontname=Helvetica fontsize=11]
@@ -25,14 +27,18 @@ digraph {
     n0 -> op2
     n1 -> op2
 }
+<BLANKLINE>
+>>> [cell.split(">")[1] for cell in draw(y).source.split("<TD")[1:]]  # the legend: the roles drawn
+['input</TD', 'output (loss)</TD']
 """
 
 from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .backward import local_partials, topological_order
@@ -53,7 +59,45 @@ COLOURS = {
     "output": "#ffc9c9",
     "module": "#e2f0d9",
 }
+#: What the legend calls each role.
+ROLE_NAMES = {
+    "input": "input",
+    "parameter": "parameter",
+    "constant": "constant",
+    "intermediate": "intermediate",
+    "output": "output (loss)",
+    "module": "module",
+}
 HIGHLIGHT = {"color": "#d62728", "penwidth": "3"}
+#: File suffixes :func:`save` writes, and the Graphviz format of each (None: the DOT source itself).
+FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": None, ".gv": None}
+
+
+class TooBigToDraw(GraphError):
+    """A drawing over ``max_nodes``: ``size`` is how many nodes it would have had."""
+
+    def __init__(self, message: str, size: int, max_nodes: int) -> None:
+        super().__init__(message)
+        self.size, self.max_nodes = size, max_nodes
+
+
+@dataclass(frozen=True)
+class Look:
+    """How values and edges read in a drawing; :func:`draw` makes one, the page makes its own.
+
+    ``grad(node)`` is the third field of a value's record; ``edge(node, index,
+    partial, names)`` gives the attributes of the edge from ``node.parents[index]``
+    into the op node of ``node`` (``partial`` is its local partial when
+    ``partials`` is set, else None); ``ids`` gives SVG elements stable ids (``n3``, ``op3``,
+    ``e3_1``: the edge from operand 1 into the op of the node at position 3) so
+    a script can find them.
+    """
+
+    grad: Callable[[Any], str]
+    edge: Callable[[Any, int, float | None, dict[int, str]], dict[str, str]]
+    partials: bool = False
+    current: Any = None
+    ids: bool = False
 
 
 def draw(
@@ -67,6 +111,7 @@ def draw(
     collapse: bool | int = False,
     between: Any = None,
     max_nodes: int = 500,
+    legend: bool = True,
     svg: str | os.PathLike[str] | None = None,
 ) -> graphviz.Digraph:
     """Draw the graph of ``root``; return a :class:`graphviz.Digraph` (it renders in Jupyter).
@@ -83,25 +128,71 @@ def draw(
       inputs outside modules become one ``inputs`` node.
     - ``between``: a leaf (or its label): keep only the paths from it to the root.
     - ``max_nodes``: refuse larger drawings (Graphviz would take minutes).
-    - ``svg``: a file to write the SVG to (atomically).
+    - ``legend``: name the colours of the roles drawn, under the graph.
+    - ``svg``: a file to write the SVG to (atomically); :func:`save` writes other formats.
     """
-    if rankdir not in ("LR", "TB"):
-        raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
-    plan = _plan(root, params, between, collapse)
-    if plan.size > max_nodes:
-        raise GraphError(
-            f"this drawing would have {plan.size} nodes (max_nodes={max_nodes}); Graphviz would take "
-            "minutes and the picture would be unreadable. Use collapse=True (one node per module), "
-            "between=<a leaf or its label> (only the paths from that leaf to the root), "
-            "or raise max_nodes."
-        )
-    current = getattr(highlight, "current", highlight)
     stepping = highlight if hasattr(highlight, "gradient_so_far") and not highlight.done else None
-    graph = _render(plan, edge_labels, current, stepping, rankdir, cluster)
+    look = Look(
+        # Mid-sweep, .grad is not written yet: show this pass so far.
+        grad=(lambda node: f"grad so far {number(stepping.gradient_so_far(node))}") if stepping is not None
+        else (lambda node: f"grad {number(node.grad)}"),
+        edge=_partial_label if edge_labels else _no_label,
+        partials=edge_labels,
+        current=getattr(highlight, "current", highlight),
+    )
+    graph = draw_with(look, root, params=params, rankdir=rankdir, cluster=cluster, collapse=collapse,
+                      between=between, max_nodes=max_nodes, legend=legend)
     if svg is not None:
         with replaced_atomically(svg) as file:
             file.write(graph.pipe(format="svg"))
     return graph
+
+
+def draw_with(look: Look, root: Any, *, params: Iterable[Any] | None = None, rankdir: str = "LR",
+              cluster: bool = False, collapse: bool | int = False, between: Any = None,
+              max_nodes: int = 500, legend: bool = True) -> graphviz.Digraph:
+    """:func:`draw` with a :class:`Look` of your own (the other options as there)."""
+    if rankdir not in ("LR", "TB"):
+        raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
+    plan = _plan(root, params, between, collapse)
+    if plan.size > max_nodes:
+        raise TooBigToDraw(
+            f"this drawing would have {plan.size} nodes (max_nodes={max_nodes}); Graphviz would take "
+            "minutes and the picture would be unreadable. Use collapse=True (one node per module), "
+            "between=<a leaf or its label> (only the paths from that leaf to the root), "
+            "or raise max_nodes.", plan.size, max_nodes,
+        )
+    return _render(plan, look, rankdir, cluster, legend)
+
+
+def save(graph: graphviz.Digraph, path: str | os.PathLike[str]) -> Path:
+    """Write a drawing to ``path`` in the format its suffix names (.svg, .png, .pdf; .dot or .gv: source).
+
+    The file is replaced atomically; an unknown suffix is refused before anything is rendered.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(
+            f"cannot tell which format to write {str(path)!r} in: the suffix {suffix or '(none)'} is not one "
+            f"of {', '.join(FORMATS)}; name the file e.g. {path.stem or 'graph'}.svg"
+        )
+    kind = FORMATS[suffix]
+    data = graph.source.encode() if kind is None else graph.pipe(format=kind)
+    with replaced_atomically(path) as file:
+        file.write(data)
+    return path
+
+
+def _partial_label(node: Any, index: int, partial: float | None, names: dict[int, str]) -> dict[str, str]:
+    """The local partial on the edge (a number), its formula as the tooltip; nothing for a constant."""
+    if partial is None:
+        return {}
+    return {"label": number(partial), "tooltip": partial_formula(node, index, names)}
+
+
+def _no_label(node: Any, index: int, partial: float | None, names: dict[int, str]) -> dict[str, str]:
+    return {}
 
 
 # -- what to draw ----------------------------------------------------------------
@@ -168,7 +259,10 @@ def _role(node: Any, root: Any, params: set[int] | None, scopes: dict[int, str |
         return "constant"
     if node.parents:
         return "intermediate"
-    is_param = scopes[id(node)] is not None if params is None else id(node) in params
+    if params is not None:
+        return "parameter" if id(node) in params else "input"
+    # A scope of "" (not None) marks a leaf an unnamed top module owns: a standalone Neuron's weights.
+    is_param = scopes[id(node)] is not None or node.scope is not None
     return "parameter" if is_param else "input"
 
 
@@ -204,24 +298,56 @@ def _group_key(scope: str | None, role: str, collapse: bool | int) -> str | None
 # -- Graphviz output ----------------------------------------------------------------
 
 
-def _render(plan: _Plan, edge_labels: bool, current: Any, stepping: Any, rankdir: str,
-            cluster: bool) -> graphviz.Digraph:
+def _render(plan: _Plan, look: Look, rankdir: str, cluster: bool, legend: bool) -> graphviz.Digraph:
     import graphviz  # only when drawing: `import autodiff` does not need it
 
+    graph_attr = {"rankdir": rankdir}
+    if legend:
+        graph_attr.update(_legend(_roles_drawn(plan)))
     graph = graphviz.Digraph(
-        graph_attr={"rankdir": rankdir},
+        graph_attr=graph_attr,
         node_attr={"fontname": "Helvetica", "fontsize": "11"},
         edge_attr={"fontname": "Helvetica", "fontsize": "9"},
     )
     boxes: dict[str, list[tuple[str, dict[str, str]]]] = {}  # module -> its nodes, when clustering
-    kept = {id(node) for node in plan.kept}
 
     def add(scope: str | None, name: str, attrs: dict[str, str]) -> None:
+        if look.ids:
+            attrs = {**attrs, "id": name}
         if cluster and scope is not None:
             boxes.setdefault(scope, []).append((name, attrs))
         else:
             graph.node(name, **attrs)
 
+    _add_groups(plan, add)
+    _add_values(plan, look, add)
+    if cluster:
+        _clusters(graph, boxes)
+    _add_edges(graph, plan, look)
+    return graph
+
+
+def _roles_drawn(plan: _Plan) -> list[str]:
+    """The roles of what is drawn, in the order of COLOURS."""
+    drawn = {plan.roles[id(node)] for node in plan.kept}
+    drawn.update("input" if key == "inputs" else "module" for key in plan.groups)
+    return [role for role in COLOURS if role in drawn]
+
+
+def _legend(roles: list[str]) -> dict[str, str]:
+    """A row of coloured cells under the graph, one per role drawn.
+
+    The colours are written in upper case, unlike the nodes', so that counting
+    a role's colour in the DOT source still counts the nodes of that role.
+    """
+    cells = "".join(f'<TD BGCOLOR="{COLOURS[role].upper()}" BORDER="1">{ROLE_NAMES[role]}</TD>'
+                    for role in roles)
+    return {"label": f'<<TABLE BORDER="0" CELLSPACING="4"><TR>{cells}</TR></TABLE>>', "labelloc": "b",
+            "labeljust": "l", "fontname": "Helvetica", "fontsize": "9"}
+
+
+def _add_groups(plan: _Plan, add: Callable[[str | None, str, dict[str, str]], None]) -> None:
+    """One record per collapsed module: its name, its size and what it holds."""
     members: dict[str, list[Any]] = {key: [] for key in plan.groups}
     for node in plan.order:
         if id(node) in plan.group:
@@ -231,30 +357,34 @@ def _render(plan: _Plan, edge_labels: bool, current: Any, stepping: Any, rankdir
         scope = _parent_module(key) if key != "inputs" else None
         add(scope, f"g{index}", {"label": label, "shape": "record", "style": "filled",
                                   "fillcolor": COLOURS["module" if key != "inputs" else "input"]})
+
+
+def _add_values(plan: _Plan, look: Look, add: Callable[[str | None, str, dict[str, str]], None]) -> None:
+    """A record per value kept (name, data, grad) and an op node under each result."""
     for node in plan.kept:
         position, role = plan.position[id(node)], plan.roles[id(node)]
         attrs = {"shape": "record", "style": "filled", "fillcolor": COLOURS[role]}
         if role == "constant":  # a number, nothing more to say
             attrs.update(label=number(node.data), shape="box")
         else:
-            data, grad = f"data {number(node.data)}", f"grad {number(node.grad)}"
-            if stepping is not None:  # mid-sweep, .grad is not written yet: show this pass so far
-                grad = f"grad so far {number(stepping.gradient_so_far(node))}"
-            attrs["label"] = _record(plan.names[id(node)], data, grad)
-        if node is current:
+            attrs["label"] = _record(plan.names[id(node)], f"data {number(node.data)}", look.grad(node))
+        if node is look.current:
             attrs.update(HIGHLIGHT)
         add(plan.scopes[id(node)], f"n{position}", attrs)
         if node.parents:
             add(plan.scopes[id(node)], f"op{position}", _op_attrs(node))
-    if cluster:
-        _clusters(graph, boxes)
-    counts: Counter[tuple[str, str]] = Counter()  # edges from or to module nodes, merged
+
+
+def _add_edges(graph: graphviz.Digraph, plan: _Plan, look: Look) -> None:
+    """Operands into op nodes, op nodes into results; edges from or to module nodes merged, with counts."""
+    kept = {id(node) for node in plan.kept}
+    counts: Counter[tuple[str, str]] = Counter()
     for node in plan.kept:
         if not node.parents:
             continue
         position = plan.position[id(node)]
-        graph.edge(f"op{position}", f"n{position}")
-        partials = local_partials(node) if edge_labels else None
+        graph.edge(f"op{position}", f"n{position}", **({"id": f"out{position}"} if look.ids else {}))
+        partials = local_partials(node) if look.partials else [None] * len(node.parents)
         for index, parent in enumerate(node.parents):
             source = _source(plan, parent, kept)
             if source is None:
@@ -262,10 +392,9 @@ def _render(plan: _Plan, edge_labels: bool, current: Any, stepping: Any, rankdir
             if source.startswith("g"):
                 counts[(source, f"op{position}")] += 1
                 continue
-            attrs = {}
-            if partials is not None and partials[index] is not None:
-                formula = partial_formula(node, index, plan.names)
-                attrs = {"label": number(partials[index]), "tooltip": formula}
+            attrs = look.edge(node, index, partials[index], plan.names)
+            if look.ids:
+                attrs = {**attrs, "id": f"e{position}_{index}"}
             graph.edge(source, f"op{position}", **attrs)
     for node in plan.order:  # edges into module nodes
         target = plan.group.get(id(node))
@@ -277,7 +406,6 @@ def _render(plan: _Plan, edge_labels: bool, current: Any, stepping: Any, rankdir
                 counts[(source, _group_id(plan, target))] += 1
     for (source, target), count in counts.items():
         graph.edge(source, target, **({"label": f"×{count}"} if count > 1 else {}))
-    return graph
 
 
 def _source(plan: _Plan, parent: Any, kept: set[int]) -> str | None:

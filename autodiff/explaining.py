@@ -123,6 +123,12 @@ class Explanation:
         lines.append(f"  {d} = {number(self.total)} ({how}); " + self._check())
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """In a notebook: the sum over paths as a table (see :mod:`autodiff.cards`)."""
+        from .cards import explanation_table
+
+        return explanation_table(self)
+
     def _check(self) -> str:
         text = f"{self.leaf}.grad = {number(self.grad)}"
         if self.agrees:

@@ -120,6 +120,12 @@ class Step:
             )
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """In a notebook: the record as a table (see :mod:`autodiff.cards`)."""
+        from .cards import step_table
+
+        return step_table(self)
+
     def _edges(self) -> list[str]:
         lines = []
         for c in self.contributions:
@@ -140,11 +146,20 @@ class Step:
 class Steps(list):
     """Records returned by :meth:`Stepper.run_to` and :meth:`Stepper.run`: one line each at a prompt."""
 
+    def __getitem__(self, index: Any) -> Any:
+        found = super().__getitem__(index)
+        return Steps(found) if isinstance(index, slice) else found  # records[-3:] prints as records do
+
     def __repr__(self) -> str:
         return "\n".join(repr(step) for step in self) if self else "(no steps)"
 
     def __str__(self) -> str:
         return "\n".join(str(step) for step in self)
+
+    def _repr_html_(self) -> str:
+        from .cards import steps_table
+
+        return steps_table(self)
 
 
 def _wrap(name: str) -> str:
@@ -225,6 +240,12 @@ class Stepper:
 
     def __repr__(self) -> str:
         return _cut(f"<Stepper over {self.names[id(self.root)]!r}: {self.where()}>")
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the graph with the current node highlighted, and the last record under it."""
+        from .cards import stepper_view
+
+        return stepper_view(self)
 
     def _describe(self, node: Any) -> str:
         return f"{self.names[id(node)]} ({kind(node)})"

@@ -191,6 +191,12 @@ class Value:
             text += f", label={self.label!r}"
         return text + ")"
 
+    def _repr_html_(self) -> str:
+        """In a notebook: a small card (label, data, grad, op); see :mod:`autodiff.cards`."""
+        from .cards import value_card
+
+        return value_card(self)
+
     def __float__(self) -> float:
         raise TypeError(
             f"{_describe(self)} cannot become a plain float by itself: float(v), math.exp(v) and "

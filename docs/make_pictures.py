@@ -1,8 +1,12 @@
 """Regenerate the pictures of the docs: ``python docs/make_pictures.py docs/images``.
 
 Every SVG in docs/images/ comes from here, drawn by :func:`autodiff.draw` (and
-one by the command line), so the pictures always show what the code does.
-Output is deterministic: running it twice changes no byte.
+one by the command line), so the pictures always show what the code does; the
+drawings are deterministic (running it twice changes no byte).  It also writes
+the pages that play the backward pass of 3Blue1Brown's chain and of one XOR
+sample (docs/pages/), screenshots of the chain's page at a few steps, taken in
+headless Chromium (docs/images/play_*.png), and runs the tutorial notebook so
+that docs/tutorial_chain.ipynb is saved with its outputs.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ import autodiff
 from autodiff import Value
 from autodiff.__main__ import main as command_line
 from autodiff.drawing import draw
+from autodiff.files import replaced_atomically
 from autodiff.stepping import steps
 
-#: The 4-node chain of the tutorial (seed 000, after 3Blue1Brown): a0 -> a1 -> a2 -> a3, y = 1.
+#: 3Blue1Brown's chain of four neurons, one per layer: a0 -> a1 -> a2 -> a3, target y = 1.
 CHAIN_WEIGHTS, CHAIN_BIASES, CHAIN_INPUT, CHAIN_TARGET = (0.5, -1.2, 0.8), (0.1, 0.3, -0.2), 0.6, 1.0
-#: The XOR-like data of seed 003: the output is 1 when exactly two inputs are 1.
+#: The XOR data of Alex Punnen's two-layer network: the output is 1 when exactly two inputs are 1.
 XOR_INPUTS, XOR_TARGETS = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], [0, 1, 1, 0]
 
 
@@ -42,7 +47,7 @@ def chain() -> Value:
 
 
 def xor_weights() -> tuple[list[list[Value]], list[Value]]:
-    """Seed 003's weights: np.random.seed(1), then random (3, 4) and (4, 1)."""
+    """The starting weights of Alex Punnen's XOR network: np.random.seed(1), then random (3, 4) and (4, 1)."""
     np.random.seed(1)
     w1, w2 = np.random.random((3, 4)), np.random.random((4, 1))
     hidden = [[Value(float(w1[i, j]), label=f"w1[{i}][{j}]") for j in range(4)] for i in range(3)]
@@ -60,7 +65,7 @@ def xor_output(x: list[float], w1: list[list[Value]], w2: list[Value]) -> Value:
 
 
 def mnist_loss() -> Value:
-    """The quadratic cost of a 784-30-10 sigmoid MLP (seed 001's shape) on one random image."""
+    """The quadratic cost of a 784-30-10 sigmoid MLP (the shape of Nielsen's network) on one random image."""
     import nn
 
     model = nn.MLP(784, [30, 10], seed=0)
@@ -98,8 +103,68 @@ def pictures(folder: Path) -> None:
                   "--edge-labels", "-o", str(folder / "neuron.svg")])
 
 
+def pages(folder: Path, images: Path) -> None:
+    """The pages that play the chain and one XOR sample, and screenshots of the chain's page."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cost = chain()
+    weights = [node for node in autodiff.topological_order(cost) if node.is_leaf and node.label != "a0"]
+    autodiff.play(cost, folder / "chain.html", params=weights)
+    w1, w2 = xor_weights()
+    out = xor_output([1, 0, 1], w1, w2)
+    out.label = "out"
+    sample = 0.5 * (out - 1.0) ** 2
+    sample.label = "C"
+    autodiff.play(sample, folder / "xor_sample.html", params=[w for row in w1 for w in row] + w2)
+    shots = {1: "play_chain_step1.png", 7: "play_chain_step7.png", 18: "play_chain_end.png"}
+    screenshots(folder / "chain.html", {step: images / name for step, name in shots.items()})
+
+
+def screenshots(page: Path, shots: dict[int, Path]) -> None:
+    """Open ``page`` in headless Chromium, press → up to each step and save a screenshot there."""
+    import shutil
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,820",
+                     "--force-device-scale-factor=1", "--hide-scrollbars"):
+        options.add_argument(argument)  # --no-sandbox: Chromium refuses its sandbox as root
+    driver = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    browser = webdriver.Chrome(service=Service(driver), options=options)
+    try:
+        browser.get(page.resolve().as_uri())
+        done = 0
+        for step, target in sorted(shots.items()):
+            ActionChains(browser).send_keys(Keys.ARROW_RIGHT * (step - done)).perform()
+            done = step
+            png = browser.get_screenshot_as_png()
+            with replaced_atomically(target) as file:
+                file.write(png)
+    finally:
+        browser.quit()
+
+
+def notebook(path: Path) -> None:
+    """Run the tutorial notebook in a fresh kernel and save it with its outputs."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    book = nbformat.read(path, as_version=4)
+    NotebookClient(book, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    with replaced_atomically(path, "w", encoding="utf-8") as file:
+        nbformat.write(book, file)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, nargs="?", default=Path(__file__).parent / "images")
-    pictures(parser.parse_args().folder)
+    images = parser.parse_args().folder
+    pictures(images)
+    pages(images.parent / "pages", images)
+    notebook(images.parent / "tutorial_chain.ipynb")
     sys.exit(0)

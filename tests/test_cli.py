@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from autodiff.__main__ import main
+from autodiff.__main__ import main, parser
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,3 +73,70 @@ def test_nothing_is_evaluated():
     marker = ROOT / "should_not_exist"
     assert main(["draw", f"__import__('pathlib').Path('{marker}').touch() or x", "x=1"]) == 2
     assert not marker.exists()
+
+
+# -- output formats, naming the result, big graphs, the page ------------------------------------
+
+
+@pytest.mark.parametrize(("suffix", "magic"), [(".png", b"\x89PNG\r\n\x1a\n"), (".pdf", b"%PDF-"),
+                                               (".svg", b"<?xml"), (".gv", b"digraph {"),
+                                               (".SVG", b"<?xml")])
+def test_the_suffix_picks_the_format(tmp_path, suffix, magic, capsys):
+    target = tmp_path / f"graph{suffix}"
+    assert main(["draw", "x * y", "x=2", "y=3", "-o", str(target)]) == 0
+    assert target.read_bytes().startswith(magic)
+
+
+def test_an_unknown_suffix_is_refused_before_anything_is_written(tmp_path, capsys):
+    target = tmp_path / "graph.jpg"
+    assert main(["draw", "x * y", "x=2", "y=3", "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot tell the format from the suffix .jpg; use one of .svg, .png, .pdf, .dot, .gv" in err
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_name_names_the_result_in_records_and_drawings(tmp_path, capsys):
+    target = tmp_path / "graph.dot"
+    assert main(["draw", "(x*w - 1)**2", "x=2", "w=3", "--name", "loss", "--steps", "-o", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert "step 1 of 5: loss = (x * w - 1) ** 2" in out and "upstream gradient d(loss)/d(loss) = 1" in out
+    assert "d(loss)/d(x * w - 1)" in out
+    assert "{ loss | data 25 | grad 1 }" in target.read_text()
+
+
+@pytest.mark.parametrize(("name", "message"), [("x", "--name x: x is already a variable"),
+                                               (" ", "--name needs a name")])
+def test_bad_names_are_refused(name, message, capsys):
+    assert main(["draw", "x * 2", "x=1", "--name", name]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_bare_variable_keeps_its_name(capsys):
+    assert main(["draw", "x", "x=1", "--name", "loss"]) == 2
+    assert "the expression is just the variable x, which keeps its name" in capsys.readouterr().err
+
+
+def test_a_big_drawing_is_refused_with_options_the_command_has(tmp_path, capsys):
+    argv = ["draw", "sum(x*x, x*w, w*w, x+w)", "x=2", "w=3", "-o", str(tmp_path / "g.svg")]
+    assert main([*argv, "--max-nodes", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "this drawing would have 12 nodes (--max-nodes 5)" in err and "Pass --max-nodes 12" in err
+    assert "collapse" not in err and "between" not in err  # Python options the command line does not have
+    options = parser()._subparsers._group_actions[0].choices["draw"]._option_string_actions
+    assert "--max-nodes" in options and "--output" in options
+    assert main([*argv, "--max-nodes", "12"]) == 0
+
+
+def test_play_writes_the_page(tmp_path, capsys):
+    target = tmp_path / "backprop.html"
+    assert main(["play", "tanh(x*w + b)", "x=2", "w=-3", "b=6.88", "--name", "o", "-o", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert "6 steps" in out and f"wrote {target}" in out
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "The backward pass of o" in text
+    assert "step 1 of 6: o = tanh(x * w + b)" in text
+
+
+def test_play_refuses_a_bad_expression_like_draw(tmp_path, capsys):
+    assert main(["play", "tanh(x*q)", "x=1", "-o", str(tmp_path / "p.html")]) == 2
+    assert "unknown name 'q'" in capsys.readouterr().err and list(tmp_path.iterdir()) == []

@@ -7,7 +7,7 @@ from helpers import labelled_neuron
 
 import autodiff
 from autodiff import GraphError, Value
-from autodiff.drawing import COLOURS, draw, modules
+from autodiff.drawing import COLOURS, TooBigToDraw, draw, modules, save
 from autodiff.stepping import steps
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -154,3 +154,58 @@ def test_big_graph_error_suggests_the_views():
     with pytest.raises(GraphError, match=r"would have \d+ nodes \(max_nodes=20\).*collapse=True.*between="):
         draw(loss, max_nodes=20)
     assert draw(loss, collapse=True, max_nodes=20)
+
+
+# -- legend, nn roles, files by suffix ------------------------------------------------------------
+
+
+def legend(graph):
+    """The legend's cells as drawn in the SVG: the texts after the last node and edge, under the graph."""
+    root = ET.fromstring(graph.pipe(format="svg"))
+    top = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "graph")
+    return [t.text for t in top.findall(f"{SVG}text")]
+
+
+def test_the_legend_names_the_roles_drawn():
+    o, x, w, b = neuron()
+    assert legend(draw(o, params=[w, b])) == ["input", "parameter", "intermediate", "output (loss)"]
+    assert legend(draw(Value(2.0, label="c") * 3)) == ["input", "constant", "output (loss)"]
+    assert legend(draw(o, legend=False)) == []
+    loss, _ = tiny_mlp()
+    roles = ["input", "constant", "intermediate", "output (loss)", "module"]
+    assert legend(draw(loss, collapse=True)) == roles
+
+
+def test_a_standalone_neurons_weights_are_parameters_like_a_layers():
+    import nn
+
+    out = nn.Neuron(2)([1.0, 2.0])
+    graph = draw(out)
+    assert graph.source.count(COLOURS["parameter"]) == 3  # w.0, w.1, b
+    assert graph.source.count(COLOURS["input"]) == 2  # the two inputs
+    layer_out = nn.Layer(2, 1)([1.0, 2.0])[0]
+    assert draw(layer_out).source.count(COLOURS["parameter"]) == 3
+
+
+@pytest.mark.parametrize(("suffix", "magic"), [(".svg", b"<?xml"), (".png", b"\x89PNG"), (".pdf", b"%PDF"),
+                                               (".dot", b"digraph"), (".gv", b"digraph")])
+def test_save_writes_the_format_the_suffix_names(tmp_path, suffix, magic):
+    o, *_ = neuron()
+    target = save(draw(o), tmp_path / f"graph{suffix}")
+    assert target.read_bytes().startswith(magic) and [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+@pytest.mark.parametrize("name", ["graph.jpg", "graph", "graph.svg.bak"])
+def test_save_refuses_an_unknown_suffix(tmp_path, name):
+    o, *_ = neuron()
+    with pytest.raises(ValueError, match="cannot tell which format.*one of .svg, .png, .pdf, .dot, .gv"):
+        save(draw(o), tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_too_big_says_how_big():
+    loss, _ = tiny_mlp()
+    with pytest.raises(TooBigToDraw) as caught:
+        draw(loss, max_nodes=20)
+    assert caught.value.max_nodes == 20 and caught.value.size == len(svg_nodes(draw(loss)))
+    assert isinstance(caught.value, GraphError)

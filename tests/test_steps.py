@@ -254,3 +254,92 @@ def test_reprs_at_a_prompt_are_one_short_line():
     for text in [repr(stepper), *map(repr, rest), *(repr(c) for r in rest for c in r.contributions)]:
         assert "\n" not in text and len(text) <= 160
     assert repr(rest).count("\n") == len(rest) - 1
+
+
+# -- at a prompt ------------------------------------------------------------------------------
+
+
+def test_every_repr_at_a_prompt_is_one_short_line():
+    from helpers import labelled_chain
+
+    import autodiff
+    from autodiff.explaining import explain
+
+    names = [f"weight_with_a_long_name_{i}" for i in range(12)]
+    big = autodiff.sum([Value(float(i + 1), label=name) * Value(0.5, label=name + "_x")
+                        for i, name in enumerate(names)])
+    big.label = "total"
+    for root in (big, labelled_chain(), neuron()[0]):
+        stepper = steps(root)
+        records = stepper.run()
+        shown = [repr(stepper), *map(repr, records), *(repr(c) for r in records for c in r.contributions),
+                 repr(explain(root, records[-1].node))]
+        for text in shown:
+            assert "\n" not in text and len(text) <= 160, text
+        assert repr(records).count("\n") == len(records) - 1  # Steps: one line per record
+        assert str(records[0]).count("\n") >= 1  # str() stays the full record
+    assert repr(steps(big).step()).endswith("…")  # twelve contributions do not fit: the line is cut
+
+
+def test_back_undoes_steps_one_at_a_time_down_to_the_start():
+    o, x, w, b = neuron()
+    stepper = steps(o)
+    so_far = []
+    for _ in range(len(stepper.order)):
+        so_far.append({node: stepper.gradient_so_far(node) for node in stepper.order})
+        stepper.step()
+    assert x.grad == pytest.approx(-1.5)
+    undone = []
+    while stepper.records:
+        undone.append(stepper.back())
+        assert {node: stepper.gradient_so_far(node) for node in stepper.order} == so_far[len(stepper.records)]
+        assert (x.grad, w.grad, b.grad, o.grad) == (0.0, 0.0, 0.0, 0.0)  # written .grad restored at once
+    assert [r.index for r in undone] == [6, 5, 4, 3, 2, 1]
+    assert stepper.current is None and stepper.next_node is o
+    with pytest.raises(GraphError, match="nothing to undo: the stepper is at the start"):
+        stepper.back()
+    again = stepper.run()
+    assert [str(r) for r in again] == [str(r) for r in reversed(undone)]  # the same records again
+
+
+def test_back_after_the_end_restores_grad_from_an_earlier_pass():
+    o, x, w, b = neuron()
+    o.backward()
+    earlier = (x.grad, w.grad, b.grad)
+    stepper = steps(o)
+    stepper.run()
+    assert x.grad == 2 * earlier[0]
+    stepper.back()
+    assert (x.grad, w.grad, b.grad) == earlier and not stepper.done
+    stepper.reset()
+    assert (x.grad, w.grad, b.grad) == earlier and stepper.records == []
+
+
+def test_reset_from_the_end_and_from_the_middle():
+    o, x, *_ = neuron()
+    stepper = steps(o)
+    stepper.run()
+    stepper.reset()
+    assert x.grad == 0.0 and stepper.where() == "0 of 6 steps done, next o (tanh)"
+    stepper.run_to("n")
+    stepper.reset()
+    assert stepper.gradient_so_far("n") == 0.0 and stepper.gradient_so_far(o) == 1.0
+
+
+def test_gradient_so_far_and_run_to_take_a_label_or_a_node_alike():
+    o, x, w, b = neuron()
+    by_label, by_node = steps(o), steps(o)
+    product = o.parents[0].parents[0]
+    assert [r.name for r in by_label.run_to("x * w")] == [r.name for r in by_node.run_to(product)]
+    assert by_label.gradient_so_far("x") == by_node.gradient_so_far(x) == pytest.approx(-1.5)
+    with pytest.raises(GraphError, match="no node labelled or named 'q'"):
+        by_label.gradient_so_far("q")
+    with pytest.raises(GraphError, match="not part of this graph"):
+        by_label.gradient_so_far(Value(1.0))
+
+
+def test_a_slice_of_records_prints_like_records():
+    o, *_ = neuron()
+    records = steps(o).run()
+    assert repr(records[-2:]) == repr(records[4]) + "\n" + repr(records[5])
+    assert repr(records[:0]) == "(no steps)" and records[0] is records[:1][0]

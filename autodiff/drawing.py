@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -110,19 +110,22 @@ def draw(
     cluster: bool = False,
     collapse: bool | int = False,
     between: Any = None,
+    group: Grouping | None = None,
     max_nodes: int = 500,
     legend: bool = True,
     svg: str | os.PathLike[str] | None = None,
 ) -> graphviz.Digraph:
     """Draw the graph of ``root``; return a :class:`graphviz.Digraph` (it renders in Jupyter).
 
-    - ``params``: the parameter leaves (default: leaves that belong to an nn module, see
-      :func:`module_of`); the other leaves are inputs.
+    - ``params``: the parameter leaves (default: leaves that belong to a module, see
+      :func:`scope_levels`); the other leaves are inputs.
     - ``edge_labels``: label each edge with its local partial (the formula is the tooltip).
     - ``highlight``: a node, or a :class:`~autodiff.stepping.Stepper`: its current node is
       highlighted and, mid-sweep, records show the gradients of the pass so far.
     - ``rankdir``: ``"LR"`` (left to right) or ``"TB"`` (top to bottom).
-    - ``cluster``: draw a box around the nodes of each module (by ``scope``).
+    - ``cluster``: draw a box around the nodes of each module.
+    - ``group``: the modules a node belongs to, outermost first, as a function of the node
+      (default :func:`scope_levels`: the nested :func:`autodiff.scope` blocks it was made in).
     - ``collapse``: draw each module as one node (``True``: the innermost modules;
       ``n``: the first n module levels, so ``1`` gives one node per layer);
       inputs outside modules become one ``inputs`` node.
@@ -141,7 +144,7 @@ def draw(
         current=getattr(highlight, "current", highlight),
     )
     graph = draw_with(look, root, params=params, rankdir=rankdir, cluster=cluster, collapse=collapse,
-                      between=between, max_nodes=max_nodes, legend=legend)
+                      between=between, group=group, max_nodes=max_nodes, legend=legend)
     if svg is not None:
         with replaced_atomically(svg) as file:
             file.write(graph.pipe(format="svg"))
@@ -150,11 +153,12 @@ def draw(
 
 def draw_with(look: Look, root: Any, *, params: Iterable[Any] | None = None, rankdir: str = "LR",
               cluster: bool = False, collapse: bool | int = False, between: Any = None,
-              max_nodes: int = 500, legend: bool = True) -> graphviz.Digraph:
+              group: Grouping | None = None, max_nodes: int = 500,
+              legend: bool = True) -> graphviz.Digraph:
     """:func:`draw` with a :class:`Look` of your own (the other options as there)."""
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
-    plan = _plan(root, params, between, collapse)
+    plan = _plan(root, params, between, collapse, group)
     if plan.size > max_nodes:
         raise TooBigToDraw(
             f"this drawing would have {plan.size} nodes (max_nodes={max_nodes}); Graphviz would take "
@@ -204,7 +208,8 @@ class _Plan:
     names: dict[int, str]
     position: dict[int, int]
     roles: dict[int, str]
-    scopes: dict[int, str | None]  # the module of each node (see module_of)
+    scopes: dict[int, str | None]  # the innermost module of each node, or None
+    chains: dict[str, tuple[str, ...]]  # each module -> the modules around it and itself, outermost first
     kept: list[Any]  # nodes drawn as themselves, in topological order
     group: dict[int, str] = field(default_factory=dict)  # node id -> module node it is folded into
     groups: dict[str, int] = field(default_factory=dict)  # module node -> its number, by first appearance
@@ -215,16 +220,19 @@ class _Plan:
         return len(self.kept) + ops + len(self.groups)
 
 
-def _plan(root: Any, params: Iterable[Any] | None, between: Any, collapse: bool | int) -> _Plan:
+def _plan(root: Any, params: Iterable[Any] | None, between: Any, collapse: bool | int,
+          group: Grouping | None) -> _Plan:
     order = topological_order(root)
     names = node_names(order)
-    scopes = module_of(order)
+    levels = _levels(order, group)
+    chains = {chain[k]: chain[: k + 1] for chain in levels.values() for k in range(len(chain))}
+    scopes = {key: chain[-1] if chain else None for key, chain in levels.items()}
     chosen = None if params is None else {id(p) for p in params}
     roles = {id(node): _role(node, root, chosen, scopes) for node in order}
     nodes = order if between is None else _between(order, find_node(order, between, "leaf", names))
-    plan = _Plan(order, names, {id(n): i for i, n in enumerate(order)}, roles, scopes, [])
+    plan = _Plan(order, names, {id(n): i for i, n in enumerate(order)}, roles, scopes, chains, [])
     for node in nodes:
-        key = _group_key(scopes[id(node)], roles[id(node)], collapse) if node is not root else None
+        key = _group_key(levels[id(node)], roles[id(node)], collapse) if node is not root else None
         if key is None:
             plan.kept.append(node)
             continue
@@ -233,23 +241,27 @@ def _plan(root: Any, params: Iterable[Any] | None, between: Any, collapse: bool 
     return plan
 
 
-def module_of(order: list[Any]) -> dict[int, str | None]:
-    """The module each node belongs to, by id: its ``scope``, or for a parameter its owner.
+#: A grouping: the modules a node belongs to, outermost first (empty: none).
+Grouping = Callable[[Any], Sequence[str]]
 
-    nn creates parameters outside any forward pass, so their ``scope`` is unset;
-    a labelled leaf belongs to the module of a node that uses it when its label
-    extends that module's name (``layers.0.neurons.3.w.17`` is used in
-    ``layers.0.neurons.3``).  An empty scope (an unnamed top module) counts as none.
+
+def scope_levels(node: Any) -> tuple[str, ...]:
+    """The default grouping: the nested :func:`autodiff.scope` blocks a node was made in.
+
+    A leaf given a plain string as its scope (nn gives a module's parameters its
+    name) belongs to that module, at the levels the module's own nodes have.
     """
-    scopes: dict[int, str | None] = {id(node): node.scope or None for node in order}
-    for node in order:
-        if not node.scope:
-            continue
-        for parent in node.parents:
-            label = parent.label
-            if scopes[id(parent)] is None and label and label.startswith(node.scope + "."):
-                scopes[id(parent)] = node.scope
-    return scopes
+    scope = node.scope
+    if hasattr(scope, "levels"):
+        return scope.levels()
+    return (scope,) if scope else ()
+
+
+def _levels(order: list[Any], group: Grouping | None) -> dict[int, tuple[str, ...]]:
+    """Each node's modules, outermost first; a leaf named only by its innermost module gets that module's."""
+    levels = {id(node): tuple((group or scope_levels)(node)) for node in order}
+    known = {chain[-1]: chain for chain in levels.values() if chain}
+    return {key: known.get(chain[-1], chain) if len(chain) == 1 else chain for key, chain in levels.items()}
 
 
 def _role(node: Any, root: Any, params: set[int] | None, scopes: dict[int, str | None]) -> str:
@@ -275,23 +287,11 @@ def _between(order: list[Any], leaf: Any) -> list[Any]:
     return [node for node in order if id(node) in reached]
 
 
-def modules(scope: str) -> list[str]:
-    """The module levels of a scope: ``'layers.0.neurons.3'`` -> ``['layers.0', 'layers.0.neurons.3']``.
-
-    A prefix followed by an index (``layers``, ``layers.0.neurons``) is a list of
-    modules, not a module, so it gets no level of its own.
-    """
-    parts = scope.split(".")
-    ends = [k for k in range(1, len(parts) + 1) if k == len(parts) or not parts[k].isdigit()]
-    return [".".join(parts[:k]) for k in ends]
-
-
-def _group_key(scope: str | None, role: str, collapse: bool | int) -> str | None:
+def _group_key(levels: tuple[str, ...], role: str, collapse: bool | int) -> str | None:
     if collapse is False:
         return None
-    if scope is None:
+    if not levels:
         return "inputs" if role == "input" else None
-    levels = modules(scope)
     return levels[-1] if collapse is True else levels[min(int(collapse), len(levels)) - 1]
 
 
@@ -322,7 +322,7 @@ def _render(plan: _Plan, look: Look, rankdir: str, cluster: bool, legend: bool) 
     _add_groups(plan, add)
     _add_values(plan, look, add)
     if cluster:
-        _clusters(graph, boxes)
+        _clusters(graph, boxes, plan.chains)
     _add_edges(graph, plan, look)
     return graph
 
@@ -354,7 +354,8 @@ def _add_groups(plan: _Plan, add: Callable[[str | None, str, dict[str, str]], No
             members[plan.group[id(node)]].append(node)
     for key, index in plan.groups.items():
         label = _record(key, f"{len(members[key])} nodes", _op_summary(members[key], plan.roles))
-        scope = _parent_module(key) if key != "inputs" else None
+        chain = plan.chains.get(key, ())
+        scope = chain[-2] if len(chain) > 1 else None
         add(scope, f"g{index}", {"label": label, "shape": "record", "style": "filled",
                                   "fillcolor": COLOURS["module" if key != "inputs" else "input"]})
 
@@ -420,16 +421,12 @@ def _group_id(plan: _Plan, key: str) -> str:
     return f"g{plan.groups[key]}"
 
 
-def _parent_module(key: str) -> str | None:
-    levels = modules(key)
-    return levels[-2] if len(levels) > 1 else None
-
-
-def _clusters(graph: graphviz.Digraph, boxes: dict[str, list[tuple[str, dict[str, str]]]]) -> None:
+def _clusters(graph: graphviz.Digraph, boxes: dict[str, list[tuple[str, dict[str, str]]]],
+              chains: dict[str, tuple[str, ...]]) -> None:
     """Nest a Graphviz cluster per module level (``layers.0`` holds ``layers.0.neurons.3``)."""
     tree: dict[str, set[str]] = {}
     for scope in boxes:
-        levels = modules(scope)
+        levels = chains.get(scope, (scope,))
         for outer, inner in zip(["", *levels], levels):
             tree.setdefault(outer, set()).add(inner)
 

@@ -52,6 +52,32 @@ from .primitives import (
 )
 
 
+class Scope(str):
+    """The name of a :func:`scope` block, which knows the block it was opened in (``outer``).
+
+    It is the string itself (``node.scope == "layers.0.neurons.3"``), and
+    :meth:`levels` gives the names of the nested blocks, so views can group
+    nodes by module without parsing names.
+    """
+
+    outer: Scope | None
+
+    def __new__(cls, name: str, outer: Scope | None = None) -> Scope:
+        self = super().__new__(cls, name)
+        self.outer = outer
+        return self
+
+    def levels(self) -> tuple[str, ...]:
+        """The names of the enclosing blocks and this one, outermost first (unnamed blocks left out)."""
+        names: list[str] = []
+        block: Scope | None = self
+        while block is not None:
+            if block:
+                names.append(str(block))
+            block = block.outer
+        return tuple(reversed(names))
+
+
 class _State(NamedTuple):
     """What new nodes get in one thread: recording on or off, a scope, anomaly mode."""
 
@@ -476,14 +502,16 @@ def scope(name: str | None) -> AbstractContextManager[None]:
     """Values created within this block, in this thread, record ``name`` as their ``scope``.
 
     nn modules use it so that every node a layer creates carries the layer's
-    name (``layers.0.neurons.3``), which drawings can group by.
+    name (``layers.0.neurons.3``), which drawings can group by.  Blocks nest:
+    the scope knows the blocks around it.
 
-    >>> with scope("layer1"):
+    >>> with scope("layer1"), scope("layer1.neuron0"):
     ...     y = Value(2.0) * 3
-    >>> y.scope
-    'layer1'
+    >>> y.scope, y.scope.levels()
+    ('layer1.neuron0', ('layer1', 'layer1.neuron0'))
     """
-    return _block("scope", name)
+    outer = _context.state.scope
+    return _block("scope", None if name is None else Scope(name, outer if isinstance(outer, Scope) else None))
 
 
 def anomaly(on: bool = True) -> AbstractContextManager[None]:

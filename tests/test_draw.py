@@ -7,7 +7,7 @@ from helpers import labelled_neuron
 
 import autodiff
 from autodiff import GraphError, Value
-from autodiff.drawing import COLOURS, TooBigToDraw, draw, modules, save
+from autodiff.drawing import COLOURS, TooBigToDraw, draw, save, scope_levels
 from autodiff.stepping import steps
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -20,7 +20,10 @@ def neuron():
 
 
 def tiny_mlp(seed=0):
-    """A 3-4-1 sigmoid net made of scoped Values, named as nn names them."""
+    """A 3-4-1 sigmoid net made of scoped Values, scoped and named as nn does it.
+
+    Layers and neurons are nested scope blocks; each weight's scope is its neuron's name.
+    """
     import random
 
     rng = random.Random(seed)
@@ -31,8 +34,10 @@ def tiny_mlp(seed=0):
         for j in range(size):
             scope = f"layers.{index}.neurons.{j}"
             w = [Value(rng.gauss(0, 1), label=f"{scope}.w.{i}") for i in range(len(inputs))]
+            for wi in w:
+                wi.scope = scope
             params.extend(w)
-            with autodiff.scope(scope):
+            with autodiff.scope(f"layers.{index}"), autodiff.scope(scope):
                 outputs.append(autodiff.sum([wi * xi for wi, xi in zip(w, inputs)]).sigmoid())
         return outputs
 
@@ -111,9 +116,26 @@ def test_svg_file_is_written_whole(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["graph.svg"]
 
 
-def test_module_levels_skip_list_containers():
-    assert modules("layers.0.neurons.3") == ["layers.0", "layers.0.neurons.3"]
-    assert modules("encoder.fc") == ["encoder", "encoder.fc"]
+def test_module_levels_come_from_nested_scopes_not_from_parsing_names():
+    loss, params = tiny_mlp()
+    nodes = autodiff.topological_order(loss)
+    neuron_node = next(n for n in nodes if n.scope == "layers.0.neurons.2" and n.parents)
+    assert scope_levels(neuron_node) == ("layers.0", "layers.0.neurons.2")  # the list "layers" is no level
+    with autodiff.scope("encoder"), autodiff.scope("encoder.fc"):
+        y = Value(1.0) * 2
+    assert scope_levels(y) == ("encoder", "encoder.fc")
+
+
+def test_a_grouping_of_your_own_decides_clusters_and_collapse():
+    x = [Value(float(i), label=f"x{i}") for i in range(4)]
+    left, right = x[0] * x[1], x[2] * x[3]
+    out = left + right
+    out.label = "out"
+    side = {id(left): ("left",), id(right): ("right",)}
+    graph = draw(out, collapse=True, group=lambda node: side.get(id(node), ()))
+    words = texts(graph)
+    assert "left" in words and "right" in words and "out" in words
+    assert 'subgraph cluster_left {' in draw(out, cluster=True, group=lambda n: side.get(id(n), ())).source
 
 
 def test_clusters_follow_modules():

@@ -475,3 +475,12 @@ def test_the_package_is_autodiff_compiled_and_compile_is_the_function():
 
     assert importlib.util.find_spec("autodiff.compile") is None
     assert autodiff.compile is compile and callable(autodiff.compile)
+
+
+@pytest.mark.parametrize("chunk", [0, -3, 2.5, True])
+def test_forward_refuses_a_chunk_that_is_not_a_positive_whole_number(chunk):
+    w = Value(0.5, label="w")
+    program = compile(lambda x: (x[0] * w).tanh(), np.array([[1.0], [2.0]]), [w])
+    with pytest.raises(ValueError, match="chunk"):
+        program.forward(np.array([[1.0], [2.0]]), chunk=chunk)
+    assert program.forward(np.array([[1.0], [2.0], [3.0]]), chunk=2).shape == (3,)

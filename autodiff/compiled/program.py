@@ -129,6 +129,9 @@ class Program:
         ``params`` is a theta vector; by default the parameters' ``.data`` is
         read now.  Large batches run ``chunk`` samples at a time.
         """
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+            raise ValueError(f"forward(chunk=...) is how many samples to run at a time: a whole number "
+                             f">= 1, not {chunk!r}")
         theta = self.read_params() if params is None else self._theta(params)
         arrays = self._batch(batch)
         parts = []

@@ -168,3 +168,17 @@ def test_the_environment_variable_turns_anomaly_mode_on(setting, recorded):
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert (result.stdout.strip() == "<string>:2 in <module>") is recorded
+
+
+def test_compiled_mode_errors_name_where_the_failing_node_was_made():
+    import numpy as np
+
+    w = autodiff.Value(0.5, label="w")
+    with autodiff.anomaly():
+        program = autodiff.compile(lambda x: (x[0] * w).log(), np.array([[1.0], [2.0]]), [w])  # here
+    with pytest.raises(autodiff.DomainError, match=r"log is undefined.*\[node made at .*test_anomaly\.py:\d+"):
+        program.forward(np.array([[1.0], [-2.0]]))
+    plain = autodiff.compile(lambda x: (x[0] * w).log(), np.array([[1.0], [2.0]]), [w])
+    with pytest.raises(autodiff.DomainError) as caught:
+        plain.forward(np.array([[1.0], [-2.0]]))
+    assert "made at" not in str(caught.value)  # anomaly mode off: no site recorded, none named

@@ -178,6 +178,7 @@ class Plan:
     steps: list[Step]
     outputs: Index
     names: list[str]  # printable name of every slot
+    sites: list[str | None]  # where the node of each slot was made, if anomaly mode recorded it
 
 
 class _StateRows:
@@ -261,8 +262,15 @@ def build(graph: Graph, n_params: int, input_sizes: list[int], arg_names: list[s
         param_rows=slots.rows([i for _, i in params]), param_index=index([pos for pos, _ in params]),
         const_rows=np.array(list(const_row.values()), dtype=np.intp),
         const_values=np.array([number for number, _ in const_row], dtype=float),
-        steps=steps, outputs=outputs, names=slots.names,
+        steps=steps, outputs=outputs, names=slots.names, sites=_sites(graph, slots),
     )
+
+
+def _sites(graph: Graph, slots: _StateRows) -> list[str | None]:
+    sites: list[str | None] = [None] * len(slots.names)
+    for node, row in slots.of.items():
+        sites[row] = graph.sites[node] if graph.sites else None
+    return sites
 
 
 def _direct_inputs(steps: list[Step], inputs: list[slice], outputs: Index) -> list[bool]:

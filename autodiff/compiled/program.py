@@ -365,6 +365,14 @@ class Program:
 
 def _forward_error(plan: Plan, step: Apply | Dense, vals: np.ndarray, node: int, sample: int) -> Exception:
     row = rows_of(step.out)[node]
+    error = _step_error(plan, step, vals, node, sample, row)
+    if plan.sites[row] is not None:
+        error.args = (f"{error.args[0]} [node made at {plan.sites[row]}]",)
+    return error
+
+
+def _step_error(plan: Plan, step: Apply | Dense, vals: np.ndarray, node: int, sample: int,
+                row: int) -> Exception:
     result = vals[row, sample]
     if isinstance(step, Dense):
         return NonFiniteError(f"the dense sum {plan.names[row]} overflowed to {float(result)!r} "

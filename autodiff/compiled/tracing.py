@@ -81,6 +81,7 @@ class Graph:
     outputs: list[int]
     scalar: bool
     traced: tuple[float, ...] = ()  # the outputs' numbers when fn ran on the traced sample
+    sites: tuple[str | None, ...] = ()  # where each node was made, when anomaly mode recorded it
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -134,7 +135,8 @@ def record(result: Any, inputs: dict[int, tuple[int, int]], params: dict[int, in
     parents = [()] * len(leaves) + [tuple(map(where, map(id, node.parents))) for node in made]
     ops = [node.primitive if role[0] == "op" else None for node, role in zip(nodes, roles)]
     traced = tuple(v.data for v in outputs)
-    return Graph(ops, parents, roles, [position[id(v)] for v in outputs], scalar, traced)
+    sites = tuple(node.site for node in nodes)
+    return Graph(ops, parents, roles, [position[id(v)] for v in outputs], scalar, traced, sites)
 
 
 def _outputs(result: Any) -> tuple[list[Value], bool]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import autodiff
 import nn
 from autodiff import (
     DivisionByZeroError,

@@ -177,7 +177,8 @@ def test_compiled_mode_errors_name_where_the_failing_node_was_made():
     w = autodiff.Value(0.5, label="w")
     with autodiff.anomaly():
         program = autodiff.compile(lambda x: (x[0] * w).log(), np.array([[1.0], [2.0]]), [w])  # here
-    with pytest.raises(autodiff.DomainError, match=r"log is undefined.*\[node made at .*test_anomaly\.py:\d+"):
+    made_here = r"log is undefined.*\[node made at .*test_anomaly\.py:\d+"
+    with pytest.raises(autodiff.DomainError, match=made_here):
         program.forward(np.array([[1.0], [-2.0]]))
     plain = autodiff.compile(lambda x: (x[0] * w).log(), np.array([[1.0], [2.0]]), [w])
     with pytest.raises(autodiff.DomainError) as caught:

@@ -369,6 +369,8 @@ def _add_values(plan: _Plan, look: Look, add: Callable[[str | None, str, dict[st
             attrs.update(label=number(node.data), shape="box")
         else:
             attrs["label"] = _record(plan.names[id(node)], f"data {number(node.data)}", look.grad(node))
+        if node.site is not None:  # anomaly mode recorded where the node was made
+            attrs["tooltip"] = f"made at {node.site}"
         if node is look.current:
             attrs.update(HIGHLIGHT)
         add(plan.scopes[id(node)], f"n{position}", attrs)

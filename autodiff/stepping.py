@@ -112,6 +112,8 @@ class Step:
         else:
             lines.append(f"  upstream gradient {gradient} = {number(self.upstream)}")
             lines += self._edges()
+        if self.node.site is not None:  # anomaly mode recorded where the node was made
+            lines.append(f"  made at {self.node.site}")
         if self.earlier_grad != 0.0:
             lines.append(
                 f"  note: {self.name}.grad already holds {number(self.earlier_grad)} from an earlier pass; "

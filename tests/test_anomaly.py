@@ -184,3 +184,15 @@ def test_compiled_mode_errors_name_where_the_failing_node_was_made():
     with pytest.raises(autodiff.DomainError) as caught:
         plain.forward(np.array([[1.0], [-2.0]]))
     assert "made at" not in str(caught.value)  # anomaly mode off: no site recorded, none named
+
+
+def test_the_stepper_and_drawings_show_where_a_node_was_made():
+    from autodiff.drawing import draw
+
+    x = Value(2.0, label="x")
+    with anomaly():
+        y = x * x  # made here
+    y.label = "y"
+    record = autodiff.steps(y).step()
+    assert "made at " in str(record) and "test_anomaly.py" in str(record)
+    assert 'tooltip="made at ' in draw(y).source

@@ -52,8 +52,9 @@ def from_idx_files(train_images: str | Path, train_labels: str | Path,
         if len(images) != len(labels):
             raise DataFileError(images_path, f"has {len(images)} images but {labels_path} has "
                                              f"{len(labels)} labels")
-        arrays += [images.reshape(len(images), PIXELS).astype(np.float32) / np.float32(255),
-                   labels.astype(np.int64)]
+        pixels = images.reshape(len(images), PIXELS).astype(np.float32)
+        pixels /= np.float32(255)  # in place: a second 188 MB array would raise the peak memory
+        arrays += [pixels, labels.astype(np.int64)]
     return MNIST(*arrays)
 
 

@@ -353,7 +353,9 @@ def _all_finite(array: np.ndarray) -> bool:
     """True if every number is finite, without a boolean array the size of the data set."""
     # A sum is finite when every term is (inf or nan anywhere makes it inf or nan); only a sum that
     # overflows from finite terms needs the exact look, and that look goes a slice at a time.
-    if np.isfinite(np.add.reduce(array, axis=None)):
+    with np.errstate(over="ignore", invalid="ignore"):  # inf - inf is nan: refused all the same
+        total = np.add.reduce(array, axis=None)
+    if np.isfinite(total):
         return True
     return all(np.isfinite(part).all() for part in np.array_split(array, -(-array.size // 2**20)))
 

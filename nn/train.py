@@ -134,8 +134,10 @@ def fit(
     """Train ``model`` on ``inputs`` and ``targets``; return the :class:`History`.
 
     - ``inputs``: array-like shaped (samples, features); a 1-D array is one
-      feature per sample.  ``targets``: one per sample (a class label, a number
-      or a row), handed to ``loss(model(x), target)`` as Python numbers/lists.
+      feature per sample.  A float array is used as it is, without a copy
+      (float32 images stay float32; the numbers trained on are the same).
+      ``targets``: one per sample (a class label, a number or a row), handed
+      to ``loss(model(x), target)`` as Python numbers/lists.
     - ``batch_size``: samples per step; None is the full batch (one step per
       epoch).  With ``shuffle``, mini-batches are drawn each epoch in an order
       from ``numpy.random.default_rng([seed, epoch])``: the same seed, the

@@ -237,7 +237,8 @@ def predict(model: Callable[[Any], Any], inputs: Any, mode: str = "scalar") -> n
         return np.array([numbers(model(x)) for x in rows.tolist()], dtype=float)
 
 
-#: Seconds between two redraws of the progress bar: drawing it at every step cost more than a small step.
+#: Seconds between two updates of the progress bar: updating it at every step cost several percent of a
+#: compiled step.
 _DRAW_EVERY = 0.1
 
 

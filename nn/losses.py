@@ -209,6 +209,9 @@ def accuracy(predictions: Iterable[Any], labels: Iterable[Any]) -> float:
     >>> accuracy([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]], [1, 0, 0])
     0.6666666666666666
     """
+    score = _array_accuracy(predictions, labels)
+    if score is not None:
+        return score
     rows = [_row(p) for p in predictions]
     targets = [_label(y) for y in labels]
     if len(rows) != len(targets):
@@ -220,6 +223,31 @@ def accuracy(predictions: Iterable[Any], labels: Iterable[Any]) -> float:
 
 
 # -- helpers ------------------------------------------------------------------
+
+
+def _array_accuracy(predictions: Any, labels: Any) -> float | None:
+    """:func:`accuracy` of arrays in one NumPy pass (a test set row by row took a tenth of a second).
+
+    None for anything else (lists, Values, labels that are not class indices
+    or rows): the general path scores those and names what is wrong.
+    """
+    if not (isinstance(predictions, np.ndarray) and isinstance(labels, np.ndarray)):
+        return None
+    if predictions.dtype.kind not in "fiu" or predictions.ndim not in (1, 2) or 0 in predictions.shape:
+        return None
+    if labels.dtype.kind in "iu" and labels.ndim == 1:
+        targets = labels
+    elif labels.dtype.kind in "fiu" and labels.ndim == 2:
+        targets = np.argmax(labels, axis=1)  # one-hot rows, ties to the first as in _label
+    else:
+        return None
+    if len(targets) != len(predictions):
+        return None
+    if predictions.ndim == 1 or predictions.shape[1] == 1:  # a probability per sample
+        guesses = (predictions.reshape(len(predictions)) > 0.5).astype(int)
+    else:
+        guesses = np.argmax(predictions, axis=1)  # ties go to the first, as np.argmax of each row
+    return int(np.count_nonzero(guesses == targets)) / len(targets)
 
 
 def _softplus(u: Value) -> Value:

@@ -76,16 +76,17 @@ class ScalarSteps:
                  reduction: str, need_outputs: bool) -> None:
         self.model, self.inputs, self.targets = model, inputs, targets
         self.loss, self.optimizer, self.reduction = loss, optimizer, reduction
+        self.need_outputs = need_outputs
 
-    def step(self, chosen: list[int]) -> tuple[float, list[Any]]:
-        """One optimizer step on the samples ``chosen``: the batch loss and their outputs."""
+    def step(self, chosen: np.ndarray) -> tuple[float, np.ndarray | None]:
+        """One optimizer step on the samples ``chosen`` (indices): the batch loss and (if wanted) outputs."""
         self.optimizer.zero_grad()
         # Python floats and lists: Value arithmetic is fastest on them, and losses expect them.
         rows, targets = self.inputs[chosen].tolist(), self.targets[chosen].tolist()
         with _collector_paused():
             value, outputs = scalar_batch(self.model, rows, targets, self.loss, self.reduction)
         self.optimizer.step()
-        return value, outputs
+        return value, np.asarray(outputs, dtype=float) if self.need_outputs else None
 
     def sync(self) -> None:
         """Nothing to do: the Values are always current."""
@@ -102,34 +103,42 @@ class CompiledSteps:
         self.targets, scalar_target = _target_array(model, inputs[0].tolist(), targets)
         self.optimizer, self.reduction = optimizer, reduction
 
-        traced: list[Any] = []  # the model's outputs in each trace of the loss, for the forward pass's check
+        # The model's outputs in each trace of the loss, for the forward pass's check; None after it.
+        traced: list[Any] | None = []
 
         def sample_loss(x: list[autodiff.Value], t: list[autodiff.Value]) -> autodiff.Value:
-            traced.append(model(x))
-            return loss(traced[-1], t[0] if scalar_target else t)
+            output = model(x)
+            if traced is not None:
+                traced.append(output)
+            return loss(output, t[0] if scalar_target else t)
 
         examples = (self.inputs[:4], self.targets[:4])
         self.program = _compile(sample_loss, examples, optimizer.params, "the loss")
         optimizer.reorder(self.program.params)  # optimizer vectors in the program's order
         # Compiled here once for metrics and for predict after training (cached per model).
         forward = compiled_forward(model, self.inputs[:4], traced=traced)
+        traced = None  # frees the traces' graphs (about 100,000 Values for MNIST) for the whole run
         self.outputs = forward if need_outputs else None
         if self.outputs is not None:
             position = {id(p): i for i, p in enumerate(self.program.params)}
             self.output_index = np.array([position[id(p)] for p in self.outputs.params], dtype=np.intp)
         self.theta = self.program.read_params()
-        self.grad = np.empty_like(self.theta)  # reused every step: the optimizer reads it during update only
+        # Reused every step, so a step allocates no parameter-sized vector: the optimizer reads the
+        # gradient during update only, and writes the new parameters into the spare, which then
+        # becomes theta (the old theta the next spare).  A refused update leaves theta as it was.
+        self.grad = np.empty_like(self.theta)
+        self.spare = np.empty_like(self.theta)
 
-    def step(self, chosen: list[int]) -> tuple[float, list[Any]]:
-        """One optimizer step on the samples ``chosen``: the batch loss and (if wanted) their outputs."""
-        rows = np.array(chosen, dtype=np.intp)  # one conversion for both lookups
-        x, t = self.inputs[rows], self.targets[rows]
-        outputs: list[Any] = []
+    def step(self, chosen: np.ndarray) -> tuple[float, np.ndarray | None]:
+        """One optimizer step on the samples ``chosen`` (indices): the batch loss and (if wanted) outputs."""
+        x, t = self.inputs[chosen], self.targets[chosen]
+        outputs = None
         if self.outputs is not None:
-            outputs = self.outputs.forward(x, params=self.theta[self.output_index]).tolist()
+            outputs = self.outputs.forward(x, params=self.theta[self.output_index])
         value, grad = self.program.value_and_grad(x, t, params=self.theta, reduction=self.reduction,
                                                   out=self.grad)
-        self.theta = self.optimizer.update(self.theta, grad)
+        new = self.optimizer.update(self.theta, grad, out=self.spare)
+        self.theta, self.spare = new, self.theta  # no call in between: no signal handler runs mid-swap
         return value, outputs
 
     def sync(self) -> None:

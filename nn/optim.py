@@ -78,15 +78,20 @@ class Optimizer:
             for p, value in zip(self.params, self.update(theta, grad).tolist()):
                 p.data = value
 
-    def update(self, theta: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    def update(self, theta: np.ndarray, grad: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """One step on vectors (ordered as :attr:`params`): the new parameter vector.
 
         Buffers and the step count change only if every gradient and every new
         value is finite; otherwise NonFiniteError names the first bad parameter.
+        ``out`` (a float vector like theta, not sharing its memory) receives the
+        new vector instead of a new array, which compiled training reuses; when
+        the update is refused its contents are undefined and theta is intact.
         """
+        new = self._new_vector(theta, out)
         buffers = dict(self.buffers)  # the rules assign new buffers, so the old ones stay as they were
         with np.errstate(over="ignore", invalid="ignore"):  # checked just below, with a better message
-            new = theta - self._update(buffers, grad, self.steps + 1)
+            self._step_into(buffers, grad, self.steps + 1, new)
+            np.subtract(theta, new, out=new)
         # One pass: a non-finite gradient makes the new value non-finite too (a false alarm from
         # a dot product that overflows only costs the two precise checks, which then pass).
         if not math.isfinite(np.dot(new, new)):
@@ -94,6 +99,21 @@ class Optimizer:
             self._check(new, "new value")
         self.buffers, self.steps = buffers, self.steps + 1
         return new
+
+    def _new_vector(self, theta: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+        if out is None:
+            return np.empty(len(theta), dtype=float)
+        if not (isinstance(out, np.ndarray) and out.shape == theta.shape and out.dtype == float):
+            raise ValueError(f"{type(self).__name__}.update: out must be a float vector shaped like theta "
+                             f"{theta.shape}, got {getattr(out, 'dtype', type(out).__name__)} "
+                             f"{getattr(out, 'shape', '')}")
+        if np.may_share_memory(out, theta):  # a refused update would have changed theta
+            raise ValueError(f"{type(self).__name__}.update: out must not share memory with theta")
+        return out
+
+    def _step_into(self, buffers: dict[str, np.ndarray], grad: np.ndarray, t: int, out: np.ndarray) -> None:
+        """Write the amount to subtract at step ``t`` into ``out`` (by default what :meth:`_update` gives)."""
+        out[...] = self._update(buffers, grad, t)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """The state a resumed run needs: the kind of optimizer, the step count and every buffer.
@@ -216,6 +236,12 @@ class SGD(Optimizer):
     def __init__(self, params: Iterable[Value] | Any, lr: float, momentum: float = 0.0) -> None:
         super().__init__(params, lr)
         self.momentum = _fraction(momentum, "momentum")
+
+    def _step_into(self, buffers: dict[str, np.ndarray], grad: np.ndarray, t: int, out: np.ndarray) -> None:
+        if self.momentum == 0.0:  # no temporary vector: a compiled epoch takes thousands of these steps
+            np.multiply(grad, self.lr, out=out)
+        else:
+            super()._step_into(buffers, grad, t, out)
 
     def _update(self, buffers: dict[str, np.ndarray], grad: np.ndarray, t: int) -> np.ndarray:
         if self.momentum == 0.0:

@@ -17,6 +17,7 @@ made so far and ``fit`` returns the history up to there, with
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 import threading
@@ -133,8 +134,10 @@ def fit(
     """Train ``model`` on ``inputs`` and ``targets``; return the :class:`History`.
 
     - ``inputs``: array-like shaped (samples, features); a 1-D array is one
-      feature per sample.  ``targets``: one per sample (a class label, a number
-      or a row), handed to ``loss(model(x), target)`` as Python numbers/lists.
+      feature per sample.  A float array is used as it is, without a copy
+      (float32 images stay float32; the numbers trained on are the same).
+      ``targets``: one per sample (a class label, a number or a row), handed
+      to ``loss(model(x), target)`` as Python numbers/lists.
     - ``batch_size``: samples per step; None is the full batch (one step per
       epoch).  With ``shuffle``, mini-batches are drawn each epoch in an order
       from ``numpy.random.default_rng([seed, epoch])``: the same seed, the
@@ -234,6 +237,11 @@ def predict(model: Callable[[Any], Any], inputs: Any, mode: str = "scalar") -> n
         return np.array([numbers(model(x)) for x in rows.tolist()], dtype=float)
 
 
+#: Seconds between two updates of the progress bar: updating it at every step cost several percent of a
+#: compiled step.
+_DRAW_EVERY = 0.1
+
+
 def _epoch(
     number: int,
     steps: Any,
@@ -243,29 +251,46 @@ def _epoch(
     reduction: str,
     interrupt: threading.Event,
     bar: Any,
-) -> tuple[Epoch, list[int], list[Any]]:
-    """One pass over the data; returns its record and the samples seen with their outputs."""
+) -> tuple[Epoch, np.ndarray, list[np.ndarray]]:
+    """One pass over the data; returns its record, the samples seen (in the order seen) and their outputs.
+
+    The loop is what runs between two compiled steps, so it keeps little per
+    step: batches are slices of ``order`` (the samples seen are then a prefix
+    of it), outputs are kept only if the steps give them, and the bar is
+    brought up to date at most every ``_DRAW_EVERY`` seconds.
+    """
     start = time.perf_counter()
-    total, done, seen, outputs = 0.0, 0, [], []
+    total, done, seen, outputs = 0.0, 0, 0, []
+    drawn, redraw = 0, start + _DRAW_EVERY
+    value = math.nan
     for begin in range(0, count, size):
-        chosen = order[begin : begin + size].tolist()
+        chosen = order[begin : begin + size]
         try:
             value, batch_outputs = steps.step(chosen)
         except KeyboardInterrupt:
             interrupt.set()  # raised inside the step (no signal handler here): the step is dropped
             break
+        seen = begin + len(chosen)
         total += value * len(chosen) if reduction == "mean" else value
         done += 1
-        bar.set_postfix(loss=f"{value:.4g}", refresh=False)  # drawn by update, at most 10 times a second
-        bar.update(1)
-        seen += chosen
-        outputs += batch_outputs
+        if batch_outputs is not None:
+            outputs.append(batch_outputs)
         if interrupt.is_set():
             break
-    complete = len(seen) == count
-    epoch_loss = total / len(seen) if reduction == "mean" and seen else total
-    record = Epoch(number, epoch_loss, {}, time.perf_counter() - start, done, complete)
-    return record, seen, outputs
+        if time.perf_counter() >= redraw:
+            drawn, redraw = _draw(bar, value, done, drawn), time.perf_counter() + _DRAW_EVERY
+    _draw(bar, value, done, drawn)
+    epoch_loss = total / seen if reduction == "mean" and seen else total
+    record = Epoch(number, epoch_loss, {}, time.perf_counter() - start, done, seen == count)
+    return record, order[:seen], outputs
+
+
+def _draw(bar: Any, value: float, done: int, drawn: int) -> int:
+    """Bring the bar from ``drawn`` to ``done`` steps with the latest batch loss; return ``done``."""
+    if done > drawn:
+        bar.set_postfix(loss=f"{value:.4g}", refresh=False)  # shown by update
+        bar.update(done - drawn)
+    return done
 
 
 @contextmanager
@@ -278,13 +303,13 @@ def _synced(steps: Any) -> Iterator[None]:
 
 
 def _metrics(
-    metrics: Mapping[str, Metric] | None, outputs: list[Any], targets: Any, seen: list[int]
+    metrics: Mapping[str, Metric] | None, outputs: list[np.ndarray], targets: Any, seen: np.ndarray
 ) -> dict[str, float]:
     if not metrics:
         return {}
     ranked = np.argsort(seen, kind="stable")  # back to sample order
-    out = np.asarray(outputs, dtype=float)[ranked]
-    wanted = np.asarray(targets)[np.asarray(seen)[ranked]]
+    out = np.concatenate(outputs)[ranked]
+    wanted = np.asarray(targets)[seen[ranked]]
     return {name: float(metric(out, wanted)) for name, metric in metrics.items()}
 
 
@@ -292,18 +317,21 @@ def _metrics(
 
 
 def _samples(inputs: Any, targets: Any, caller: str) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs as a (samples, features) float array, targets as an array with one entry per sample."""
-    try:
-        array = np.asarray(inputs, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{caller}: inputs must be numbers shaped (samples, features) ({error})") from None
+    """Inputs as a (samples, features) float array, targets as an array with one entry per sample.
+
+    A floating-point array is taken as it is, not copied: MNIST's float32
+    images would take twice their memory as float64, and every float32 number
+    is exactly a float64 one, so the steps (which read rows as Python floats
+    or as the program's float64) compute the same numbers either way.
+    """
+    array = _float_array(inputs, caller)
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim != 2 or len(array) == 0:
         raise ValueError(
             f"{caller}: inputs must be shaped (samples, features) with at least one sample, got {array.shape}"
         )
-    if not np.all(np.isfinite(array)):
+    if not _all_finite(array):
         row = int(np.argwhere(~np.isfinite(array))[0][0])
         raise ValueError(f"{caller}: inputs must be finite numbers; sample {row} is {array[row].tolist()}")
     if targets is None:
@@ -313,6 +341,26 @@ def _samples(inputs: Any, targets: Any, caller: str) -> tuple[np.ndarray, np.nda
         count = "one" if labels.ndim == 0 else len(labels)
         raise ValueError(f"fit: {len(array)} input samples but {count} targets: give one per sample")
     return array, labels
+
+
+def _float_array(inputs: Any, caller: str) -> np.ndarray:
+    if isinstance(inputs, np.ndarray) and inputs.dtype.kind == "f" and inputs.dtype.itemsize <= 8:
+        return inputs  # float16, 32 or 64 (a longer float would not become Python floats)
+    try:
+        return np.asarray(inputs, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{caller}: inputs must be numbers shaped (samples, features) ({error})") from None
+
+
+def _all_finite(array: np.ndarray) -> bool:
+    """True if every number is finite, without a boolean array the size of the data set."""
+    # A sum is finite when every term is (inf or nan anywhere makes it inf or nan); only a sum that
+    # overflows from finite terms needs the exact look, and that look goes a slice at a time.
+    with np.errstate(over="ignore", invalid="ignore"):  # inf - inf is nan: refused all the same
+        total = np.add.reduce(array, axis=None)
+    if np.isfinite(total):
+        return True
+    return all(np.isfinite(part).all() for part in np.array_split(array, -(-array.size // 2**20)))
 
 
 def _batch_size(batch_size: int | None, count: int) -> int:

@@ -162,6 +162,27 @@ def test_accuracy_on_values_arrays_and_one_hot_labels():
     assert nn.accuracy([[0.7], [0.2], [Value(0.6)]], [1, 0, 0]) == pytest.approx(2 / 3)
 
 
+@pytest.mark.parametrize("columns", [1, 3])
+def test_accuracy_of_arrays_is_the_row_by_row_score(columns):
+    # Arrays take a one-pass path; lists of rows the general one: both must score alike, ties included.
+    rng = np.random.default_rng(0)
+    predictions = rng.integers(0, 3, (200, columns)) / 2.0  # many ties and exact 0.5 probabilities
+    labels = rng.integers(0, max(columns, 2), 200)
+    expected = nn.accuracy(predictions.tolist(), labels.tolist())
+    assert nn.accuracy(predictions, labels) == expected
+    assert nn.accuracy(predictions, np.eye(max(columns, 2))[labels]) == expected
+    if columns == 1:
+        assert nn.accuracy(predictions[:, 0], labels) == expected
+    assert 0.2 < expected < 0.8
+
+
+def test_accuracy_of_arrays_keeps_the_general_errors():
+    with pytest.raises(ValueError, match="3 predictions but 2 labels"):
+        nn.accuracy(np.zeros((3, 2)), np.array([0, 1]))
+    with pytest.raises(TypeError, match="class index or a one-hot row"):
+        nn.accuracy(np.zeros((2, 2)), np.array([0.0, 1.0]))
+
+
 def test_accuracy_errors():
     with pytest.raises(ValueError, match="2 predictions but 1 labels"):
         nn.accuracy([[0.1, 0.9], [0.8, 0.2]], [1])

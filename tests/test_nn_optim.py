@@ -122,6 +122,36 @@ def test_overflowing_update_changes_nothing():
     assert ps[0].data == 1.0
 
 
+@pytest.mark.parametrize("build", [lambda ps: nn.SGD(ps, lr=0.3), lambda ps: nn.SGD(ps, lr=0.3, momentum=0.5),
+                                   lambda ps: nn.Adam(ps, lr=0.1)])
+def test_update_into_out_gives_the_same_numbers_and_leaves_theta(build):
+    theta, grad = START.copy(), np.array([0.5, -2.0, 1e-3])
+    fresh, reused = build(params()), build(params())
+    out = np.full(3, np.nan)
+    for _ in range(3):  # steps after the first read the buffers the first one made
+        expected = fresh.update(theta, grad)
+        got = reused.update(theta, grad, out=out)
+        assert got is out and got.tolist() == expected.tolist()
+    assert theta.tolist() == START.tolist() and reused.steps == 3
+
+
+def test_refused_update_into_out_leaves_theta_and_the_state():
+    optimizer = nn.SGD(params(), lr=0.1, momentum=0.9)
+    theta, out = START.copy(), np.empty(3)
+    with pytest.raises(NonFiniteError, match="gradient of parameter 'p1' is nan"):
+        optimizer.update(theta, np.array([1.0, math.nan, 0.0]), out=out)
+    assert theta.tolist() == START.tolist() and optimizer.steps == 0 and optimizer.buffers == {}
+
+
+@pytest.mark.parametrize("out, message", [(np.empty(2), "float vector shaped like theta"),
+                                          (np.empty(3, dtype=np.float32), "float vector shaped like theta"),
+                                          (None, "must not share memory with theta")])
+def test_update_refuses_an_unfit_out(out, message):
+    theta = START.copy()
+    with pytest.raises(ValueError, match=message):
+        nn.SGD(params(), lr=0.1).update(theta, np.ones(3), out=theta if out is None else out)
+
+
 @pytest.mark.parametrize(
     "build, message",
     [

@@ -251,6 +251,33 @@ def test_ctrl_c_signal_stops_after_the_current_step(capsys):
     assert "stopping after this step" in capsys.readouterr().err
 
 
+# -- inputs as given ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["scalar", "compiled"])
+def test_float32_inputs_train_exactly_as_their_float64_copy(mode):
+    # fit takes float arrays without a copy; every float32 is a float64, so the numbers are the same.
+    inputs = INPUTS.astype(np.float32)
+    models = {}
+    for dtype_inputs in (inputs, inputs.astype(np.float64)):
+        model = line()
+        history = fit(model, dtype_inputs, TARGETS, nn.quadratic, sgd(model), epochs=3, batch_size=2,
+                      mode=mode, progress=False, metrics={"mean": lambda out, want: float(out.mean())})
+        models[dtype_inputs.dtype.name] = (flat(model).tolist(), history.losses, history.metric("mean"))
+    assert models["float32"] == models["float64"]
+    predictions = [predict(line(), given, mode=mode).tolist() for given in (inputs, inputs.astype(float))]
+    assert predictions[0] == predictions[1]
+
+
+def test_inputs_whose_sum_overflows_are_finite_and_an_inf_anywhere_is_named():
+    model = nn.MLP(2, [1], activation="linear")
+    big = np.full((5, 2), 3e38, dtype=np.float32)  # their float32 sum overflows; each one is finite
+    fit(model, big, TARGETS, nn.quadratic, sgd(model, 1e-90), epochs=0, progress=False)
+    big[3, 1] = np.inf
+    with pytest.raises(ValueError, match="finite numbers; sample 3 is"):
+        fit(model, big, TARGETS, nn.quadratic, sgd(model), epochs=1, progress=False)
+
+
 # -- progress ----------------------------------------------------------------------------------------
 
 
@@ -265,6 +292,15 @@ def test_progress_on_names_the_mode_and_shows_the_loss(capsys):
     fit(model, INPUTS, TARGETS, nn.quadratic, sgd(model), epochs=3, progress=True)
     err = capsys.readouterr().err
     assert "scalar mode" in err and "loss=" in err and "3/3" in err
+
+
+def test_progress_counts_every_step_of_a_long_epoch(capsys):
+    # The bar is redrawn at most every 0.1 s; the steps in between must still be counted.
+    model = line()
+    fit(model, np.tile(INPUTS, (40, 1)), np.tile(TARGETS, (40, 1)), nn.quadratic, sgd(model, 0.01),
+        epochs=2, batch_size=1, mode="compiled", progress=True)
+    err = capsys.readouterr().err
+    assert "400/400" in err and "loss=" in err
 
 
 # -- errors ------------------------------------------------------------------------------------------

@@ -322,13 +322,14 @@ class MLP(Module):
     ``seed`` (an int or a numpy Generator), so the same seed gives the same
     network.
 
-    Exact weights follow the ``x @ W`` convention of seeds 002 and 003: one
-    array of shape (nin, nout) per layer.  Nielsen's network (seed 001) stores
-    (nout, nin), the transpose.
+    Exact weights follow the ``x @ W`` convention of the Gaussian-clouds
+    softmax tutorial and Alex Punnen's XOR chapter: one array of shape
+    (nin, nout) per layer.  Nielsen's network ("Neural Networks and Deep
+    Learning") stores (nout, nin), the transpose.
 
     >>> import numpy as np
     >>> model = MLP(3, [4, 1], bias=False)
-    >>> np.random.seed(1)                    # seed 003's weights
+    >>> np.random.seed(1)                    # the XOR chapter's weights
     >>> model.set_weights([np.random.random((3, 4)), np.random.random((4, 1))])
     >>> round(model([0, 0, 1])[0].data, 3)
     0.758

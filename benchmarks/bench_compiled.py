@@ -1,6 +1,6 @@
 """Compiled mode against hand-written NumPy backprop, one MNIST-shaped epoch.  Prints figures only.
 
-Network and training as in Nielsen's MNIST code (seed 001): 784-30-10, sigmoid
+Network and training as in Nielsen's MNIST code ("Neural Networks and Deep Learning"): 784-30-10, sigmoid
 everywhere, quadratic cost, weights and biases from a standard normal, SGD with
 eta = 3.0, the gradient averaged over each mini-batch.  The images are
 synthetic (uniform pixels in [0, 1), random one-hot labels): speed does not

@@ -1,4 +1,7 @@
-"""Seed 000: the 3Blue1Brown chain, four sigmoid neurons in a row, by the engine and by hand.
+"""The 3Blue1Brown chain, four sigmoid neurons in a row, by the engine and by hand.
+
+The tutorial "Back Propagation Calculus in Neural Network" follows
+3Blue1Brown's smallest network and derives its gradients by hand.
 
 Each layer has one neuron with one weight and one bias:
 z(l) = w(l) a(l-1) + b(l), a(l) = sigmoid(z(l)), and the cost of one sample is
@@ -72,8 +75,9 @@ def hand_gradients(
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line's options (``argv`` None: ``sys.argv``)."""
     parser = argparse.ArgumentParser(
-        description="Seed 000: the 3Blue1Brown chain of four one-neuron sigmoid layers; the engine's "
-        "gradients beside the hand chain rule, then training.",
+        description="The 3Blue1Brown chain of four one-neuron sigmoid layers, as in the tutorial \"Back "
+        "Propagation Calculus in Neural Network\": the engine's gradients beside the hand chain rule, "
+        "then training.",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the N(0, 1) initial weights (default 0)")
     parser.add_argument("--input", type=float, default=1.0, help="the input a(0) (default 1.0)")
@@ -93,7 +97,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     c0, engine = engine_gradients(model, args.input, args.target)
     hand = hand_gradients(weights, biases, args.input, args.target)
 
-    print(f"3Blue1Brown chain (seed 000): {LAYERS} layers of one sigmoid neuron, "
+    print(f"3Blue1Brown chain: {LAYERS} layers of one sigmoid neuron, "
           f"input a(0) = {args.input:g}, target y = {args.target:g}, "
           f"cost C0 = (a(L) - y)^2 = {c0:.6f}\n")
     print("layer        w          b     dC0/dw engine      dC0/dw by hand"

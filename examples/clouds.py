@@ -1,19 +1,20 @@
-"""Seed 002: three Gaussian clouds classified by a 2-3-3 network through the engine.
+"""Three Gaussian clouds classified by a 2-3-3 network through the engine.
 
-The seed's run: 500 points per class around (0, -2), (2, 2) and (-2, 2) with
-unit variance; a hidden layer of three sigmoid neurons and a softmax output of
-three; the log-likelihood sum(T log Y) over all 1500 points, climbed with
-learning rate 1e-3 for 1000 full-batch epochs.  Climbing sum(T log Y) is
-descending its negative, the cross-entropy summed over the samples
-(``reduction="sum"``), which is what this script does; the engine computes the
-four gradients the seed writes by hand (for W2, b2, W1 and b1).
+The Gaussian-clouds softmax tutorial ("Backpropagation Programmer") runs:
+500 points per class around (0, -2), (2, 2) and (-2, 2) with unit variance;
+a hidden layer of three sigmoid neurons and a softmax output of three; the
+log-likelihood sum(T log Y) over all 1500 points, climbed with learning rate
+1e-3 for 1000 full-batch epochs.  Climbing sum(T log Y) is descending its
+negative, the cross-entropy summed over the samples (``reduction="sum"``),
+which is what this script does; the engine computes the four gradients the
+tutorial writes by hand (for W2, b2, W1 and b1).
 
 By default the gradients come from compiled mode (the traced graph of one
-sample replayed over all 1500 with NumPy), and the run is the seed's: 1000
+sample replayed over all 1500 with NumPy), and the run is the tutorial's: 1000
 epochs in a few seconds.  Through scalar Values (``--mode scalar``) an epoch
 takes about half a second, so the default there is 100 epochs (about a
-minute; the rate is already above 0.97 after about 20); ``--seed-settings``
-asks for the seed's 1000 in either mode.
+minute; the rate is already above 0.97 after about 20); ``--tutorial-settings``
+asks for the tutorial's 1000 in either mode.
 
     python examples/clouds.py --plot clouds.png
     python examples/clouds.py --mode scalar
@@ -32,7 +33,7 @@ import nn
 from nn import datasets
 from nn.train import History, fit, predict
 
-SEED_EPOCHS = 1000
+TUTORIAL_EPOCHS = 1000
 
 
 def build(seed: int) -> nn.MLP:
@@ -43,24 +44,28 @@ def build(seed: int) -> nn.MLP:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line's options (``argv`` None: ``sys.argv``)."""
     parser = argparse.ArgumentParser(
-        description="Seed 002: a 2-3-3 network (sigmoid hidden layer, softmax output, cross-entropy summed "
-        "over the samples, full batch) separates three Gaussian clouds. The defaults are the seed's "
-        "(500 points per class, lr 1e-3, 1000 epochs) in compiled mode; in scalar mode the default is 100 "
-        "epochs (about a minute rather than eight or nine); --seed-settings runs the seed's 1000 epochs.",
+        description="The Gaussian-clouds softmax tutorial (\"Backpropagation Programmer\"): a 2-3-3 network "
+        "(sigmoid hidden layer, softmax output, cross-entropy summed over the samples, full batch) separates "
+        "three Gaussian clouds. The defaults are the tutorial's (500 points per class, lr 1e-3, 1000 epochs) "
+        "in compiled mode; in scalar mode the default is 100 epochs (about a minute rather than eight or "
+        "nine); --tutorial-settings runs its 1000 epochs.",
     )
     parser.add_argument("--mode", choices=nn.modes.MODES, default="compiled",
                         help="compiled (the default: seconds) or scalar (every node a Value)")
     parser.add_argument("--per-class", type=int, default=500, help="points per cloud (default 500)")
-    parser.add_argument("--epochs", type=int, help="full-batch epochs (default: the seed's 1000 in compiled "
-                        "mode, 100 in scalar mode)")
-    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3, the seed's)")
-    parser.add_argument("--seed-settings", action="store_true", help="run the seed's 1000 epochs")
+    parser.add_argument("--epochs", type=int, help="full-batch epochs (default: the tutorial's 1000 in "
+                        "compiled mode, 100 in scalar mode)")
+    parser.add_argument("--lr", type=float, default=1e-3,
+                        help="learning rate (default 1e-3, the tutorial's)")
+    parser.add_argument("--tutorial-settings", "--seed-settings", dest="tutorial_settings",
+                        action="store_true",
+                        help="run the tutorial's 1000 epochs (--seed-settings is the old name)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and the initial weights")
     parser.add_argument("--report-every", type=int, help="print the rate every N epochs (default: 10 lines)")
     _plot.add_arguments(parser, "the decision regions and the cost curve")
     args = parser.parse_args(argv)
     if args.epochs is None:
-        args.epochs = SEED_EPOCHS if args.seed_settings or args.mode == "compiled" else 100
+        args.epochs = TUTORIAL_EPOCHS if args.tutorial_settings or args.mode == "compiled" else 100
     if args.report_every is None:
         args.report_every = max(1, args.epochs // 10)
     elif args.report_every < 1:
@@ -74,13 +79,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     points, labels = datasets.gaussian_clouds(args.per_class, seed=args.seed)
     model = build(args.seed)
     optimizer = nn.SGD(model.parameters(), lr=args.lr)
-    print(f"Gaussian clouds (seed 002): {len(points)} points, 2-3-3 network, cross-entropy summed over the "
-          f"samples, learning rate {args.lr:g}, {args.epochs} full-batch epochs")
+    print(f"Gaussian clouds (the \"Backpropagation Programmer\" tutorial): {len(points)} points, "
+          f"2-3-3 network, cross-entropy summed over the samples, learning rate {args.lr:g}, "
+          f"{args.epochs} full-batch epochs")
     start = time.perf_counter()
     history = fit(model, points, labels, nn.cross_entropy, optimizer, epochs=args.epochs, reduction="sum",
                   metrics={"rate": nn.accuracy}, progress=args.progress, mode=args.mode)
     seconds = time.perf_counter() - start
-    # The seed's cost is the log-likelihood sum(T log Y): the negative of the summed cross-entropy.
+    # The tutorial's cost is the log-likelihood sum(T log Y): the negative of the summed cross-entropy.
     for record in history:
         if (record.epoch - 1) % args.report_every == 0 or record.epoch == len(history):
             print(f"epoch {record.epoch:5}   cost {-record.loss:12.4f}   classification rate "

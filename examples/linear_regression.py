@@ -1,8 +1,9 @@
-"""Seed 000: a straight line y = m x + b fitted by gradient descent through the engine.
+"""A straight line y = m x + b fitted by gradient descent through the engine.
 
-The seed's run: a two-column CSV of points, m = b = 0 at the start, the mean
+The line fit at the end of the tutorial "Back Propagation Calculus in Neural
+Network" (the one with the 3Blue1Brown chain): a two-column CSV of points, m = b = 0 at the start, the mean
 squared error (1/N) sum (y - (m x + b))**2, learning rate 0.0001 and 1000
-full-batch steps.  The seed writes the two partial derivatives by hand,
+full-batch steps.  The tutorial writes the two partial derivatives by hand,
 
     dE/db = -(2/N) sum (y - (m x + b))      dE/dm = -(2/N) sum x (y - (m x + b))
 
@@ -35,7 +36,7 @@ DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "points.
 
 
 def squared_error(points: np.ndarray, m: float, b: float) -> float:
-    """The seed's error of a line: the mean of (y - (m x + b))**2 over the points."""
+    """The tutorial's error of a line: the mean of (y - (m x + b))**2 over the points."""
     x, y = points[:, 0], points[:, 1]
     return float(np.mean((y - (m * x + b)) ** 2))
 
@@ -50,8 +51,9 @@ def least_squares(points: np.ndarray) -> tuple[float, float]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line's options (``argv`` None: ``sys.argv``)."""
     parser = argparse.ArgumentParser(
-        description="Seed 000: fit y = m x + b by gradient descent through the engine "
-        "(mean squared error, full batch), beside the closed-form least-squares line.",
+        description="The gradient-descent line fit of the tutorial \"Back Propagation Calculus in Neural "
+        "Network\": fit y = m x + b through the engine (mean squared error, full batch), beside the "
+        "closed-form least-squares line.",
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--data", metavar="CSV", default=DATA,
@@ -60,14 +62,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     source.add_argument("--generate", metavar="N", type=int,
                         help="use N points from datasets.linear_points(N, seed=SEED) instead of a CSV")
     parser.add_argument("--seed", type=int, default=0, help="seed for --generate (default 0)")
-    parser.add_argument("--lr", type=float, default=1e-4, help="learning rate (default 0.0001, the seed's)")
+    parser.add_argument("--lr", type=float, default=1e-4,
+                        help="learning rate (default 0.0001, the tutorial's)")
     parser.add_argument("--iterations", type=int, default=1000, help="full-batch steps (default 1000)")
     _plot.add_arguments(parser, "the points, both lines and the error curve")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Fit the line, print the seed's report and the least-squares line; return the numbers."""
+    """Fit the line, print the tutorial's report and the least-squares line; return the numbers."""
     args = parse_args(argv)
     if args.generate is not None:
         points = datasets.linear_points(args.generate, seed=args.seed)
@@ -75,7 +78,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     else:
         points, source = datasets.load_csv_points(args.data), os.path.relpath(args.data)
     model = nn.MLP(1, [1], activation="linear")
-    model.set_weights([np.zeros((1, 1))], [np.zeros(1)])  # m = b = 0, as in the seed
+    model.set_weights([np.zeros((1, 1))], [np.zeros(1)])  # m = b = 0, as in the tutorial
     start_error = squared_error(points, 0.0, 0.0)
     print(f"{len(points)} points from {source}")
     print(f"Starting gradient descent at b = 0, m = 0, error = {start_error}")

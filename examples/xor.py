@@ -1,13 +1,13 @@
-"""Seed 003: a 3-4-1 sigmoid network learns XOR through the engine.
+"""A 3-4-1 sigmoid network learns XOR through the engine.
 
-The network of "The Maths behind Neural Networks" (chapter 6): four inputs
+The network of Alex Punnen's "The Maths behind Neural Networks" (chapter 6): four inputs
 [x1, x2, 1], targets [0, 1, 1, 0], no biases (the constant third input plays
 that part), weights drawn by ``np.random.seed(1)`` then ``np.random.random``,
 the quadratic cost 1/2 (y - a)**2 summed over the four samples, learning rate 1,
-1000 full-batch steps.  The seed derives the gradients by hand; here the engine
-computes them, and the numbers it prints are the seed's.
+1000 full-batch steps.  The chapter derives the gradients by hand; here the engine
+computes them, and the numbers it prints are the chapter's.
 
-    python examples/xor.py                  # the seed's run (about a second)
+    python examples/xor.py                  # the chapter's run (about a second)
     python examples/xor.py --plot xor.png   # also draw the cost and the outputs
 """
 
@@ -27,27 +27,28 @@ from nn.train import History, fit, predict
 PROBE = [1.0, 0.0, 1.0]
 
 
-def seed_weights(seed: int) -> list[np.ndarray]:
-    """The seed's initial weights: ``np.random.seed(seed)`` then random((3, 4)) and random((4, 1))."""
-    legacy = np.random.RandomState(seed)  # the legacy generator gives the seed's exact numbers
+def tutorial_weights(seed: int) -> list[np.ndarray]:
+    """The chapter's initial weights: ``np.random.seed(seed)`` then random((3, 4)) and random((4, 1))."""
+    legacy = np.random.RandomState(seed)  # the legacy generator gives the chapter's exact numbers
     return [legacy.random((3, 4)), legacy.random((4, 1))]
 
 
 def build(seed: int = 1) -> nn.MLP:
-    """The seed's network: 3 inputs, 4 hidden and 1 output sigmoid neurons, no biases."""
+    """The chapter's network: 3 inputs, 4 hidden and 1 output sigmoid neurons, no biases."""
     model = nn.MLP(3, [4, 1], activation="sigmoid", bias=False)
-    model.set_weights(seed_weights(seed))
+    model.set_weights(tutorial_weights(seed))
     return model
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line's options (``argv`` None: ``sys.argv``)."""
     parser = argparse.ArgumentParser(
-        description="Seed 003: a 3-4-1 sigmoid network without biases learns XOR through the engine "
-        "(quadratic cost summed over the 4 samples, full-batch gradient descent).",
+        description="Alex Punnen's two-layer XOR network (\"The Maths behind Neural Networks\", chapter 6): "
+        "a 3-4-1 sigmoid network without biases learns XOR through the engine (quadratic cost summed over "
+        "the 4 samples, full-batch gradient descent).",
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of np.random.RandomState for the initial "
-                        "weights (default 1, the seed's)")
+                        "weights (default 1, the chapter's)")
     parser.add_argument("--epochs", type=int, default=1000, help="full-batch steps (default 1000)")
     parser.add_argument("--lr", type=float, default=1.0, help="learning rate (default 1)")
     _plot.add_arguments(parser, "the cost and the outputs")
@@ -55,7 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Train the seed's network, print what it learned, return the numbers."""
+    """Train the chapter's network, print what it learned, return the numbers."""
     args = parse_args(argv)
     inputs, targets = datasets.xor()
     model = build(args.seed)
@@ -68,7 +69,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     after = predict(model, inputs).ravel()
     probe = float(predict(model, [PROBE])[0, 0])
 
-    print(f"XOR (seed 003): 3-4-1 sigmoid network, no biases, weights from RandomState({args.seed})")
+    print(f"XOR (Alex Punnen's chapter 6): 3-4-1 sigmoid network, no biases, "
+          f"weights from RandomState({args.seed})")
     print(f"cost 1/2 (y - a)^2 summed over 4 samples, learning rate {args.lr:g}, "
           f"{len(history)} full-batch steps in {history.mode} mode\n")
     print("input      target   output before   output after")
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if history.losses:
         print(f"\ncost: {history.losses[0]:.4f} at the first step, {history.losses[-1]:.4f} at the last")
     print(f"output for {[int(v) for v in PROBE]} after training: {probe:.3f}")
-    print("(the seed printed 0.758 0.771 0.791 0.801 before, 0.028 0.925 0.925 0.090 after, "
+    print("(the chapter printed 0.758 0.771 0.791 0.801 before, 0.028 0.925 0.925 0.090 after, "
           "and 0.925 for [1, 0, 1])")
     print(f"trained in {seconds:.2f} s")
     if args.plot:

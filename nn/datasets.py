@@ -1,4 +1,4 @@
-"""Small data sets: the ones the seed networks were trained on, made or read here.
+"""Small data sets: the ones the tutorials' networks were trained on, made or read here.
 
 Everything is a NumPy array: inputs shaped (samples, features), class labels as
 integers, and targets shaped (samples, outputs).  Generators take a ``seed`` and

@@ -3,8 +3,8 @@
 Every loss here is a function of one sample: it takes the model's outputs (a
 list of Values, as a :class:`~nn.Layer` returns) and the target, and returns one
 scalar Value.  A batch loss is the sum or the mean of these (see
-:class:`nn.optim.SGD` for how that choice gives the conventions of the seed
-networks).  Nothing here is a new primitive: softmax, log-sum-exp and the
+:class:`nn.optim.SGD` for how that choice gives the conventions of the
+tutorials whose networks the examples train).  Nothing here is a new primitive: softmax, log-sum-exp and the
 cross-entropies are compositions of ``exp``, ``log``, ``sum`` and arithmetic,
 made numerically stable by shifting with constants (which leaves the
 derivatives unchanged).
@@ -43,8 +43,9 @@ Target = int | Sequence[float] | np.ndarray
 def quadratic(outputs: Any, targets: Any) -> Value:
     """Quadratic cost of one sample: C = 1/2 * sum_j (y_j - a_j)**2.
 
-    Its gradient by each output is a_j - y_j, Nielsen's ``cost_derivative``
-    (seed 001); summed over samples it is the cost of seed 003.
+    Its gradient by each output is a_j - y_j, the ``cost_derivative`` of
+    Nielsen's "Neural Networks and Deep Learning"; summed over samples it is
+    the cost of Alex Punnen's XOR chapter.
 
     >>> from autodiff import Value
     >>> a = [Value(0.8), Value(0.2)]
@@ -125,7 +126,8 @@ def cross_entropy(logits: Any, target: Target) -> Value:
 def nll(probabilities: Any, target: Target) -> Value:
     """Negative log-likelihood -sum_i t_i log p_i of one sample, for outputs that are already probabilities.
 
-    This is the negative of seed 002's cost sum(T log Y) for one sample.  A
+    This is the negative of the Gaussian-clouds softmax tutorial's cost
+    sum(T log Y) for one sample.  A
     probability of exactly 0 for the target class gives an infinite loss: the
     error says so and points to :func:`cross_entropy`.
 

@@ -182,6 +182,9 @@ class Module:
 class Neuron(Module):
     """One neuron: activation(sum_i w_i * x_i + b), with the weighted sum as one n-ary node.
 
+    Weights and bias are drawn by ``init`` from ``seed`` (an int or a numpy
+    Generator), as in :class:`Layer` and :class:`MLP`.
+
     >>> n = Neuron(2, activation="linear")
     >>> n.set_weights([2.0, -1.0], 0.5)
     >>> n([3.0, 4.0]).data                 # 2*3 - 1*4 + 0.5
@@ -191,14 +194,14 @@ class Neuron(Module):
     """
 
     def __init__(self, nin: int, activation: str = "sigmoid", bias: bool = True, init: str = "normal",
-                 rng: _init.RandomSource = None, *, fan_out: int = 1) -> None:
+                 seed: _init.RandomSource = 0, *, fan_out: int = 1) -> None:
         _check_size(nin, "Neuron: nin")
         if activation not in ACTIVATIONS:
             raise ValueError(
                 f"Neuron: unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)} "
                 "(softmax acts on a whole Layer)"
             )
-        generator = _init.rng(rng)
+        generator = _init.rng(seed)
         self.activation = activation
         self.w = [Value(float(v)) for v in _init.sample(init, (nin,), nin, fan_out, generator)]
         self.b = Value(float(_init.biases(init, 1, generator)[0])) if bias else None
@@ -239,6 +242,8 @@ class Layer(Module):
 
     With activation "softmax" the neurons are linear and the softmax is taken
     over their outputs (stable: the largest output is subtracted first).
+    Weights are drawn by ``init`` from ``seed`` (an int or a numpy Generator,
+    shared by the neurons in turn), as in :class:`MLP`.
 
     >>> layer = Layer(2, 3, activation="softmax")
     >>> round(sum(p.data for p in layer([1.0, -1.0])), 12)
@@ -248,12 +253,12 @@ class Layer(Module):
     """
 
     def __init__(self, nin: int, nout: int, activation: str = "sigmoid", bias: bool = True,
-                 init: str = "normal", rng: _init.RandomSource = None) -> None:
+                 init: str = "normal", seed: _init.RandomSource = 0) -> None:
         _check_size(nout, "Layer: nout")
         if activation not in LAYER_ACTIVATIONS:
             known = ", ".join(LAYER_ACTIVATIONS)
             raise ValueError(f"Layer: unknown activation {activation!r}; choose one of {known}")
-        generator = _init.rng(rng)
+        generator = _init.rng(seed)
         per_neuron = "linear" if activation == "softmax" else activation
         self.activation = activation
         self.neurons = [Neuron(nin, per_neuron, bias, init, generator, fan_out=nout) for _ in range(nout)]
@@ -317,13 +322,14 @@ class MLP(Module):
     ``seed`` (an int or a numpy Generator), so the same seed gives the same
     network.
 
-    Exact weights follow the ``x @ W`` convention of seeds 002 and 003: one
-    array of shape (nin, nout) per layer.  Nielsen's network (seed 001) stores
-    (nout, nin), the transpose.
+    Exact weights follow the ``x @ W`` convention of the Gaussian-clouds
+    softmax tutorial and Alex Punnen's XOR chapter: one array of shape
+    (nin, nout) per layer.  Nielsen's network ("Neural Networks and Deep
+    Learning") stores (nout, nin), the transpose.
 
     >>> import numpy as np
     >>> model = MLP(3, [4, 1], bias=False)
-    >>> np.random.seed(1)                    # seed 003's weights
+    >>> np.random.seed(1)                    # the XOR chapter's weights
     >>> model.set_weights([np.random.random((3, 4)), np.random.random((4, 1))])
     >>> round(model([0, 0, 1])[0].data, 3)
     0.758

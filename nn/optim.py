@@ -208,10 +208,11 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent: p -= lr * v with v = momentum * v + grad (v = grad without momentum).
 
-    The seeds' conventions come from how the batch loss is reduced, not from
-    the optimizer.  Nielsen (seed 001) takes w -= eta/len(batch) * (sum of
-    per-sample gradients): that is SGD on the *mean* of the per-sample losses.
-    Seed 003 descends the *sum* over its full batch with lr 1.
+    The tutorials' conventions come from how the batch loss is reduced, not
+    from the optimizer.  Nielsen's "Neural Networks and Deep Learning" takes
+    w -= eta/len(batch) * (sum of per-sample gradients): that is SGD on the
+    *mean* of the per-sample losses.  Alex Punnen's XOR chapter descends the
+    *sum* over its full batch with lr 1.
 
     >>> import autodiff
     >>> from nn import MLP, SGD, quadratic

@@ -48,7 +48,7 @@ def test_nodes_record_their_site_only_in_anomaly_mode():
 
 
 def test_the_site_is_the_first_frame_outside_autodiff_and_nn():
-    layer = nn.Layer(2, 1, rng=0)
+    layer = nn.Layer(2, 1, seed=0)
     with anomaly():
         where = _here()
         loss = nn.quadratic([Value(0.5)], [1.0])

@@ -1,4 +1,4 @@
-"""nn.datasets: the seed data sets, generators, the CSV reader and its errors."""
+"""nn.datasets: the tutorials' data sets, generators, the CSV reader and its errors."""
 
 from __future__ import annotations
 
@@ -20,13 +20,13 @@ from nn.datasets import (
 SHIPPED = os.path.join(os.path.dirname(__file__), os.pardir, "examples", "data", "points.csv")
 
 
-def test_xor_is_the_seed_003_data():
+def test_xor_is_the_xor_chapters_data():
     inputs, targets = xor()
     assert inputs.tolist() == [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]]
     assert targets.tolist() == [[0], [1], [1], [0]]
 
 
-def test_gaussian_clouds_have_the_seed_002_centres_and_unit_variance():
+def test_gaussian_clouds_have_the_softmax_tutorials_centres_and_unit_variance():
     points, labels = gaussian_clouds(4000, seed=3)
     assert points.shape == (12000, 2) and labels.tolist() == [0] * 4000 + [1] * 4000 + [2] * 4000
     for label, centre in enumerate([(0, -2), (2, 2), (-2, 2)]):

@@ -1,4 +1,4 @@
-"""The four seed networks, trained through the engine at reduced size, reach the seeds' results."""
+"""The four tutorials' networks, trained through the engine at reduced size, reach the tutorials' results."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ EXAMPLES = os.path.join(ROOT, "examples")
 NAMES = ["linear_regression", "chain", "xor", "clouds"]
 
 
-# -- seed 003: XOR --------------------------------------------------------------------------
+# -- Alex Punnen's XOR chapter --------------------------------------------------------------------------
 
 
-def test_xor_reproduces_the_seeds_printed_numbers(example, capsys):
+def test_xor_reproduces_the_chapters_printed_numbers(example, capsys):
     result = example("xor").main(["--no-progress"])
     assert np.round(result["before"], 3).tolist() == [0.758, 0.771, 0.791, 0.801]
     assert np.round(result["after"], 3).tolist() == [0.028, 0.925, 0.925, 0.090]
@@ -31,16 +31,17 @@ def test_xor_reproduces_the_seeds_printed_numbers(example, capsys):
                                      result["after"]):
         assert re.search(rf"{re.escape(inputs)}\s+\d\s+{before:.3f}\s+{after:.3f}", out), out
     assert f"after training: {result['probe']:.3f}" in out
+    assert out.startswith("XOR (Alex Punnen's chapter 6)") and "(the chapter printed 0.758" in out
 
 
 def test_xor_initial_weights_are_the_legacy_random_state(example):
-    first, second = example("xor").seed_weights(1)
-    np.random.seed(1)  # what the seed does
+    first, second = example("xor").tutorial_weights(1)
+    np.random.seed(1)  # what the chapter does
     np.testing.assert_array_equal(first, np.random.random((3, 4)))
     np.testing.assert_array_equal(second, np.random.random((4, 1)))
 
 
-# -- seed 000: the 3Blue1Brown chain -----------------------------------------------------------
+# -- the 3Blue1Brown chain -----------------------------------------------------------
 
 
 @pytest.mark.parametrize(("seed", "x", "y"), [(0, 1.0, 1.0), (3, 0.3, 1.0), (11, -2.0, 0.0)])
@@ -64,11 +65,11 @@ def test_chain_training_lowers_the_cost(example, capsys):
     assert "dC0/dw engine" in capsys.readouterr().out
 
 
-# -- seed 000: linear regression ----------------------------------------------------------------
+# -- the gradient-descent line fit ----------------------------------------------------------------
 
 
-def seed_gradient_descent(points: np.ndarray, lr: float, iterations: int) -> tuple[float, float]:
-    """The seed's update rule written out with NumPy numbers, one point at a time."""
+def tutorial_gradient_descent(points: np.ndarray, lr: float, iterations: int) -> tuple[float, float]:
+    """The tutorial's update rule written out with NumPy numbers, one point at a time."""
     b = m = 0.0
     n = float(len(points))
     for _ in range(iterations):
@@ -80,9 +81,9 @@ def seed_gradient_descent(points: np.ndarray, lr: float, iterations: int) -> tup
     return m, b
 
 
-def test_linear_regression_equals_the_seeds_hand_written_descent(example):
+def test_linear_regression_equals_the_tutorials_hand_written_descent(example):
     result = example("linear_regression").main(["--iterations", "200"])
-    m, b = seed_gradient_descent(result["points"], 1e-4, 200)
+    m, b = tutorial_gradient_descent(result["points"], 1e-4, 200)
     assert result["m"] == pytest.approx(m, rel=1e-9)
     assert result["b"] == pytest.approx(b, rel=1e-9)
     assert result["end_error"] < result["start_error"] / 50
@@ -107,7 +108,7 @@ def test_linear_regression_reports_a_malformed_csv(example, tmp_path):
         example("linear_regression").main(["--data", str(path)])
 
 
-# -- seed 002: Gaussian clouds --------------------------------------------------------------------
+# -- the Gaussian-clouds softmax tutorial --------------------------------------------------------------------
 
 
 def test_clouds_classify_at_least_95_percent(example, capsys):
@@ -115,13 +116,16 @@ def test_clouds_classify_at_least_95_percent(example, capsys):
     assert result["rate"] >= 0.95
     history = result["history"]
     assert history.metric("rate")[-1] >= 0.95 and history.losses[-1] < history.losses[0] / 5
-    assert "classification rate" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "classification rate" in out
+    assert out.startswith('Gaussian clouds (the "Backpropagation Programmer"'), out
 
 
-def test_clouds_seed_settings_are_the_seeds(example):
-    args = example("clouds").parse_args(["--seed-settings"])
+@pytest.mark.parametrize("flag", ["--tutorial-settings", "--seed-settings"])  # the old name still works
+def test_clouds_tutorial_settings_are_the_tutorials(example, flag):
+    args = example("clouds").parse_args([flag, "--mode", "scalar"])
     assert (args.per_class, args.epochs, args.lr) == (500, 1000, 1e-3)
-    assert example("clouds").parse_args([]).epochs == 1000  # compiled mode: the seed's run takes seconds
+    assert example("clouds").parse_args([]).epochs == 1000  # compiled mode: the tutorial's run takes seconds
     assert example("clouds").parse_args(["--mode", "scalar"]).epochs == 100
 
 
@@ -134,12 +138,24 @@ def test_clouds_refuses_a_report_interval_below_one(example, capsys):
 # -- all examples: --help, --plot, running as a script --------------------------------------------
 
 
+# What each example's --help must name: the tutorial it follows, by its subject or author and title.
+TUTORIALS = {
+    "linear_regression": ["gradient-descent line fit", "Back Propagation Calculus in Neural Network"],
+    "chain": ["3Blue1Brown", "Back Propagation Calculus in Neural Network"],
+    "xor": ["Alex Punnen", "The Maths behind Neural Networks", "chapter 6"],
+    "clouds": ["Gaussian-clouds softmax tutorial", "Backpropagation Programmer"],
+}
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_help(example, capsys, name):
     with pytest.raises(SystemExit) as stop:
         example(name).main(["--help"])
     assert stop.value.code == 0
-    assert "Seed 00" in capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for words in TUTORIALS[name]:
+        assert words in out, out
+    assert not re.search(r"seed 00\d|the seed's", out, re.IGNORECASE), out  # no internal file numbers
 
 
 PLOT_RUNS = {

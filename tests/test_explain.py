@@ -13,7 +13,7 @@ from autodiff.testing.strategies import graphs
 
 
 def chain(weights=(0.5, -1.2, 0.8), biases=(0.1, 0.3, -0.2), a0=0.6, y=1.0):
-    """The 3Blue1Brown chain: four one-neuron layers, cost (a3 - y)**2 (seed 000)."""
+    """The 3Blue1Brown chain: four one-neuron layers, cost (a3 - y)**2."""
     a = Value(a0, label="a0")
     nodes = {"a0": a}
     for layer, (w, b) in enumerate(zip(weights, biases), start=1):

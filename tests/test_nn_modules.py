@@ -286,7 +286,7 @@ def test_neurons_of_a_layer_differ():
     ],
 )
 def test_init_distributions_are_plausible(init, mean, std, low, high):
-    layer = nn.Layer(200, 50, init=init, rng=3)
+    layer = nn.Layer(200, 50, init=init, seed=3)
     w, b = layer.get_weights()
     assert abs(w.mean() - mean) < 5 * std / math.sqrt(w.size)
     assert abs(w.std() / std - 1) < 0.05
@@ -299,7 +299,27 @@ def test_init_distributions_are_plausible(init, mean, std, low, high):
 
 def test_init_rejects_bad_random_source():
     with pytest.raises(TypeError, match="int seed or a numpy Generator"):
-        nn.Neuron(2, rng="seven")
+        nn.Neuron(2, seed="seven")
+
+
+def test_neuron_layer_and_mlp_share_the_seed_vocabulary():
+    def numbers(part: nn.Module) -> list[float]:
+        return [p.data for p in part.parameters()]
+
+    # The same int seed gives the same weights, for every part.
+    assert numbers(nn.Neuron(3, seed=5)) == numbers(nn.Neuron(3, seed=5)) != numbers(nn.Neuron(3, seed=6))
+    assert numbers(nn.Layer(3, 2, seed=7)) == numbers(nn.Layer(3, 2, seed=7)) != numbers(nn.Layer(3, 2))
+    # A Generator is one stream: an MLP's layers are its Layers drawn from it in turn.
+    generator = np.random.default_rng(4)
+    layers = [nn.Layer(2, 3, seed=generator), nn.Layer(3, 1, seed=generator)]
+    model = nn.MLP(2, [3, 1], seed=np.random.default_rng(4))
+    for layer, (w, b) in zip(layers, zip(*model.get_weights())):
+        np.testing.assert_array_equal(layer.get_weights()[0], w)
+        np.testing.assert_array_equal(layer.get_weights()[1], b)
+    # The default is seed 0 everywhere.
+    assert numbers(nn.Neuron(2)) == numbers(nn.Neuron(2, seed=0))
+    with pytest.raises(TypeError, match="rng"):
+        nn.Layer(2, 1, rng=0)  # the old keyword is gone: one name, seed=
 
 
 # -- state dicts -------------------------------------------------------------------------

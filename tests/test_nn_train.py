@@ -76,7 +76,7 @@ def test_full_batch_mean_takes_the_average_gradient():
 
 
 def test_full_batch_sum_takes_the_summed_gradient():
-    """Seed 003's convention: the cost summed over every sample."""
+    """The convention of Alex Punnen's XOR chapter: the cost summed over every sample."""
     model = line()
     expected = flat(model) - 0.1 * per_sample_gradients(model, INPUTS, TARGETS).sum(axis=0)
     history = fit(model, INPUTS, TARGETS, nn.quadratic, sgd(model, 0.1), epochs=1, reduction="sum",
@@ -88,7 +88,7 @@ def test_full_batch_sum_takes_the_summed_gradient():
 
 
 def test_mini_batch_mean_is_nielsens_update():
-    """Seed 001: w -= eta/len(batch) * (sum of the batch's per-sample gradients), batch after batch."""
+    """Nielsen's rule: w -= eta/len(batch) * (sum of the batch's per-sample gradients), batch after batch."""
     model, reference = line(), line()
     fit(model, INPUTS, TARGETS, nn.quadratic, sgd(model, 0.5), epochs=1, batch_size=2, shuffle=False,
         progress=False)

@@ -1,7 +1,7 @@
-"""The engine's gradients against the hand-derived ones of the seed documents.
+"""The engine's gradients against the hand-derived ones of the tutorials the project follows.
 
 Each test builds a network with nn, gives it the same weights as a NumPy
-implementation of a seed's hand-written backpropagation (re-implemented here,
+implementation of a tutorial's hand-written backpropagation (re-implemented here,
 from the formulas), and requires the same gradients to 1e-9 relative.
 """
 
@@ -22,7 +22,7 @@ def assert_close(engine, by_hand):
     np.testing.assert_allclose(engine, by_hand, rtol=RTOL, atol=1e-15)
 
 
-# -- seed 001: Nielsen's four equations ------------------------------------------------
+# -- Nielsen's four equations ("Neural Networks and Deep Learning") ----------------------------
 
 
 def nielsen_backprop(weights, biases, x, y):
@@ -77,14 +77,14 @@ def test_nielsen_mini_batch_mean_is_his_averaged_update(nielsen_net):
         assert_close(grad_b[layer], sum(nb[layer] for _, nb in per_sample) / len(batch))
 
 
-# -- seed 003: two sigmoid layers without biases, full batch -------------------------
+# -- Alex Punnen's XOR chapter: two sigmoid layers without biases, full batch ------------------
 
 X003 = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=float)
 Y003 = np.array([[0, 1, 1, 0]], dtype=float).T
 
 
 @pytest.fixture
-def seed003():
+def xor_chapter():
     np.random.seed(1)
     w1 = np.random.random((3, 4))
     w2 = np.random.random((4, 1))
@@ -93,15 +93,15 @@ def seed003():
     return model, w1, w2
 
 
-def test_seed003_initial_outputs(seed003):
-    model, _, _ = seed003
+def test_xor_chapter_initial_outputs(xor_chapter):
+    model, _, _ = xor_chapter
     outputs = [model(x)[0].data for x in X003]
     assert np.round(outputs, 3).tolist() == [0.758, 0.771, 0.791, 0.801]
 
 
-def test_seed003_dC_dw1_dC_dw2(seed003):
-    model, w1, w2 = seed003
-    # The seed's derivation: delta2 = a2 - y; dC_dw2 = a1^T (delta2 * s'(z2));
+def test_xor_chapter_dC_dw1_dC_dw2(xor_chapter):
+    model, w1, w2 = xor_chapter
+    # The chapter's derivation: delta2 = a2 - y; dC_dw2 = a1^T (delta2 * s'(z2));
     # dC_dw1 = a0^T ((delta2 * s'(z2)) w2^T * s'(z1)).
     z1 = X003 @ w1
     a1 = sigmoid(z1)
@@ -120,18 +120,18 @@ def test_seed003_dC_dw1_dC_dw2(seed003):
     assert_close(g2, dC_dw2)
 
 
-# -- seed 002: sigmoid hidden layer, softmax output, log-likelihood ascent -------------
+# -- the Gaussian-clouds softmax tutorial: sigmoid hidden layer, softmax output, log-likelihood ascent -
 
 
 @pytest.fixture
-def seed002():
+def clouds_tutorial():
     rng = np.random.default_rng(2)
     X = rng.standard_normal((7, 2)) * 2
     labels = rng.integers(0, 3, size=7)
     T = np.eye(3)[labels]
     W1, b1 = rng.standard_normal((2, 3)), rng.standard_normal(3)
     W2, b2 = rng.standard_normal((3, 3)), rng.standard_normal(3)
-    # The seed's forward pass and hand-written derivatives of cost = sum(T log Y).
+    # The tutorial's forward pass and hand-written derivatives of cost = sum(T log Y).
     Z = sigmoid(X @ W1 + b1)
     A = Z @ W2 + b2
     Y = np.exp(A) / np.exp(A).sum(axis=1, keepdims=True)
@@ -146,13 +146,13 @@ def seed002():
 
 
 @pytest.mark.parametrize("head", ["softmax+nll", "logits+cross_entropy"])
-def test_seed002_derivatives_are_minus_engine_gradients(seed002, head):
-    X, labels, weights, biases, by_hand = seed002
+def test_clouds_tutorial_derivatives_are_minus_engine_gradients(clouds_tutorial, head):
+    X, labels, weights, biases, by_hand = clouds_tutorial
     output = "softmax" if head == "softmax+nll" else "linear"
     model = nn.MLP(2, [3, 3], activation="sigmoid", output_activation=output)
     model.set_weights(weights, biases)
     loss_of = nn.nll if output == "softmax" else nn.cross_entropy
-    # The engine minimises -cost; the seed climbs cost: its derivatives are minus our gradients.
+    # The engine minimises -cost; the tutorial climbs cost: its derivatives are minus our gradients.
     loss = autodiff.sum([loss_of(model(x), int(t)) for x, t in zip(X, labels)])
     assert loss.data == pytest.approx(-by_hand["cost"], rel=1e-12)
     loss.backward()

@@ -120,7 +120,7 @@ class Value:
     """
 
     __slots__ = ("_data", "grad", "_parents", "_op", "label", "_created", "scope",
-                 "_mark", "_assigned", "_site", "__weakref__")
+                 "_mark", "_up", "_assigned", "_site", "__weakref__")
     # Stop NumPy from broadcasting Values into object arrays: `array * value`
     # then reaches __rmul__, which rejects the array with a clear TypeError.
     __array_ufunc__ = None

@@ -198,14 +198,21 @@ def local_partials(node: Any, values: Any = None) -> list[Any]:
     """
     op, parents = node._op, node._parents
     if values is None:
-        args, out, m = [p._data for p in parents], node._data, FLOATS
+        args, out, m = list(map(_data, parents)), node._data, FLOATS
     else:
         args, out, m = [p._data if p._op is CONSTANT else p for p in parents], node, values
-    rules = op.partials if op.arity is not None else op.partials * len(parents)
     try:
-        return [None if p._op is CONSTANT else rule(args, out, m) for p, rule in zip(parents, rules)]
+        if op.arity is None:
+            # An n-ary primitive has one rule for every operand, and the rule is not told which
+            # operand it is for: so it is the same number for each, computed once.
+            shared = op.partials[0](args, out, m)
+            return [None if p._op is CONSTANT else shared for p in parents]
+        return [None if p._op is CONSTANT else rule(args, out, m) for p, rule in zip(parents, op.partials)]
     except (ValueError, ZeroDivisionError, OverflowError, TypeError):
         raise _partial_error(node, args, out, m) from None
+
+
+_data = attrgetter("_data")
 
 
 def _partial_error(node: Any, args: list[Any], out: Any, m: Any) -> Exception:

@@ -50,7 +50,8 @@ class Primitive:
     """One operation of the engine.
 
     ``arity`` is the number of inputs, or ``None`` for an n-ary operation whose
-    single partial applies to every input (``sum``).  ``forward`` computes on
+    single partial applies to every input (``sum``); it is not told which input,
+    so it is one number for all of them, computed once per node.  ``forward`` computes on
     Python floats and raises ``ValueError``, ``ZeroDivisionError`` or
     ``OverflowError`` outside its domain; ``array_forward`` is the NumPy form.
     ``partials[i](args, out, m)`` is d(out)/d(args[i]) and ``formulas[i]`` says

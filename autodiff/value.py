@@ -21,6 +21,7 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from . import backward as _backward
@@ -435,9 +436,11 @@ def sum(values: Iterable[Any]) -> Any:  # noqa: A001 - autodiff.sum mirrors the 
     >>> sum([])
     0.0
     """
-    parents = tuple(_operand(v, "sum") for v in values)
+    parents = tuple(values)
     if not parents:
         return 0.0
+    if set(map(type, parents)) != {Value}:  # one C-level look: are they all Values already?
+        parents = tuple(_operand(v, "sum") for v in parents)
     return _apply(SUM, *parents)
 
 
@@ -535,7 +538,7 @@ def anomaly(on: bool = True) -> AbstractContextManager[None]:
 def _apply(op: Primitive, *parents: Value) -> Value:
     """Run a primitive forward on its parents' data and record the node."""
     try:
-        out = op.forward(*[p._data for p in parents])
+        out = op.forward(*map(_data, parents))
     except (ValueError, ZeroDivisionError, OverflowError) as error:
         raise _forward_error(op, parents, error) from None
     return _node(out, parents, op)
@@ -578,6 +581,7 @@ def _node(out: float, parents: tuple[Value, ...], op: Primitive) -> Value:
 
 _new = object.__new__
 _tick = clock.tick
+_data = attrgetter("_data")
 
 
 def _constant(number: float) -> Value:

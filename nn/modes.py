@@ -17,15 +17,14 @@ accept those), a number stays a number, a row stays a row.
 
 from __future__ import annotations
 
-import gc
 import weakref
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 import autodiff
+from autodiff.backward import collector_paused
 from autodiff.compiled import Program, TraceError
 
 #: The modes :func:`nn.fit` and :func:`nn.predict` accept.
@@ -83,7 +82,7 @@ class ScalarSteps:
         self.optimizer.zero_grad()
         # Python floats and lists: Value arithmetic is fastest on them, and losses expect them.
         rows, targets = self.inputs[chosen].tolist(), self.targets[chosen].tolist()
-        with _collector_paused():
+        with collector_paused():
             value, outputs = scalar_batch(self.model, rows, targets, self.loss, self.reduction)
         self.optimizer.step()
         return value, np.asarray(outputs, dtype=float) if self.need_outputs else None
@@ -147,26 +146,6 @@ class CompiledSteps:
 
 
 STEPS = {"scalar": ScalarSteps, "compiled": CompiledSteps}
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while one step builds and walks its graph.
-
-    Value graphs hold no reference cycles (nodes keep parents as data, never
-    closures), so reference counting frees each graph the moment the step
-    drops it, and the collector would only traverse tens of thousands of new
-    nodes to find nothing: on an MNIST-sized graph that is about 40% of the
-    step.  Cycles made elsewhere meanwhile are collected after the step.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 # -- compiled forward passes, cached per model ------------------------------------------

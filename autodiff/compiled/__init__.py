@@ -29,12 +29,13 @@ from typing import Any
 
 import numpy as np
 
+from ..backward import collector_paused
 from ..errors import GraphError
 from ..naming import describe
 from ..value import Value, recording
 from .plan import build
 from .program import Agreement, Program, relative_error
-from .tracing import _HELP, Placeholder, TraceError, collector_paused, trace
+from .tracing import _HELP, Placeholder, TraceError, trace
 
 __all__ = ["Agreement", "Placeholder", "Program", "TraceError", "compile", "relative_error"]
 

@@ -10,14 +10,12 @@ the function's graph depends on the data and cannot be replayed.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from ..backward import topological_order
+from ..backward import collector_paused, topological_order
 from ..errors import GraphError
 from ..naming import describe
 from ..primitives import CONSTANT, Primitive
@@ -217,22 +215,3 @@ def trace_values(fn: Callable[..., Any], sample: Sequence[Sequence[float]],
         inputs = {id(v): (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
         result = fn(*arguments)
         return record(result, inputs, params, start), _outputs(result)[0]
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while a trace builds tens of thousands of nodes.
-
-    Value graphs hold no reference cycles (nodes keep parents as data), so the
-    collector would only walk the new nodes again and again to find nothing:
-    that was most of the time of a trace.  It is switched back on afterwards,
-    also when fn raises; cycles made meanwhile are collected then.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()

@@ -117,3 +117,14 @@ def test_a_registered_primitive_is_a_function_of_the_command_line():
         assert root.data == 9.0 and leaves["x"].grad == 12.0
     finally:
         del autodiff.PRIMITIVES["test_cube3"]
+
+
+def test_a_recorded_grad_shows_by_its_number_in_reprs_drawings_and_the_stepper():
+    x = Value(3.0, label="x")
+    y = x**3
+    y.label = "y"
+    y.backward(create_graph=True)
+    assert repr(x) == "Value(data=3.0, grad=Value(27.0), label='x')"
+    assert "{ x | data 3 | grad 27 }" in autodiff.draw(y).source
+    leaf = autodiff.steps(y).run()[-1]
+    assert "x.grad already holds 27 from an earlier pass" in str(leaf)

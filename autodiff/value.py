@@ -257,17 +257,24 @@ class Value:
 
     # -- arithmetic ------------------------------------------------------------
 
+    # + and * are nearly every node of a network and cannot raise (an overflow is
+    # an inf, which _node refuses), so they skip _binary's error handling.
+
     def __add__(self, other: Any) -> Value:
-        return _binary(ADD, self, other if type(other) is Value else _operand(other, "+"))
+        other = other if type(other) is Value else _operand(other, "+")
+        return _node(_add(self._data, other._data), (self, other), ADD)
 
     def __radd__(self, other: Any) -> Value:
-        return _binary(ADD, _operand(other, "+"), self)
+        other = _operand(other, "+")
+        return _node(_add(other._data, self._data), (other, self), ADD)
 
     def __mul__(self, other: Any) -> Value:
-        return _binary(MUL, self, other if type(other) is Value else _operand(other, "*"))
+        other = other if type(other) is Value else _operand(other, "*")
+        return _node(_mul(self._data, other._data), (self, other), MUL)
 
     def __rmul__(self, other: Any) -> Value:
-        return _binary(MUL, _operand(other, "*"), self)
+        other = _operand(other, "*")
+        return _node(_mul(other._data, self._data), (other, self), MUL)
 
     def __neg__(self) -> Value:
         return _apply(NEG, self)
@@ -581,6 +588,7 @@ def _node(out: float, parents: tuple[Value, ...], op: Primitive) -> Value:
 
 _new = object.__new__
 _tick = clock.tick
+_add, _mul = ADD.forward, MUL.forward
 _data = attrgetter("_data")
 
 

@@ -234,3 +234,15 @@ def test_maximum_records_a_max_node_and_sends_the_gradient_to_the_larger():
     t = tie.maximum(2)  # ties go to self; the constant 2 gets nothing
     t.backward()
     assert tie.grad == 1.0 and t.parents[1].op == "const"
+
+
+def test_no_top_level_name_hides_a_submodule():
+    import importlib
+    import pkgutil
+
+    submodules = {info.name for info in pkgutil.iter_modules(autodiff.__path__)}
+    assert {"stepping", "drawing", "explaining", "compiled", "playing", "replaying"} <= submodules
+    assert not submodules & set(autodiff.__all__), submodules & set(autodiff.__all__)
+    for name in ("steps", "draw", "explain", "compile", "play", "replay"):
+        assert callable(getattr(autodiff, name)), name
+    assert importlib.import_module("autodiff.drawing").draw is autodiff.draw

@@ -10,7 +10,9 @@ depend on the digits.  In one process, from the same initial weights:
    (the loop of Nielsen's code);
 2. hand-written NumPy backprop, the whole mini-batch as one matrix;
 3. compiled mode (autodiff.compile), parameters kept in the program's vector
-   between the sync points (read once before the epoch, written back after);
+   between the sync points (read once before the epoch, written back after),
+   the steps through ``program.batches`` (the data checked once, each step
+   given its row indices);
 4. compiled mode through the Values each step (loss_and_grad writes .grad, an
    SGD over Values does p.data -= eta * p.grad): timed on a few hundred
    mini-batches and extrapolated to the epoch, labelled so.
@@ -149,11 +151,11 @@ def batches(count: int, size: int, seed: int) -> list[np.ndarray]:
     return [order[k:k + size] for k in range(0, count, size)]
 
 
-def epoch(step: Callable[[np.ndarray, np.ndarray], None], images: np.ndarray, targets: np.ndarray,
-          order: list[np.ndarray]) -> float:
+def epoch(step: Callable[[np.ndarray], None], order: list[np.ndarray]) -> float:
+    """Seconds for the steps on ``order``'s mini-batches; each step gets its rows and picks its samples."""
     start = time.perf_counter()
     for rows in order:
-        step(images[rows], targets[rows])
+        step(rows)
     return time.perf_counter() - start
 
 
@@ -161,8 +163,8 @@ def max_difference(a: Weights, b: Weights) -> float:
     return max(float(np.max(np.abs(x - y))) for pa, pb in zip(a, b) for x, y in zip(pa, pb))
 
 
-def interleaved(steps: dict[str, Callable[[np.ndarray, np.ndarray], None]], images: np.ndarray,
-                targets: np.ndarray, order: list[np.ndarray], segment: int = 25) -> dict[str, float]:
+def interleaved(steps: dict[str, Callable[[np.ndarray], None]], order: list[np.ndarray],
+                segment: int = 25) -> dict[str, float]:
     """Seconds per method for the whole epoch, the methods taking turns every ``segment`` mini-batches.
 
     Taking turns spreads the load of a shared machine evenly over the methods.
@@ -170,7 +172,7 @@ def interleaved(steps: dict[str, Callable[[np.ndarray, np.ndarray], None]], imag
     seconds = dict.fromkeys(steps, 0.0)
     for k in range(0, len(order), segment):
         for name, step in steps.items():
-            seconds[name] += epoch(step, images, targets, order[k:k + segment])
+            seconds[name] += epoch(step, order[k:k + segment])
     return seconds
 
 
@@ -190,27 +192,28 @@ def run(images: np.ndarray, targets: np.ndarray, batch_size: int, seed: int, val
     theta = program.read_params()  # sync point: Values -> vector
 
     grad = np.empty_like(theta)
+    steps = program.batches(images, targets, reduction="mean")  # the data sets, checked once
 
-    def compiled_step(X: np.ndarray, Y: np.ndarray) -> None:
-        program.value_and_grad(X, Y, params=theta, reduction="mean", out=grad)
+    def compiled_step(rows: np.ndarray) -> None:
+        steps.value_and_grad(rows, theta, out=grad)
         np.multiply(grad, ETA, out=grad)  # in place: the gradient buffer is reused every step
         theta.__isub__(grad)
 
-    t = interleaved({"loop": lambda X, Y: step_per_sample(per_sample, X, Y),
-                     "vectorised": lambda X, Y: step_vectorised(vectorised, X, Y),
-                     "compiled": compiled_step}, images, targets, order)
+    t = interleaved({"loop": lambda rows: step_per_sample(per_sample, images[rows], targets[rows]),
+                     "vectorised": lambda rows: step_vectorised(vectorised, images[rows], targets[rows]),
+                     "compiled": compiled_step}, order)
     program.write_params(theta)  # sync point: vector -> Values
     agreement = max_difference(to_arrays(weights, biases), vectorised)
     agreement_loop = max_difference(per_sample, vectorised)
 
-    def value_step(X: np.ndarray, Y: np.ndarray) -> None:
-        program.loss_and_grad(X, Y, reduction="mean")
+    def value_step(rows: np.ndarray) -> None:
+        program.loss_and_grad(images[rows], targets[rows], reduction="mean")
         for p in params:
             p.data -= ETA * p.grad
             p.grad = 0.0
 
     few = order[:value_batches]
-    t_values = epoch(value_step, images, targets, few) * len(order) / len(few)
+    t_values = epoch(value_step, few) * len(order) / len(few)
 
     rows = [
         ("hand-written NumPy, per-sample loop", t["loop"], ""),

@@ -8,8 +8,9 @@ data (uniform pixels, random one-hot targets).  In one process:
    example rows: one trace and three checks), median of a few runs;
 2. ``nn.fit`` one epoch in compiled mode (the epoch's own ``seconds``, which
    leave out tracing), against the same epoch run directly on the program
-   ``fit`` built: ``value_and_grad`` into a reused vector and the SGD update,
-   the two taking turns epoch by epoch;
+   ``fit`` built: ``program.batches(...).value_and_grad`` on the chosen rows
+   into a reused vector and the SGD update, the two taking turns epoch by
+   epoch;
 3. all tracing in a run like ``examples/mnist.py --epochs 1``: ``fit`` (with
    a forward pass for metrics) then ``predict`` on 10,000 test images.
 
@@ -26,7 +27,6 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import argparse  # noqa: E402
-import inspect  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -78,20 +78,15 @@ def own_steps(program: Any, images: np.ndarray, targets: np.ndarray, seed: int) 
     """An epoch straight on the program: the loop nn.fit runs, with nothing around it."""
     theta = program.read_params()
     grad = np.empty_like(theta)
-
-    reuse = "out" in inspect.signature(program.value_and_grad).parameters  # older versions had no out=
+    steps = program.batches(images, targets, reduction="mean")
 
     def epoch() -> float:
         nonlocal theta
         order = np.random.default_rng([seed, 1]).permutation(len(images))
         start = time.perf_counter()
         for begin in range(0, len(images), BATCH):
-            rows = order[begin:begin + BATCH]
-            if reuse:
-                program.value_and_grad(images[rows], targets[rows], params=theta, reduction="mean", out=grad)
-                theta = theta - LR * grad
-            else:
-                theta = theta - LR * program.value_and_grad(images[rows], targets[rows], params=theta)[1]
+            steps.value_and_grad(order[begin:begin + BATCH], theta, out=grad)
+            theta = theta - LR * grad
         return time.perf_counter() - start
 
     return epoch

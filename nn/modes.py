@@ -121,6 +121,8 @@ class CompiledSteps:
         if self.outputs is not None:
             position = {id(p): i for i, p in enumerate(self.program.params)}
             self.output_index = np.array([position[id(p)] for p in self.outputs.params], dtype=np.intp)
+        # The data sets are checked here once; each step then passes only the chosen rows.
+        self.batches = self.program.batches(self.inputs, self.targets, reduction=reduction)
         self.theta = self.program.read_params()
         # Reused every step, so a step allocates no parameter-sized vector: the optimizer reads the
         # gradient during update only, and writes the new parameters into the spare, which then
@@ -130,12 +132,10 @@ class CompiledSteps:
 
     def step(self, chosen: np.ndarray) -> tuple[float, np.ndarray | None]:
         """One optimizer step on the samples ``chosen`` (indices): the batch loss and (if wanted) outputs."""
-        x, t = self.inputs[chosen], self.targets[chosen]
         outputs = None
         if self.outputs is not None:
-            outputs = self.outputs.forward(x, params=self.theta[self.output_index])
-        value, grad = self.program.value_and_grad(x, t, params=self.theta, reduction=self.reduction,
-                                                  out=self.grad)
+            outputs = self.outputs.forward(self.inputs[chosen], params=self.theta[self.output_index])
+        value, grad = self.batches.value_and_grad(chosen, self.theta, out=self.grad)
         new = self.optimizer.update(self.theta, grad, out=self.spare)
         self.theta, self.spare = new, self.theta  # no call in between: no signal handler runs mid-swap
         return value, outputs

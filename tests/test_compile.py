@@ -484,3 +484,22 @@ def test_forward_refuses_a_chunk_that_is_not_a_positive_whole_number(chunk):
     with pytest.raises(ValueError, match="chunk"):
         program.forward(np.array([[1.0], [2.0]]), chunk=chunk)
     assert program.forward(np.array([[1.0], [2.0], [3.0]]), chunk=2).shape == (3,)
+
+
+def test_batches_by_row_indices_give_value_and_grad_of_those_rows_and_stay_strict():
+    weights, biases = mlp((4, 3, 2), "sigmoid", seed=2)
+    program = compile(quadratic(network(weights, biases, "sigmoid")), (np.ones((2, 4)), np.ones((2, 2))),
+                      parameters(weights, biases))
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(9, 4)).astype(np.float32), rng.random((9, 2))
+    steps, theta, rows = program.batches(X, Y, reduction="sum"), program.read_params(), np.array([7, 0, 3])
+    loss, grad = steps.value_and_grad(rows, params=theta)
+    want_loss, want = program.value_and_grad(X[rows], Y[rows], params=theta, reduction="sum")
+    assert abs(loss - want_loss) <= TOLERANCE * abs(want_loss) and relative_error(grad, want) < TOLERANCE
+    with pytest.raises(ValueError, match="rows must be a 1-D array of sample indices"):
+        steps.value_and_grad(np.array([True, False]), params=theta)
+    with pytest.raises(ValueError, match=r"x must be a 2-D array of shape \(batch, 4\)"):
+        program.batches(X[:, :3], Y)
+    Y[3, 1] = np.nan
+    with pytest.raises(NonFiniteError, match=r"input y\[1\] of sample 2 is nan"):
+        steps.value_and_grad(rows, params=theta)

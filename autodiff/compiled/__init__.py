@@ -86,7 +86,7 @@ def _compile(fn: Callable[..., Any], examples: list[np.ndarray], params: list[Va
     graph = trace(fn, [e[0] for e in examples], names, ids)
     for sample, derived in _check_samples(examples, checks):
         try:
-            other = trace(fn, sample, names, ids)
+            other = trace(fn, sample, names, ids, full=False)  # compared only
         except TraceError:
             raise
         except Exception as error:

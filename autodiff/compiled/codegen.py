@@ -15,11 +15,13 @@ size as Python source (``program.source()`` shows it) with:
 - a gradient row's first contribution assigned, later ones added, so only the
   rows that need it are zeroed.
 
-The generated code checks what NumPy's floating-point flags cannot see: the
-result of every matrix product (BLAS neither raises on overflow nor on an inf
-or nan among its inputs, so this also checks the batch and the parameters a
-layer reads), the batch rows and parameters other steps read, and the
-gradient vector, each with one dot product.  :class:`~autodiff.compiled.Program`
+The generated code makes one finiteness check per call, a dot product that
+sees what NumPy's floating-point flags cannot: at the end of ``forward`` over
+the block of the state that holds every number the call computed or loaded
+(the result of every matrix product, which BLAS computes without raising on
+overflow or on an inf or nan among its inputs, so this also checks the batch
+and the parameters a layer reads), and at the end of ``gradient`` over that
+block and the gradient vector at once.  :class:`~autodiff.compiled.Program`
 runs it under ``np.errstate(..., 'raise')``, so every elementwise step raises
 on overflow, invalid operations and division by zero; on any of these it
 replays the plan step by step to name the step (or, if the error was
@@ -42,13 +44,17 @@ from .plan import Apply, Dense, Index, Plan, Repeating, rows_of
 
 @dataclass
 class Kernel:
-    """Generated code for one batch size: ``forward(theta, *inputs)`` and ``gradient(...)``."""
+    """Generated code for one batch size: ``forward(theta, *inputs)`` and ``gradient(...)``.
+
+    ``loss`` is a view of the output rows (of ``vals``), where the last call left its results.
+    """
 
     source: str
     forward: Callable[..., None]
     gradient: Callable[..., None]
     vals: np.ndarray
     grads: np.ndarray
+    loss: np.ndarray
 
 
 @dataclass
@@ -109,14 +115,35 @@ def generate(plan: Plan, steps_backward: list[Apply | Dense], batch: int, dtype:
     w = _Writer(plan, batch, vals, grads)
     w.namespace.update(np=np, vals=vals, grads=grads)
     arguments = ", ".join(f"in{k}" for k in range(len(plan.inputs)))
-    forward = _forward_lines(w)
+    values = _forward_lines(w)
     w.lines = []
     backward = _backward_lines(w, steps_backward, n_params)
-    source = "\n".join([f"def forward(theta, {arguments}):", *forward, "",
+    block = w.rows("v", slice(_first_written(plan), plan.slots))
+    w.namespace["isfinite"] = math.isfinite
+    # One check per call: the state's block holds every number the call loaded or computed.
+    source = "\n".join([f"def values(theta, {arguments}):", *values, "",
+                        f"def forward(theta, {arguments}):", f"    values(theta, {arguments})",
+                        f"    {_check(block)}", "",
                         f"def gradient(theta, {arguments}, gtheta, seed):",
-                        f"    forward(theta, {arguments})", *backward, ""])
+                        f"    values(theta, {arguments})", *backward, f"    {_check(block, 'gtheta')}", ""])
     exec(compile(source, f"<compiled plan, batch {batch}>", "exec"), w.namespace)  # noqa: S102
-    return Kernel(source, w.namespace["forward"], w.namespace["gradient"], vals, grads)
+    loss = vals[plan.outputs]
+    return Kernel(source, w.namespace["forward"], w.namespace["gradient"], vals, grads, loss)
+
+
+def _first_written(plan: Plan) -> int:
+    """The first row a call writes: rows before it are arguments that dense steps read from the batch.
+
+    Rows from there on are loaded inputs, parameters, constants and results;
+    unloaded arguments further on stay zero, so the block is all finite
+    exactly when every number of the call is.
+    """
+    start = 0
+    for rows, load in zip(plan.inputs, plan.load):
+        if load:
+            break
+        start = rows.stop
+    return start
 
 
 # -- forward ----------------------------------------------------------------------
@@ -127,10 +154,8 @@ def _forward_lines(w: _Writer) -> list[str]:
     for k, (rows, load) in enumerate(zip(plan.inputs, plan.load)):
         if load:
             w.emit(f"{w.rows('v', rows)}[...] = in{k}")
-            _check(w, w.rows("v", rows))
     if np.arange(plan.slots)[plan.param_rows].size:
         w.emit(f"{w.rows('v', plan.param_rows)}[...] = {w.theta('theta', plan.param_index)}[:, None]")
-        _check(w, w.rows("v", plan.param_rows))
     for step in plan.steps:
         if isinstance(step, Dense):
             _dense_forward(w, step)
@@ -152,13 +177,17 @@ def _dense_forward(w: _Writer, step: Dense) -> None:
         w.add(out, f"{w.theta('theta', ix)}[:, None]")
     for ix in step.extras:
         w.add(out, w.rows("v", ix))
-    _check(w, out)  # a matrix product neither raises on overflow nor on inf or nan among its inputs
 
 
-def _check(w: _Writer, array: str) -> None:
-    """Raise FloatingPointError unless every number of ``array`` is finite (one dot product)."""
-    w.namespace["isfinite"] = math.isfinite
-    w.emit(f"if not isfinite(np.vdot({array}, {array})): raise FloatingPointError({array!r})")
+def _check(*arrays: str) -> str:
+    """A line raising FloatingPointError unless every number of ``arrays`` is finite.
+
+    A sum of squares is finite exactly when every term is (an inf or nan
+    anywhere makes it inf or nan); one that overflows from finite numbers
+    only sends the call down the careful path, which then finishes.
+    """
+    total = " + ".join(f"np.vdot({a}, {a})" for a in arrays)
+    return f"if not isfinite({total}): raise FloatingPointError({' and '.join(arrays)!r})"
 
 
 def _apply_forward(w: _Writer, step: Apply) -> None:
@@ -214,7 +243,6 @@ def _backward_lines(w: _Writer, steps: list[Apply | Dense], n_params: int) -> li
         rows = w.rows("g", plan.param_rows)
         _into_theta(w, plan.param_index, lambda out: f"np.sum({rows}, axis=1{', out=' + out if out else ''})")
     w.zero_theta.update(set(range(n_params)) - w.written_theta)  # reached by nothing: gradient 0
-    _check(w, "gtheta")  # the matrix products of the backward sweep do not raise either
     return [*_zero_lines(w), *w.lines]
 
 

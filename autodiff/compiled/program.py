@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from ..value import Value
 from .codegen import Kernel, generate
 from .plan import Apply, Dense, Plan, format_plan, rows_of
 from .tracing import _HELP, Graph, TraceError, trace_values
+
+if TYPE_CHECKING:
+    from .batches import Batches
 
 REDUCTIONS = ("mean", "sum")
 _data = attrgetter("data")
@@ -157,20 +160,26 @@ class Program:
                              f"{len(self._graph.outputs)} (a list). Return the loss only.")
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {REDUCTIONS}, not {reduction!r}")
-        theta = self.read_params() if params is None else self._theta(params)
+        theta = self._theta_or_values(params)
         arrays = self._batch(batch)
         gtheta = self._gradient_vector(out)
         batch_size = len(arrays[0])
         seed = 1.0 / batch_size if reduction == "mean" else 1.0  # d(mean)/d(one sample's loss) = 1/B
         inputs = [a.T for a in arrays]  # one column per sample, as the state
-        kernel = self._kernel(batch_size)
-        try:
-            with _strict():  # the generated code checks the batch and theta on the way (see codegen)
-                kernel.gradient(theta, *inputs, gtheta, seed)
-        except FloatingPointError:  # find the step and say so, or finish if nothing was really wrong
-            gtheta[...] = self._careful_gradient(inputs, theta, seed)
-        total = float(np.add.reduce(kernel.vals[self.plan.outputs], axis=None))
+        total = self._run_gradient(self._kernel(batch_size), theta, inputs, gtheta, seed)
         return (total / batch_size if reduction == "mean" else total), gtheta
+
+    def batches(self, *data: Any, reduction: str = "mean") -> Batches:
+        """Training steps on samples of fixed data sets, chosen by index: the data is checked once.
+
+        ``data`` holds whole data sets, one 2-D array per argument (one row per
+        sample); they are checked here, once, not at every step.  Then
+        ``batches.value_and_grad(rows, params=theta, out=grad)`` is
+        :meth:`value_and_grad` on ``data[k][rows]`` (see docs/compiled.md).
+        """
+        from .batches import Batches  # noqa: PLC0415 - batches.py builds on this module
+
+        return Batches(self, data, reduction)
 
     def source(self, batch_size: int = 1) -> str:
         """The generated NumPy code that runs batches of ``batch_size`` samples (see docs/compiled.md)."""
@@ -183,6 +192,16 @@ class Program:
             raise ValueError(f"out must be a {self.dtype} vector of {len(self.params)} numbers "
                              f"(one per parameter), got {getattr(out, 'shape', type(out).__name__)}")
         return out
+
+    def _run_gradient(self, kernel: Kernel, theta: np.ndarray, inputs: list[np.ndarray], gtheta: np.ndarray,
+                      seed: float) -> float:
+        """Gradient into ``gtheta`` by the generated code (careful if a number is not finite); the total."""
+        try:
+            with _strict():  # the generated code checks the batch, theta and its results once (see codegen)
+                kernel.gradient(theta, *inputs, gtheta, seed)
+        except FloatingPointError:  # find the step and say so, or finish if nothing was really wrong
+            gtheta[...] = self._careful_gradient(inputs, theta, seed)
+        return float(np.add.reduce(kernel.loss, axis=None))
 
     def _kernel(self, batch: int) -> Kernel:
         kernel = self._kernels.get(batch)
@@ -302,6 +321,10 @@ class Program:
             self._buffers[batch] = (vals, np.zeros_like(vals))
         return self._buffers[batch][0]
 
+    def _theta_or_values(self, params: Any) -> np.ndarray:
+        """``params`` as theta, or the Values' data now when it is None."""
+        return self.read_params() if params is None else self._theta(params)
+
     def _theta(self, theta: Any) -> np.ndarray:
         theta = np.asarray(theta, dtype=self.dtype)
         if theta.shape != (len(self.params),):
@@ -311,14 +334,18 @@ class Program:
 
     def _batch(self, batch: Sequence[Any]) -> list[np.ndarray]:
         """The batch as 2-D arrays of the program's dtype, one row per sample, transposed: (features, B)."""
-        if len(batch) != len(self._sizes):
-            raise TypeError(f"the compiled function takes {len(self._sizes)} arrays "
-                            f"({', '.join(self.arg_names)}), got {len(batch)}")
         arrays = [np.asarray(array, dtype=self.dtype) for array in batch]
+        self._check_shapes(arrays)
+        return arrays
+
+    def _check_shapes(self, arrays: list[np.ndarray]) -> None:
+        """Raise unless the arrays are one 2-D array per argument, its features as columns, rows alike."""
+        if len(arrays) != len(self._sizes):
+            raise TypeError(f"the compiled function takes {len(self._sizes)} arrays "
+                            f"({', '.join(self.arg_names)}), got {len(arrays)}")
         shapes = [(a.ndim, a.shape[-1] if a.ndim else 0) for a in arrays]
         if shapes != self._shapes or len({len(a) for a in arrays}) != 1 or len(arrays[0]) == 0:
             self._refuse(arrays)
-        return arrays
 
     def _refuse(self, arrays: list[np.ndarray]) -> None:
         """Raise the error that says what is wrong with a batch's shapes."""

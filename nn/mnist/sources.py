@@ -16,15 +16,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from .cache import IDX_FILES, PICKLE_FILE, DataFile, file_digest
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 CHUNK = 1 << 16
 
@@ -40,7 +40,10 @@ class Source(Protocol):
 
 
 def _progress(total: int | None, description: str) -> tqdm:
-    # A bar only for a person watching: logs and CI output stay clean.
+    # A bar only for a person watching: logs and CI output stay clean.  Imported here, as urllib is
+    # where it is used: a run that finds MNIST in its cache (most of them) never pays for either.
+    from tqdm import tqdm  # noqa: PLC0415
+
     return tqdm(total=total, desc=description, unit="B", unit_scale=True, unit_divisor=1024,
                 file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
 
@@ -59,6 +62,8 @@ class UrlSource:
 
     def retrieve(self, file: DataFile, out: BinaryIO, timeout: float) -> None:
         """Write the bytes at ``base_url/file.name`` to ``out``; raise if the body comes short."""
+        import urllib.request  # noqa: PLC0415 - see _progress
+
         url = self.base_url.rstrip("/") + "/" + file.name
         with urllib.request.urlopen(url, timeout=timeout) as response:
             length = response.headers.get("Content-Length")

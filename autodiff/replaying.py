@@ -47,7 +47,7 @@ class Replayer:
         check_all_fresh(self.order)
         self.consumers: dict[Any, list[Any]] = {}
         for node in self.order:
-            for parent in set(node._parents):
+            for parent in set(node.parents):
                 self.consumers.setdefault(parent, []).append(node)
 
     def downstream(self, changed: Iterable[Any]) -> list[Any]:
@@ -71,7 +71,7 @@ class Replayer:
         """
         numbers = dict(changes)
         for node in self.downstream(changes) if downstream is None else downstream:
-            args = [numbers.get(p, p._data) for p in node._parents]
+            args = [numbers.get(p, p._data) for p in node.parents]
             numbers[node] = _forward(node, args)
         return numbers
 
@@ -136,7 +136,7 @@ def _leaf_changes(order: list[Any], changes: Mapping[Any, float]) -> dict[Any, f
     for target, number in changes.items():
         leaf = find_node(order, target, "leaf")
         if not leaf.is_leaf:
-            what = "a constant" if leaf.is_constant else f"computed from {operands(leaf._op, leaf._parents)}"
+            what = "a constant" if leaf.is_constant else f"computed from {operands(leaf._op, leaf.parents)}"
             raise GraphError(
                 f"replay changes leaves only; {describe(leaf)} is {what}. Change the leaves it was "
                 "computed from instead"

@@ -120,8 +120,13 @@ class Value:
     ``if v:`` raise ``TypeError``): read ``v.data`` or ``v.item()`` on purpose.
     """
 
-    __slots__ = ("_data", "grad", "_parents", "_op", "label", "_created", "scope",
-                 "_mark", "_up", "_assigned", "_site", "__weakref__")
+    # The operands live in slots, not in a tuple per node: a network is mostly
+    # binary nodes, and one garbage-collected object per node instead of two
+    # halves the work of Python's cycle collector while a graph is being built.
+    # _x and _y hold the operands of a node with one or two (its op's arity
+    # says which); _many holds the tuple of a node with more (sum).
+    __slots__ = ("_data", "grad", "_x", "_y", "_many", "_op", "label", "_created", "scope",
+                 "_mark", "_up", "_assigned", "_site")
     # Stop NumPy from broadcasting Values into object arrays: `array * value`
     # then reaches __rmul__, which rejects the array with a clear TypeError.
     __array_ufunc__ = None
@@ -129,9 +134,10 @@ class Value:
     FUNCTIONS: Any = None
 
     def __init__(self, data: float, label: str | None = None) -> None:
-        self._data = _checked_number(data, "Value()", label)
+        if type(data) is not float or data - data != 0.0:  # the common case skips the call
+            data = _checked_number(data, "Value()", label)
+        self._data = data
         self.grad: Any = 0.0
-        self._parents: tuple[Value, ...] = ()
         self._op: Primitive | None = None
         self.label = label
         self._created = _tick()
@@ -170,7 +176,14 @@ class Value:
     @property
     def parents(self) -> tuple[Value, ...]:
         """The operands this node was computed from, in order (empty for leaves and constants)."""
-        return self._parents
+        op = self._op
+        if op is None or op is CONSTANT:
+            return ()
+        if op.arity == 2:
+            return (self._x, self._y)
+        if op.arity == 1:
+            return (self._x,)
+        return self._many
 
     @property
     def op(self) -> str:
@@ -257,20 +270,13 @@ class Value:
 
     # -- arithmetic ------------------------------------------------------------
 
-    # + and * are nearly every node of a network and cannot raise (an overflow is
-    # an inf, which _node refuses), so they skip _binary's error handling.
-
-    def __add__(self, other: Any) -> Value:
-        other = other if type(other) is Value else _operand(other, "+")
-        return _node(_add(self._data, other._data), (self, other), ADD)
+    # + and * are nearly every node of a network: made by _infix (below), which
+    # builds the node in place and skips _binary's error handling (they cannot
+    # raise: an overflow is an inf, which is refused like in _node).
 
     def __radd__(self, other: Any) -> Value:
         other = _operand(other, "+")
         return _node(_add(other._data, self._data), (other, self), ADD)
-
-    def __mul__(self, other: Any) -> Value:
-        other = other if type(other) is Value else _operand(other, "*")
-        return _node(_mul(self._data, other._data), (self, other), MUL)
 
     def __rmul__(self, other: Any) -> Value:
         other = _operand(other, "*")
@@ -390,6 +396,38 @@ class Value:
 
     def __ge__(self, other: Any) -> bool:
         return self._data >= _compare(other)
+
+
+def _infix(op: Primitive) -> Any:
+    """``self <op> other`` for + and *: `_node` written out in the method, a call fewer per node."""
+    forward, symbol = op.forward, op.symbol
+
+    def method(self: Value, other: Any) -> Value:
+        if type(other) is not Value:
+            other = _operand(other, symbol)
+        out = forward(self._data, other._data)
+        if out - out != 0.0:
+            raise _not_finite(op, (self, other), out)
+        node = _new(Value)
+        node._data = out
+        node.grad = 0.0
+        node.label = None
+        node._created = _tick()
+        node._mark = None
+        if _open_blocks:
+            return _in_context(node, (self, other), op)
+        node.scope = None
+        node._x = self
+        node._y = other
+        node._op = op
+        return node
+
+    method.__name__ = method.__qualname__ = f"__{op.name}__"
+    method.__doc__ = f"self {symbol} other, recorded."
+    return method
+
+
+Value.__add__, Value.__mul__ = _infix(ADD), _infix(MUL)
 
 
 def _lifted(name: str) -> Any:
@@ -562,28 +600,47 @@ def _binary(op: Primitive, a: Value, b: Value) -> Value:
 
 def _node(out: float, parents: tuple[Value, ...], op: Primitive) -> Value:
     if out - out != 0.0:  # inf - inf and nan - nan are nan: cheaper than isfinite
-        raise _blame(NonFiniteError(
-            f"{op.name} gave {out!r} for {_operands(op, parents)}: the result does not fit in a float"
-        ))
+        raise _not_finite(op, parents, out)
     node = _new(Value)
     node._data = out
     node.grad = 0.0
     node.label = None
     node._created = _tick()
     node._mark = None
-    if _open_blocks:  # some thread is inside no_grad, scope or anomaly: ask this thread's context
-        recording, node.scope, anomaly = _context.state
-        if anomaly:
-            node._site = _site()
-        if not recording:
-            node._parents = ()
-            node._op = None
-            return node
-    else:
-        node.scope = None
-    node._parents = parents
-    node._op = op
+    if _open_blocks:
+        return _in_context(node, parents, op)
+    node.scope = None
+    _link(node, parents, op)
     return node
+
+
+def _link(node: Value, parents: tuple[Value, ...], op: Primitive) -> None:
+    """Record the op of a node and its operands, in the slots its arity uses (see Value's slots)."""
+    if op.arity == 2:
+        node._x, node._y = parents
+    elif op.arity == 1:
+        node._x = parents[0]
+    else:
+        node._many = parents
+    node._op = op
+
+
+def _in_context(node: Value, parents: tuple[Value, ...], op: Primitive) -> Value:
+    """Finish a node while some thread is inside no_grad, scope or anomaly: ask this thread's context."""
+    recording, node.scope, anomaly = _context.state
+    if anomaly:
+        node._site = _site()
+    if recording:
+        _link(node, parents, op)
+    else:
+        node._op = None
+    return node
+
+
+def _not_finite(op: Primitive, parents: tuple[Value, ...], out: float) -> Exception:
+    return _blame(NonFiniteError(
+        f"{op.name} gave {out!r} for {_operands(op, parents)}: the result does not fit in a float"
+    ))
 
 
 _new = object.__new__
@@ -596,7 +653,6 @@ def _constant(number: float) -> Value:
     node = _new(Value)
     node._data = number
     node.grad = 0.0
-    node._parents = ()
     node._op = CONSTANT
     node.label = None
     node._created = _tick()

@@ -7,7 +7,7 @@
 3. Peak memory of both runs (tracemalloc, measured in separate runs because
    tracing slows everything down).
 
-    python benchmarks/bench_engine.py [--repeats 15] [--chain 1000000]
+    python benchmarks/bench_engine.py [--repeats 21] [--chain 1000000]
 """
 
 from __future__ import annotations
@@ -94,14 +94,17 @@ def float_sample(weights: list, biases: list, image: list[float], target: list[f
     return run
 
 
-def median_seconds(run: Callable[[], None], repeats: int) -> float:
-    run()  # warm up
-    times = []
+def paired_medians(runs: list[Callable[[], None]], repeats: int) -> list[float]:
+    """Median seconds of each run, taking turns so that both see the same moments of a noisy machine."""
+    for run in runs:
+        run()  # warm up
+    times: list[list[float]] = [[] for _ in runs]
     for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for run, spent in zip(runs, times):
+            start = time.perf_counter()
+            run()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(spent) for spent in times]
 
 
 def peak_mib(run: Callable[[], None]) -> float:
@@ -129,7 +132,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--chain", type=int, default=1_000_000)
     args = parser.parse_args()
 
@@ -140,8 +143,7 @@ def main() -> None:
     )
     for label, collector in (("gc on", True), ("gc off", False)):
         (gc.enable if collector else gc.disable)()
-        t_value = median_seconds(value_run, args.repeats)
-        t_float = median_seconds(float_run, args.repeats)
+        t_value, t_float = paired_medians([value_run, float_run], args.repeats)
         print(
             f"  {label:6}  Values {t_value * 1e3:7.1f} ms   plain floats {t_float * 1e3:6.2f} ms   "
             f"ratio {t_value / t_float:5.1f}"

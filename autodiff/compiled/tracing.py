@@ -129,7 +129,7 @@ def record(result: Any, inputs: dict[int, tuple[int, int]], params: dict[int, in
     ``sites`` False says no node can have one (anomaly mode was never on).
 
     A MNIST loss is 120,000 nodes, traced four times, so each list is built
-    in one pass with C-level look-ups (the nodes' slots, not their properties).
+    in one pass with C-level look-ups (slots where they can; operands through `parents`).
     """
     outputs, scalar = _outputs(result)
     leaves, made = _nodes(outputs, inputs, params)
@@ -149,7 +149,7 @@ def record(result: Any, inputs: dict[int, tuple[int, int]], params: dict[int, in
 
 #: The role of every operation node: one shared tuple, so comparing two traces' roles is mostly identity.
 _OP: Role = ("op",)
-_op, _parents = attrgetter("_op"), attrgetter("_parents")
+_op, _parents = attrgetter("_op"), attrgetter("parents")
 
 
 def _sites(nodes: list[Value]) -> tuple[str | None, ...]:

@@ -77,17 +77,26 @@ def _reach(root: Any, zero_slots: bool = False) -> tuple[list[Any], list[Any]]:
         computed, ends = ([root], []) if is_computed(root) else ([], [root])
         add_computed, add_end, constant = computed.append, ends.append, CONSTANT
         for node in computed:  # the list grows as the walk finds computed nodes: each is expanded once
-            arity = node._op.arity
-            for parent in (node._x, node._y) if arity == 2 else (node._x,) if arity == 1 else node._many:
+            # Unrolled for two operands (nearly every node), as the sweep is: a quarter faster.
+            if node._op.arity == 2:
+                x, y = node._x, node._y
+                if x._mark is not mark:
+                    x._mark = mark
+                    if zero_slots:
+                        x._up = 0.0
+                    (add_end if x._op is None or x._op is constant else add_computed)(x)
+                if y._mark is not mark:
+                    y._mark = mark
+                    if zero_slots:
+                        y._up = 0.0
+                    (add_end if y._op is None or y._op is constant else add_computed)(y)
+                continue
+            for parent in (node._x,) if node._op.arity == 1 else node._many:
                 if parent._mark is not mark:
                     parent._mark = mark
                     if zero_slots:
                         parent._up = 0.0
-                    op = parent._op
-                    if op is None or op is constant:
-                        add_end(parent)
-                    else:
-                        add_computed(parent)
+                    (add_end if parent._op is None or parent._op is constant else add_computed)(parent)
     return computed, ends
 
 
@@ -169,9 +178,9 @@ def _backward_floats(root: Any, seed: float) -> None:
             computed, ends = _reach(root, zero_slots=True)
             computed.sort(key=_creation)
             root._up = seed
-            _sweep_slots(computed)
-            # One C-level pass each: is every gradient of the pass finite?
-            if not math.isfinite(sum(map(_gradient_so_far, computed)) + sum(map(_gradient_so_far, ends))):
+            total = _sweep_slots(computed)
+            # Is every gradient of the pass finite?  (The sweep summed those of the computed nodes.)
+            if not math.isfinite(total + sum(map(_gradient_so_far, ends))):
                 order = sorted(computed + ends, key=_creation)
                 _raise_non_finite(order, {node: node._up for node in order}, None)
             with _grad_lock:
@@ -186,13 +195,18 @@ def _backward_floats(root: Any, seed: float) -> None:
 _gradient_so_far = attrgetter("_up")
 
 
-def _sweep_slots(computed: list[Any]) -> None:
-    """:func:`chain_rule` at every computed node, root first, on floats in ``_up`` slots."""
+def _sweep_slots(computed: list[Any]) -> float:
+    """:func:`chain_rule` at every computed node, root first, on floats in ``_up`` slots.
+
+    Returns the sum of the computed nodes' gradients (inf or NaN if any is).
+    """
     m, constant, last = FLOATS, CONSTANT, clock.last_assignment
+    total = 0.0
     for node in reversed(computed):
         if node._created < last:
             check_fresh(node)
         op, upstream = node._op, node._up
+        total += upstream
         try:
             if op.arity == 2:
                 x, y = node._x, node._y
@@ -230,6 +244,7 @@ def _sweep_slots(computed: list[Any]) -> None:
             raise
     if clock.last_assignment != last:  # another thread assigned a leaf during the sweep
         check_all_fresh(computed)
+    return total
 
 
 def local_partials(node: Any, values: Any = None) -> list[Any]:

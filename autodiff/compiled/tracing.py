@@ -102,6 +102,37 @@ class Graph:
             return f"fn returned nodes {self.outputs[:5]} in one trace and {other.outputs[:5]} in the other"
         return None
 
+    def part(self, outputs: Sequence[int], scalar: bool, argument: int | None = None) -> Graph:
+        """The graph of some of the outputs alone: the nodes they depend on, renumbered in the same order.
+
+        With ``argument``, their per-sample inputs must all belong to that
+        argument, which becomes the part's only one.  Order is kept, so the
+        part is the graph a trace of those outputs alone records.
+        """
+        needed = [False] * len(self)
+        for i in outputs:
+            needed[i] = True
+        for i in range(len(self) - 1, -1, -1):  # children after parents: one pass back marks every ancestor
+            if needed[i]:
+                for p in self.parents[i]:
+                    needed[p] = True
+        kept = [i for i in range(len(self)) if needed[i]]
+        new = {old: k for k, old in enumerate(kept)}
+        roles = []
+        for i in kept:
+            role = self.roles[i]
+            if role[0] == "input" and argument is not None:
+                if role[1] != argument:
+                    raise TraceError(f"the outputs depend on input {role[1]}[{role[2]}], not only on "
+                                     f"argument {argument}")
+                role = ("input", 0, role[2])
+            roles.append(role)
+        position = {i: k for k, i in enumerate(self.outputs)}
+        parents = [tuple(new[p] for p in self.parents[i]) for i in kept]
+        return Graph([self.ops[i] for i in kept], parents, roles, [new[i] for i in outputs], scalar,
+                     tuple(self.traced[position[i]] for i in outputs) if self.traced else (),
+                     tuple(self.sites[i] for i in kept) if self.sites else ())
+
     def _node(self, i: int) -> str:
         role, op = self.roles[i], self.ops[i]
         if role[0] == "op":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import filterfalse
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -165,17 +166,18 @@ def record(result: Any, inputs: dict[int, tuple[int, int]], params: dict[int, in
     outputs, scalar = _outputs(result)
     leaves, made = _nodes(outputs, inputs, params)
     nodes = [node for _, node in leaves] + made
-    where = {id(node): i for i, node in enumerate(nodes)}.__getitem__
+    # Keyed by the nodes themselves (they hash by identity): one C-level call per look-up.
+    where = dict(zip(nodes, range(len(nodes)))).__getitem__
     roles: list[Role] = [("input", *key[1:]) if key[0] == 0 else ("param", key[1]) for key, _ in leaves]
     made_ops = list(map(_op, made))
     roles += [_OP if op is not None and op is not CONSTANT else _role(node, start)
               for op, node in zip(made_ops, made)]
-    parents = [()] * len(leaves) + [tuple(map(where, map(id, ps))) for ps in map(_parents, made)]
+    parents = [()] * len(leaves) + [tuple(map(where, ps)) for ps in map(_parents, made)]
     ops = [None] * len(leaves) + [op if role is _OP else None
                                   for op, role in zip(made_ops, roles[len(leaves):])]
     traced = tuple(v.data for v in outputs) if full else ()
     made_at = _sites(nodes) if full and sites else ()
-    return Graph(ops, parents, roles, [where(id(v)) for v in outputs], scalar, traced, made_at)
+    return Graph(ops, parents, roles, [where(v) for v in outputs], scalar, traced, made_at)
 
 
 #: The role of every operation node: one shared tuple, so comparing two traces' roles is mostly identity.
@@ -215,17 +217,17 @@ def _nodes(outputs: list[Value], inputs: dict[int, tuple[int, int]],
     outside fn, and their order must not depend on how they were made.
     """
     root = outputs[0] if len(outputs) == 1 else _sum(outputs)  # one walk: outputs share most nodes
-    leaves: list[tuple[tuple[int, int, int], Value]] = []
-    made: list[Value] = []
-    for node in topological_order(root):  # in creation order: made stays sorted by it
-        k = id(node)
-        if k in inputs:
-            leaves.append(((0, *inputs[k]), node))
-        elif k in params:
-            leaves.append(((1, params[k], 0), node))
-        elif node is not root or len(outputs) == 1:
-            made.append(node)
+    order = topological_order(root)  # in creation order: made stays sorted by it
+    if len(outputs) > 1:
+        order.pop()  # the sum made for the walk
+    ids = list(map(id, order))
+    node_of = dict(zip(ids, order))
+    # The leaves found among the graph's nodes, looked up from the (fewer) inputs and parameters.
+    leaves = [((0, *key), node_of[k]) for k, key in inputs.items() if k in node_of]
+    leaves += [((1, position, 0), node_of[k]) for k, position in params.items() if k in node_of]
     leaves.sort(key=_key)
+    others = filterfalse(params.__contains__, filterfalse(inputs.__contains__, ids))
+    made = list(map(node_of.__getitem__, others))
     return leaves, made
 
 

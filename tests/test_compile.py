@@ -450,11 +450,17 @@ def test_each_fused_pattern_is_what_the_table_gives_node_by_node(pattern):
     chosen = next(p for p in PATTERNS if p.name == pattern)
     rng = np.random.default_rng(3)
     arrays = {"W": rng.normal(size=(3, 4)), "x": rng.normal(size=(4, 5)) if pattern == "dense" else
-              rng.normal(size=(3, 5)) * 4, "up": rng.normal(size=(3, 5))}
+              rng.normal(size=(3, 5)) * 4, "up": rng.normal(size=(3, 5)),
+              # the quadratic cost's outputs, targets and factor; its up is one row (one loss per sample)
+              "a": rng.random((3, 5)), "y": rng.random((3, 5)), "c": 0.5}
+    if pattern == "squared_error":
+        arrays["up"] = rng.normal(size=(1, 5))
     forward, backward = by_the_table(chosen, arrays)
     assert relative_error(chosen.evaluate(arrays), forward) < TOLERANCE
-    for name, form in chosen.backward.items():
-        assert relative_error(form.evaluate(arrays), backward[name]) < TOLERANCE, name
+    arrays.update(chosen.values(arrays))  # the forward result and what else backward forms read
+    assert set(chosen.backward) == set(backward)
+    for name in chosen.backward:
+        assert relative_error(chosen.receives(name, arrays), backward[name]) < TOLERANCE, name
 
 
 def test_assigning_data_while_tracing_is_refused():

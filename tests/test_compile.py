@@ -511,3 +511,26 @@ def test_batches_by_row_indices_give_value_and_grad_of_those_rows_and_stay_stric
     Y[3, 1] = np.nan
     with pytest.raises(NonFiniteError, match=r"input y\[1\] of sample 2 is nan"):
         steps.value_and_grad(rows, params=theta)
+
+
+def test_compile_composed_gives_the_programs_separate_traces_give():
+    from autodiff.compiled import compile_composed
+
+    weights, biases = mlp((3, 4, 2), seed=2)
+    params = parameters(weights, biases)
+    model = network(weights, biases, "sigmoid")
+
+    def cost(outputs, y):
+        return 0.5 * autodiff.sum([(a - t) ** 2 for a, t in zip(outputs, y)])
+
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(6, 3)), rng.random((6, 2))
+    loss_program, model_program = compile_composed(cost, model, (X[:4], Y[:4]), params)
+    alone = compile(model, X[:4], params)
+    # The model's part of the loss's graph is the graph a trace of the model alone records.
+    assert model_program._graph.difference(alone._graph) is None and str(model_program) == str(alone)
+    assert np.array_equal(model_program.forward(X), alone.forward(X))
+    assert model_program.verify(X).values < TOLERANCE
+    agreement = loss_program.verify(X, Y)
+    assert agreement.values < TOLERANCE and agreement.grads < TOLERANCE
+    assert "cost(x[3], y[2])" in str(loss_program)

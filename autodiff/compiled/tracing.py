@@ -118,7 +118,14 @@ class Graph:
                 for p in self.parents[i]:
                     needed[p] = True
         kept = [i for i in range(len(self)) if needed[i]]
-        new = {old: k for k, old in enumerate(kept)}
+        position = {i: k for k, i in enumerate(self.outputs)}
+        traced = tuple(self.traced[position[i]] for i in outputs) if self.traced else ()
+        if len(kept) == len(self):  # every node: the lists stay as they are
+            return Graph(self.ops, self.parents, self.roles, list(outputs), scalar, traced, self.sites)
+        new = [-1] * len(self)
+        for k, i in enumerate(kept):
+            new[i] = k
+        renumber = new.__getitem__
         roles = []
         for i in kept:
             role = self.roles[i]
@@ -128,11 +135,10 @@ class Graph:
                                      f"argument {argument}")
                 role = ("input", 0, role[2])
             roles.append(role)
-        position = {i: k for k, i in enumerate(self.outputs)}
-        parents = [tuple(new[p] for p in self.parents[i]) for i in kept]
-        return Graph([self.ops[i] for i in kept], parents, roles, [new[i] for i in outputs], scalar,
-                     tuple(self.traced[position[i]] for i in outputs) if self.traced else (),
-                     tuple(self.sites[i] for i in kept) if self.sites else ())
+        parents = [tuple(map(renumber, self.parents[i])) for i in kept]
+        sites = tuple(self.sites[i] for i in kept) if self.sites else ()
+        ops = [self.ops[i] for i in kept]
+        return Graph(ops, parents, roles, list(map(renumber, outputs)), scalar, traced, sites)
 
     def _node(self, i: int) -> str:
         role, op = self.roles[i], self.ops[i]

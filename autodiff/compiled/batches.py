@@ -53,7 +53,7 @@ class Batches:
             rows = _indices(rows)
         size = len(rows)
         # The samples as columns, in the program's dtype (a float32 data set stays float32 until here).
-        inputs = [np.asarray(array[rows], dtype=program.dtype).T for array in self._data]
+        inputs = [array.take(rows, axis=0).astype(program.dtype, copy=False).T for array in self._data]
         mean = self.reduction == "mean"
         seed = 1.0 / size if mean else 1.0  # d(mean)/d(one sample's loss) = 1/B
         total = program._run_gradient(program._kernel(size), theta, inputs, gtheta, seed)

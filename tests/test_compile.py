@@ -431,7 +431,8 @@ def test_generated_code_is_shown_and_agrees_with_the_step_by_step_plan():
     source = program.source(5)
     assert "def gradient(theta, in0, in1, gtheta, seed):" in source and "np.matmul" in source
     # The quadratic cost is one pattern (a - y written once), sigmoid's partial is computed in place.
-    assert source.count("np.subtract(") == 3 and "sigmoid.partial" not in source and "mul.partial" not in source
+    assert source.count("np.subtract(") == 3
+    assert "sigmoid.partial" not in source and "mul.partial" not in source
     rng = np.random.default_rng(1)
     X, Y = rng.normal(size=(5, 4)), rng.random((5, 2))
     theta = program.read_params()

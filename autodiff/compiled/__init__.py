@@ -124,7 +124,7 @@ def _checked_arguments(dtype: Any, checks: int) -> np.dtype:
 def _traced(fn: Callable[..., Any], examples: list[np.ndarray], params: list[Value], names: list[str],
             checks: int) -> Graph:
     """fn's graph on the first example, checked against its graphs on ``checks`` further rows."""
-    ids = {id(p): i for i, p in enumerate(params)}
+    ids = {p: i for i, p in enumerate(params)}
     graph = trace(fn, [e[0] for e in examples], names, ids)
     for sample, derived in _check_samples(examples, checks):
         try:

@@ -284,9 +284,9 @@ class Program:
             grads = relative_error(self.value_and_grad(*arrays, reduction="sum")[1], scalar_grads)
         return Agreement(values, grads)
 
-    def _given_ids(self) -> dict[int, int]:
+    def _given_ids(self) -> dict[Value, int]:
         # The graph's parameter roles are positions in the list given to compile().
-        return {id(self.params[pos]): given for pos, given in enumerate(self.plan.order)}
+        return {self.params[pos]: given for pos, given in enumerate(self.plan.order)}
 
     # -- running ---------------------------------------------------------------
 

@@ -155,12 +155,13 @@ def _count(graph: Graph) -> str:
     return "one Value" if graph.scalar else f"a list of {len(graph.outputs)} Values"
 
 
-def record(result: Any, inputs: dict[int, tuple[int, int]], params: dict[int, int], start: int,
+def record(result: Any, inputs: dict[Value, tuple[int, int]], params: dict[Value, int], start: int,
            full: bool = True, sites: bool = True) -> Graph:
     """The graph behind ``result`` (a Value or a list of Values) as a :class:`Graph`.
 
-    ``inputs`` maps id(leaf) -> (argument, index) for the per-sample inputs,
-    ``params`` maps id(leaf) -> position for the shared parameters; other
+    ``inputs`` maps leaf -> (argument, index) for the per-sample inputs,
+    ``params`` maps leaf -> position for the shared parameters (Values hash
+    by identity, so they are their own keys); other
     leaves created after ``start`` (during fn) are constants.  Without
     ``full``, the traced numbers and the sites are left out: a graph made only
     to be compared with another (:meth:`Graph.difference`) needs neither.
@@ -211,8 +212,8 @@ def _outputs(result: Any) -> tuple[list[Value], bool]:
     return list(result), False
 
 
-def _nodes(outputs: list[Value], inputs: dict[int, tuple[int, int]],
-           params: dict[int, int]) -> tuple[list[tuple[tuple[int, int, int], Value]], list[Value]]:
+def _nodes(outputs: list[Value], inputs: dict[Value, tuple[int, int]],
+           params: dict[Value, int]) -> tuple[list[tuple[tuple[int, int, int], Value]], list[Value]]:
     """Every node the outputs depend on, parents first, in an order that two traces of fn share.
 
     Returns the input and parameter leaves with their sort keys, then the rest.
@@ -226,14 +227,12 @@ def _nodes(outputs: list[Value], inputs: dict[int, tuple[int, int]],
     order = topological_order(root)  # in creation order: made stays sorted by it
     if len(outputs) > 1:
         order.pop()  # the sum made for the walk
-    ids = list(map(id, order))
-    node_of = dict(zip(ids, order))
+    found = set(order)
     # The leaves found among the graph's nodes, looked up from the (fewer) inputs and parameters.
-    leaves = [((0, *key), node_of[k]) for k, key in inputs.items() if k in node_of]
-    leaves += [((1, position, 0), node_of[k]) for k, position in params.items() if k in node_of]
+    leaves = [((0, *key), node) for node, key in inputs.items() if node in found]
+    leaves += [((1, position, 0), node) for node, position in params.items() if node in found]
     leaves.sort(key=_key)
-    others = filterfalse(params.__contains__, filterfalse(inputs.__contains__, ids))
-    made = list(map(node_of.__getitem__, others))
+    made = list(filterfalse(params.__contains__, filterfalse(inputs.__contains__, order)))
     return leaves, made
 
 
@@ -255,7 +254,7 @@ def _role(node: Value, start: int) -> Role:
 
 
 def trace(fn: Callable[..., Any], sample: Sequence[Sequence[float]], names: Sequence[str],
-          params: dict[int, int], full: bool = True) -> Graph:
+          params: dict[Value, int], full: bool = True) -> Graph:
     """Call fn on placeholders holding one sample (one array per argument) and record its graph.
 
     ``full`` as for :func:`record`: a trace made only to check another needs less.
@@ -265,17 +264,17 @@ def trace(fn: Callable[..., Any], sample: Sequence[Sequence[float]], names: Sequ
         start = Value(0.0).created
         arguments = [[Placeholder(float(x), label=f"{names[k]}[{j}]") for j, x in enumerate(row)]
                      for k, row in enumerate(sample)]
-        inputs = {id(v): (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
+        inputs = {v: (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
         result = fn(*arguments)
         return record(result, inputs, params, start, full, sites=bool(blocks or _value._open_blocks))
 
 
 def trace_values(fn: Callable[..., Any], sample: Sequence[Sequence[float]],
-                 params: dict[int, int]) -> tuple[Graph, list[Value]]:
+                 params: dict[Value, int]) -> tuple[Graph, list[Value]]:
     """Call fn on plain Values (the scalar engine) and record its graph; also return the outputs."""
     with collector_paused():
         start = Value(0.0).created
         arguments = [[Value(float(x)) for x in row] for row in sample]
-        inputs = {id(v): (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
+        inputs = {v: (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
         result = fn(*arguments)
         return record(result, inputs, params, start, full=False), _outputs(result)[0]

@@ -535,3 +535,26 @@ def test_compile_composed_gives_the_programs_separate_traces_give():
     agreement = loss_program.verify(X, Y)
     assert agreement.values < TOLERANCE and agreement.grads < TOLERANCE
     assert "cost(x[3], y[2])" in str(loss_program)
+
+
+@pytest.mark.parametrize("extra", ["scaled", "outputs reused", "target reused"])
+def test_the_fused_quadratic_cost_inside_larger_graphs_agrees_with_the_scalar_engine(extra):
+    weights, biases = mlp((3, 4, 2), seed=6)
+    params = parameters(weights, biases)
+    model = network(weights, biases, "sigmoid")
+
+    def loss(x, y):
+        a = model(x)
+        cost = 0.5 * autodiff.sum([(aj - yj) ** 2 for aj, yj in zip(a, y)])
+        if extra == "scaled":  # the cost's result is read by another step: its upstream is not the seed
+            return 3.0 * cost
+        if extra == "outputs reused":  # a gets a second gradient, added to the cost's
+            return cost + autodiff.sum(a).tanh()
+        return cost * (y[0] + 1.0)  # y is read elsewhere: neg(y) stays one step of the pattern
+
+    rng = np.random.default_rng(7)
+    X, Y = rng.normal(size=(5, 3)), rng.random((5, 2))
+    program = compile(loss, (X[:3], Y[:3]), params)
+    assert "np.subtract(" in program.source(5)
+    agreement = program.verify(X, Y)
+    assert agreement.values < TOLERANCE and agreement.grads < TOLERANCE

@@ -317,7 +317,10 @@ def _cost_forward(w: _Writer, cost: Cost) -> None:
 
 
 def _cost_backward(w: _Writer, cost: Cost) -> None:
-    names = {**_cost_names(w, cost), "up": w.rows("g", cost.scale.out)}
+    # The loss itself, read by no step: every sample's upstream gradient is the seed, a number.
+    rows, reads = rows_of(cost.scale.out).tolist(), _reads(w.plan)
+    seeded = rows == rows_of(w.plan.outputs).tolist() and all(reads[r] == 1 for r in rows)
+    names = {**_cost_names(w, cost), "up": "seed" if seeded else w.rows("g", cost.scale.out)}
     _into(w, cost.add.args[0], lambda out: "\n    ".join(SQUARED_ERROR.receives_source("a", names, out)))
 
 

@@ -11,7 +11,8 @@ size as Python source (``program.source()`` shows it) with:
   that is a constant (``add``, ``sum``, ``neg``) is folded, so there is no
   multiplication by 1;
 - the fused patterns of :mod:`autodiff.compiled.patterns` written out from
-  their declared forms (matrix products for layers, ``x * x`` for squares);
+  their declared forms (matrix products for layers, ``x * x`` for squares,
+  sigmoid and its partial in place, a quadratic cost's five steps as one);
 - a gradient row's first contribution assigned, later ones added, so only the
   rows that need it are zeroed.
 

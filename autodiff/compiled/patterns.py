@@ -23,7 +23,13 @@ tests/test_compile.py checks exactly that for every pattern on random numbers
   ``y * x**(y - 1)`` at y = 2 is ``2 * x``.
 - ``SIGMOID_IN_PLACE``: ``sigmoid(x)`` as ``1 / (1 + exp(-x))`` written into
   its output, four calls instead of the table's eight (which avoid overflow
-  for any x); the partial is the table's.
+  for any x); the partial is the table's, ``out * (1 - out)``, times ``up``,
+  written in place in three calls.
+- ``SQUARED_ERROR``: the quadratic cost ``c * sum((a_j + neg(y_j))**2)``, five
+  steps of small calls at the end of a network, as ``d = a - y`` (the same
+  number as ``a + neg(y)``), ``d * d``, one sum over the rows and the factor;
+  ``a`` receives ``2 * up * d * c``, the product of the partials of mul (c),
+  sum (1), pow (2 d) and add (1).
 """
 
 from __future__ import annotations

@@ -174,10 +174,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"{'-'.join(map(str, [784, *args.hidden, 10]))}, sigmoid, quadratic cost, batch {args.batch_size}, "
           f"{args.optimizer} lr {args.lr:g}, {args.mode} mode")
 
+    tested: dict[int, np.ndarray] = {}  # the test outputs after the last epoch evaluated, by its number
+
     def evaluate(model: nn.MLP, epoch: int) -> dict[str, float]:
         """After each epoch: test accuracy, then a checkpoint of the weights and the history so far."""
         record = history.epochs[-1]
-        record.metrics["test_accuracy"] = nn.accuracy(nn.predict(model, test_x, mode=args.mode), test_y)
+        tested.clear()
+        tested[epoch] = nn.predict(model, test_x, mode=args.mode)
+        record.metrics["test_accuracy"] = nn.accuracy(tested[epoch], test_y)
         print(f"epoch {epoch:3d}: loss {record.loss:.5f}, test accuracy {record.metrics['test_accuracy']:.4f}"
               f" ({record.seconds:.1f} s)", flush=True)
         if args.checkpoint:
@@ -193,7 +197,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                batch_size=args.batch_size, reduction="mean", seed=args.seed, mode=args.mode, history=history,
                evaluate=evaluate, progress=args.progress)
         print(summary(history, before, time.perf_counter() - start))
-    guesses = np.argmax(nn.predict(model, test_x, mode=args.mode), axis=1)
+    last = history.epochs[-1] if history.epochs else None
+    # The model is as the last evaluation left it unless an epoch was cut short after it.
+    outputs = tested.get(last.epoch) if last is not None and last.complete else None
+    guesses = np.argmax(nn.predict(model, test_x, mode=args.mode) if outputs is None else outputs, axis=1)
     accuracy = float(np.mean(guesses == test_y))
     print(f"\ntest accuracy: {accuracy:.4f} ({int(np.sum(guesses == test_y))} of {len(test_y)})")
     print("confusion matrix (rows: true digit, columns: the network's guess):")

@@ -18,14 +18,15 @@ accept those), a number stays a number, a row stays a row.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 import autodiff
 from autodiff.backward import collector_paused
-from autodiff.compiled import Program, TraceError
+from autodiff.compiled import Program, TraceError, compile_composed
 
 #: The modes :func:`nn.fit` and :func:`nn.predict` accept.
 MODES = ("scalar", "compiled")
@@ -102,21 +103,16 @@ class CompiledSteps:
         self.targets, scalar_target = _target_array(model, inputs[0].tolist(), targets)
         self.optimizer, self.reduction = optimizer, reduction
 
-        # The model's outputs in each trace of the loss, for the forward pass's check; None after it.
-        traced: list[Any] | None = []
-
-        def sample_loss(x: list[autodiff.Value], t: list[autodiff.Value]) -> autodiff.Value:
-            output = model(x)
-            if traced is not None:
-                traced.append(output)
+        def sample_loss(output: Any, t: list[autodiff.Value]) -> autodiff.Value:
             return loss(output, t[0] if scalar_target else t)
 
+        sample_loss.__name__ = "sample_loss"
         examples = (self.inputs[:4], self.targets[:4])
-        self.program = _compile(sample_loss, examples, optimizer.params, "the loss")
+        # One trace gives both programs: the loss, and the model's forward pass (for metrics and
+        # for predict after training, cached per model).
+        self.program, forward = _compile_composed(sample_loss, model, examples, optimizer.params)
+        _forwards[model] = forward
         optimizer.reorder(self.program.params)  # optimizer vectors in the program's order
-        # Compiled here once for metrics and for predict after training (cached per model).
-        forward = compiled_forward(model, self.inputs[:4], traced=traced)
-        traced = None  # frees the traces' graphs (about 100,000 Values for MNIST) for the whole run
         self.outputs = forward if need_outputs else None
         if self.outputs is not None:
             position = {id(p): i for i, p in enumerate(self.program.params)}
@@ -153,39 +149,37 @@ STEPS = {"scalar": ScalarSteps, "compiled": CompiledSteps}
 _forwards: weakref.WeakKeyDictionary[Any, Program] = weakref.WeakKeyDictionary()
 
 
-def compiled_forward(model: Any, example: np.ndarray, traced: list[Any] | None = None) -> Program:
+def compiled_forward(model: Any, example: np.ndarray) -> Program:
     """The model's forward pass compiled (once per model: later calls reuse it).
 
     The program reads the parameters' ``.data`` each time it runs, so training
-    between calls is seen.  ``traced`` holds the model's outputs from traces
-    of a loss around it on the rows of ``example`` (each already checked
-    against the first): then the model is traced once, and its replay on those
-    rows must give the same numbers, instead of tracing it again on each.
+    between calls is seen.  Compiled training leaves the program it derived
+    from the loss's trace here.
     """
     program = _forwards.get(model)
     if program is None or program.input_sizes != [example.shape[1]]:
         parameters = model.parameters() if hasattr(model, "parameters") else []
-        checked = traced is not None and len(traced) == len(example) > 1
-        program = _compile(lambda x: model(x), example, parameters, "the model", checks=0 if checked else 3)
-        if checked:
-            _check_replay(program, example[1:], [numbers(out) for out in traced[1:]])
+        program = _compile(lambda x: model(x), example, parameters, "the model")
         _forwards[model] = program
     return program
 
 
-def _check_replay(program: Program, rows: np.ndarray, expected: list[Any]) -> None:
-    """The model's program on ``rows`` must give the outputs its traces gave, or its graph depends on data."""
-    got = program.forward(rows).reshape(len(rows), -1)
-    want = np.array(expected, dtype=float).reshape(len(rows), -1)
-    if not np.allclose(got, want, rtol=1e-9, atol=1e-12):
-        raise TraceError("compiled mode cannot trace the model: its graph depends on the data (the first "
-                         "sample's graph replayed on others gives other outputs). Use mode='scalar' for it.")
+def _compile(fn: Callable[..., Any], examples: Any, params: Sequence[autodiff.Value], what: str) -> Program:
+    with _refused(what):
+        return autodiff.compile(fn, examples, params)
 
 
-def _compile(fn: Callable[..., Any], examples: Any, params: Sequence[autodiff.Value], what: str,
-             checks: int = 3) -> Program:
+def _compile_composed(loss: Callable[..., Any], model: Any, examples: Any,
+                      params: Sequence[autodiff.Value]) -> tuple[Program, Program]:
+    with _refused("the loss"):
+        return compile_composed(loss, model, examples, params)
+
+
+@contextmanager
+def _refused(what: str) -> Iterator[None]:
+    """A TraceError says what could not be traced, and what to do instead."""
     try:
-        return autodiff.compile(fn, examples, params, checks=checks)
+        yield
     except TraceError as error:
         raise TraceError(f"compiled mode cannot trace {what}: {str(error).rstrip('.')}. "
                          "Use mode='scalar' for it.") from None

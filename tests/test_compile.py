@@ -430,6 +430,9 @@ def test_generated_code_is_shown_and_agrees_with_the_step_by_step_plan():
     program = compile(quadratic(network(weights, biases, "sigmoid")), examples, params)
     source = program.source(5)
     assert "def gradient(theta, in0, in1, gtheta, seed):" in source and "np.matmul" in source
+    # The quadratic cost is one pattern (a - y written once), sigmoid's partial is computed in place.
+    assert source.count("np.subtract(") == 3
+    assert "sigmoid.partial" not in source and "mul.partial" not in source
     rng = np.random.default_rng(1)
     X, Y = rng.normal(size=(5, 4)), rng.random((5, 2))
     theta = program.read_params()
@@ -450,11 +453,17 @@ def test_each_fused_pattern_is_what_the_table_gives_node_by_node(pattern):
     chosen = next(p for p in PATTERNS if p.name == pattern)
     rng = np.random.default_rng(3)
     arrays = {"W": rng.normal(size=(3, 4)), "x": rng.normal(size=(4, 5)) if pattern == "dense" else
-              rng.normal(size=(3, 5)) * 4, "up": rng.normal(size=(3, 5))}
+              rng.normal(size=(3, 5)) * 4, "up": rng.normal(size=(3, 5)),
+              # the quadratic cost's outputs, targets and factor; its up is one row (one loss per sample)
+              "a": rng.random((3, 5)), "y": rng.random((3, 5)), "c": 0.5}
+    if pattern == "squared_error":
+        arrays["up"] = rng.normal(size=(1, 5))
     forward, backward = by_the_table(chosen, arrays)
     assert relative_error(chosen.evaluate(arrays), forward) < TOLERANCE
-    for name, form in chosen.backward.items():
-        assert relative_error(form.evaluate(arrays), backward[name]) < TOLERANCE, name
+    arrays.update(chosen.values(arrays))  # the forward result and what else backward forms read
+    assert set(chosen.backward) == set(backward)
+    for name in chosen.backward:
+        assert relative_error(chosen.receives(name, arrays), backward[name]) < TOLERANCE, name
 
 
 def test_assigning_data_while_tracing_is_refused():
@@ -503,3 +512,49 @@ def test_batches_by_row_indices_give_value_and_grad_of_those_rows_and_stay_stric
     Y[3, 1] = np.nan
     with pytest.raises(NonFiniteError, match=r"input y\[1\] of sample 2 is nan"):
         steps.value_and_grad(rows, params=theta)
+
+
+def test_compile_composed_gives_the_programs_separate_traces_give():
+    from autodiff.compiled import compile_composed
+
+    weights, biases = mlp((3, 4, 2), seed=2)
+    params = parameters(weights, biases)
+    model = network(weights, biases, "sigmoid")
+
+    def cost(outputs, y):
+        return 0.5 * autodiff.sum([(a - t) ** 2 for a, t in zip(outputs, y)])
+
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(6, 3)), rng.random((6, 2))
+    loss_program, model_program = compile_composed(cost, model, (X[:4], Y[:4]), params)
+    alone = compile(model, X[:4], params)
+    # The model's part of the loss's graph is the graph a trace of the model alone records.
+    assert model_program._graph.difference(alone._graph) is None and str(model_program) == str(alone)
+    assert np.array_equal(model_program.forward(X), alone.forward(X))
+    assert model_program.verify(X).values < TOLERANCE
+    agreement = loss_program.verify(X, Y)
+    assert agreement.values < TOLERANCE and agreement.grads < TOLERANCE
+    assert "cost(x[3], y[2])" in str(loss_program)
+
+
+@pytest.mark.parametrize("extra", ["scaled", "outputs reused", "target reused"])
+def test_the_fused_quadratic_cost_inside_larger_graphs_agrees_with_the_scalar_engine(extra):
+    weights, biases = mlp((3, 4, 2), seed=6)
+    params = parameters(weights, biases)
+    model = network(weights, biases, "sigmoid")
+
+    def loss(x, y):
+        a = model(x)
+        cost = 0.5 * autodiff.sum([(aj - yj) ** 2 for aj, yj in zip(a, y)])
+        if extra == "scaled":  # the cost's result is read by another step: its upstream is not the seed
+            return 3.0 * cost
+        if extra == "outputs reused":  # a gets a second gradient, added to the cost's
+            return cost + autodiff.sum(a).tanh()
+        return cost * (y[0] + 1.0)  # y is read elsewhere: neg(y) stays one step of the pattern
+
+    rng = np.random.default_rng(7)
+    X, Y = rng.normal(size=(5, 3)), rng.random((5, 2))
+    program = compile(loss, (X[:3], Y[:3]), params)
+    assert "np.subtract(" in program.source(5)
+    agreement = program.verify(X, Y)
+    assert agreement.values < TOLERANCE and agreement.grads < TOLERANCE

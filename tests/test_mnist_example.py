@@ -94,3 +94,19 @@ def test_scalar_and_compiled_gradients_agree_on_mnist_shaped_samples(data_dir):
     autodiff.sum([loss(x, t) for x, t in zip(images.tolist(), targets.tolist())]).backward()
     scalar = np.array([p.grad for p in program.params])
     assert np.max(np.abs(compiled - scalar)) <= 1e-12 * np.max(np.abs(scalar))
+
+
+def test_the_final_confusion_matrix_reuses_the_last_evaluation(example, data_dir, monkeypatch, capsys):
+    mnist = example("mnist")
+    real, calls = mnist.nn.predict, []
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mnist.nn, "predict", counting)
+    result = mnist.main(["--data-dir", str(data_dir), "--no-download", "--hidden", "8", "--epochs", "2",
+                         "--checkpoint", "", "--no-progress"])
+    assert len(calls) == 2  # once per epoch; the confusion matrix uses the last epoch's outputs
+    assert result["history"].metric("test_accuracy")[-1] == result["accuracy"]
+    assert "true \\ guessed" in capsys.readouterr().out

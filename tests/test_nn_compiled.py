@@ -119,27 +119,29 @@ def test_a_model_output_the_loss_ignores_is_still_checked_for_data_dependence():
 
     model.parameters = layer.parameters
     x = np.array([[1.0, 2.0], [-3.0, -1.0], [2.0, -2.0], [-1.0, 3.0]])
-    with pytest.raises(TraceError, match="depends on the data"):
+    # The loss's trace records the model's outputs too, and its check compares them.
+    with pytest.raises(TraceError, match="depends on its inputs: node .* is the constant 3.0"):
         fit(model, x, np.zeros((4, 1)), loss, nn.SGD(layer, lr=0.1), epochs=1, progress=False,
             mode="compiled")
 
 
-def test_fit_then_predict_traces_the_model_once_more_only():
-    import autodiff
+def test_fit_then_predict_trace_the_loss_with_its_checks_and_nothing_more(monkeypatch):
+    import autodiff.compiled
 
     calls = []
-    real = autodiff.compile
+    real = autodiff.compiled.trace
 
-    def counting(*args, **kwargs):
-        calls.append(kwargs.get("checks", 3))
-        return real(*args, **kwargs)
+    def counting(fn, sample, names, params, full=True):
+        calls.append(full)
+        return real(fn, sample, names, params, full)
 
     model = nn.MLP(2, [3, 1], seed=0)
     x, y = np.random.default_rng(0).random((8, 2)), np.random.default_rng(1).random((8, 1))
-    autodiff.compile = counting
-    try:
-        fit(model, x, y, nn.quadratic, nn.SGD(model, lr=0.1), epochs=1, progress=False, mode="compiled")
-        predict(model, x, mode="compiled")
-    finally:
-        autodiff.compile = real
-    assert calls == [3, 0]  # the loss with its checks, then the model once (checked by replay)
+    monkeypatch.setattr(autodiff.compiled, "trace", counting)
+    fit(model, x, y, nn.quadratic, nn.SGD(model, lr=0.1), epochs=1, progress=False, mode="compiled",
+        metrics={"mse": lambda out, want: float(np.mean((out - want) ** 2))})
+    predicted = predict(model, x, mode="compiled")
+    # The loss once and its three check rows; the model's program comes from the loss's trace.
+    assert calls == [True, False, False, False]
+    expected = [model(row)[0].data for row in x.tolist()]
+    assert np.allclose(predicted.ravel(), expected, rtol=1e-12, atol=0)

@@ -35,9 +35,10 @@ from ..naming import describe
 from ..value import Value, recording
 from .plan import build
 from .program import Agreement, Program, relative_error
-from .tracing import _HELP, Placeholder, TraceError, trace
+from .tracing import _HELP, Graph, Placeholder, TraceError, trace
 
-__all__ = ["Agreement", "Placeholder", "Program", "TraceError", "compile", "relative_error"]
+__all__ = ["Agreement", "Placeholder", "Program", "TraceError", "compile", "compile_composed",
+           "relative_error"]
 
 #: How many extra example rows are traced to check that the graph does not depend on the data.
 CHECK_ROWS = 3
@@ -66,23 +67,64 @@ def compile(  # noqa: A001 - autodiff.compile is the name people will look for (
     if the graphs differ, fn's graph depends on the data and :class:`TraceError`
     says where.  ``dtype`` may be ``np.float32`` (about 1e-6 relative agreement
     instead of 1e-12; see docs/compiled.md).  ``checks=0`` skips the further
-    traces: only for a function whose graph was checked another way (as
-    ``nn.fit`` does for the model inside a loss it has just checked).
+    traces: only for a function whose graph was checked another way.
     """
+    dtype = _checked_arguments(dtype, checks)
+    examples, params = _examples(example_inputs), _parameters(params)
+    names = _argument_names(fn, len(examples))
+    with collector_paused():  # tracing and planning make many objects and no cycles
+        graph = _traced(fn, examples, params, names, checks)
+        return _program(fn, graph, params, names, examples, dtype)
+
+
+def compile_composed(outer: Callable[..., Value], inner: Callable[[list[Value]], Any], example_inputs: Any,
+                     params: Iterable[Value] = (), *, dtype: Any = np.float64,
+                     checks: int = CHECK_ROWS) -> tuple[Program, Program]:
+    """Programs of ``outer(inner(x), *rest)`` and of ``inner(x)`` alone, from one trace of the first.
+
+    Training wants both: the loss of a model's outputs, and the model by
+    itself for metrics and predictions.  One trace (checked on further
+    example rows as :func:`compile` checks) records the loss and, inside it,
+    the model's outputs; the model's program is built from that part of the
+    graph, so the model is neither traced nor checked again.  Arguments are
+    as for :func:`compile`; ``example_inputs`` are the loss's (x first).
+    """
+    dtype = _checked_arguments(dtype, checks)
+    examples, params = _examples(example_inputs), _parameters(params)
+    names = [*_argument_names(inner, 1), *_argument_names(outer, len(examples))[1:]]
+    single: list[bool] = []  # whether inner returned one Value (not a list), as the first trace saw it
+
+    def both(x: list[Value], *rest: list[Value]) -> list[Value]:
+        out = inner(x)
+        single.append(isinstance(out, Value))
+        return [outer(out, *rest), *([out] if single[-1] else out)]
+
+    def loss(x: list[Value], *rest: list[Value]) -> Value:
+        return outer(inner(x), *rest)
+
+    loss.__name__ = both.__name__ = getattr(outer, "__name__", "loss")
+    with collector_paused():
+        graph = _traced(both, examples, params, names, checks)
+        loss_graph = graph.part(graph.outputs[:1], scalar=True)
+        model_graph = graph.part(graph.outputs[1:], scalar=single[0], argument=0)
+        return (_program(loss, loss_graph, params, names, examples, dtype),
+                _program(inner, model_graph, params, names[:1], examples[:1], dtype))
+
+
+def _checked_arguments(dtype: Any, checks: int) -> np.dtype:
     if isinstance(checks, bool) or not isinstance(checks, int) or checks < 0:
         raise ValueError(f"checks must be a whole number >= 0 (more example rows to trace), not {checks!r}")
     if not recording():  # the engine records nothing here: there would be no graph
         raise GraphError("autodiff.compile cannot trace inside no_grad(): nothing would be recorded")
     if np.dtype(dtype) not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, not {dtype!r}")
-    with collector_paused():  # tracing and planning make many objects and no cycles
-        return _compile(fn, _examples(example_inputs), _parameters(params), np.dtype(dtype), checks)
+    return np.dtype(dtype)
 
 
-def _compile(fn: Callable[..., Any], examples: list[np.ndarray], params: list[Value],
-             dtype: np.dtype, checks: int) -> Program:
-    names = _argument_names(fn, len(examples))
-    ids = {id(p): i for i, p in enumerate(params)}
+def _traced(fn: Callable[..., Any], examples: list[np.ndarray], params: list[Value], names: list[str],
+            checks: int) -> Graph:
+    """fn's graph on the first example, checked against its graphs on ``checks`` further rows."""
+    ids = {p: i for i, p in enumerate(params)}
     graph = trace(fn, [e[0] for e in examples], names, ids)
     for sample, derived in _check_samples(examples, checks):
         try:
@@ -99,6 +141,12 @@ def _compile(fn: Callable[..., Any], examples: list[np.ndarray], params: list[Va
         if difference is not None:
             name = getattr(fn, "__name__", "fn")
             raise TraceError(f"the graph of {name} depends on its inputs: {difference}. {_HELP}")
+    return graph
+
+
+def _program(fn: Callable[..., Any], graph: Graph, params: list[Value], names: list[str],
+             examples: list[np.ndarray], dtype: np.dtype) -> Program:
+    """The plan of a checked graph as a Program, replayed once on the traced sample."""
     plan = build(graph, len(params), [e.shape[1] for e in examples], names)
     program = Program(fn, graph, plan, params, names, dtype)
     _check_replay(program, examples, fn)

@@ -36,7 +36,7 @@ class Batches:
             raise ValueError(f"reduction must be one of {REDUCTIONS}, not {reduction!r}")
         self.program = program
         self.reduction = reduction
-        self._data = _checked(program, data)
+        self._data = program._data(data)
         self._like = np.empty(len(program.params), dtype=program.dtype)  # what theta and out must look like
 
     def __len__(self) -> int:
@@ -53,7 +53,7 @@ class Batches:
             rows = _indices(rows)
         size = len(rows)
         # The samples as columns, in the program's dtype (a float32 data set stays float32 until here).
-        inputs = [np.asarray(array[rows], dtype=program.dtype).T for array in self._data]
+        inputs = [array.take(rows, axis=0).astype(program.dtype, copy=False).T for array in self._data]
         mean = self.reduction == "mean"
         seed = 1.0 / size if mean else 1.0  # d(mean)/d(one sample's loss) = 1/B
         total = program._run_gradient(program._kernel(size), theta, inputs, gtheta, seed)
@@ -63,14 +63,6 @@ class Batches:
 def _like(array: Any, like: np.ndarray) -> bool:
     """Whether ``array`` is a vector of the program's dtype and length (then it needs no conversion)."""
     return type(array) is np.ndarray and array.shape == like.shape and array.dtype == like.dtype
-
-
-def _checked(program: Program, data: Sequence[Any]) -> list[np.ndarray]:
-    """The data sets as 2-D arrays; a float array is kept as it is (converted a batch at a time)."""
-    arrays = [a if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.dtype.itemsize <= 8
-              else np.asarray(a, dtype=program.dtype) for a in data]
-    program._check_shapes(arrays)
-    return arrays
 
 
 def _indices(rows: Any) -> np.ndarray:

@@ -11,7 +11,8 @@ size as Python source (``program.source()`` shows it) with:
   that is a constant (``add``, ``sum``, ``neg``) is folded, so there is no
   multiplication by 1;
 - the fused patterns of :mod:`autodiff.compiled.patterns` written out from
-  their declared forms (matrix products for layers, ``x * x`` for squares);
+  their declared forms (matrix products for layers, ``x * x`` for squares,
+  sigmoid and its partial in place, a quadratic cost's five steps as one);
 - a gradient row's first contribution assigned, later ones added, so only the
   rows that need it are zeroed.
 
@@ -31,14 +32,15 @@ harmless, to finish).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..primitives import POW, SIGMOID, SUM, Primitive
-from .patterns import DENSE, SIGMOID_IN_PLACE, SQUARE
+from ..primitives import ADD, MUL, NEG, POW, SIGMOID, SUM, Primitive
+from .patterns import DENSE, SIGMOID_IN_PLACE, SQUARE, SQUARED_ERROR
 from .plan import Apply, Dense, Index, Plan, Repeating, rows_of
 
 
@@ -71,6 +73,7 @@ class _Writer:
     written_theta: set[int] = field(default_factory=set)  # gradient vector positions assigned so far
     zero: set[int] = field(default_factory=set)  # rows to zero first: added into before any assignment
     zero_theta: set[int] = field(default_factory=set)
+    costs: dict[int, Cost] = field(default_factory=dict)  # id(step) -> the quadratic cost it is part of
 
     def bind(self, name: str, value: Any) -> str:
         self.namespace[name] = value
@@ -112,7 +115,7 @@ class _Writer:
 def generate(plan: Plan, steps_backward: list[Apply | Dense], batch: int, dtype: np.dtype,
              vals: np.ndarray, grads: np.ndarray, n_params: int) -> Kernel:
     """Write the plan as two functions for batches of ``batch`` samples and compile them."""
-    w = _Writer(plan, batch, vals, grads)
+    w = _Writer(plan, batch, vals, grads, costs=_quadratic_costs(plan))
     w.namespace.update(np=np, vals=vals, grads=grads)
     arguments = ", ".join(f"in{k}" for k in range(len(plan.inputs)))
     values = _forward_lines(w)
@@ -157,7 +160,11 @@ def _forward_lines(w: _Writer) -> list[str]:
     if np.arange(plan.slots)[plan.param_rows].size:
         w.emit(f"{w.rows('v', plan.param_rows)}[...] = {w.theta('theta', plan.param_index)}[:, None]")
     for step in plan.steps:
-        if isinstance(step, Dense):
+        cost = w.costs.get(id(step))
+        if cost is not None:
+            if step is cost.add:  # the whole cost where its first input is ready; its other steps skipped
+                _cost_forward(w, cost)
+        elif isinstance(step, Dense):
             _dense_forward(w, step)
         else:
             _apply_forward(w, step)
@@ -174,7 +181,10 @@ def _dense_forward(w: _Writer, step: Dense) -> None:
     for line in DENSE.source({"W": matrix, "x": _input(w, step)}, out):
         w.emit(line)
     for ix in step.biases:
-        w.add(out, f"{w.theta('theta', ix)}[:, None]")
+        if isinstance(ix, slice):  # one call: theta[a:b, None] is the column view
+            w.emit(f"np.add({out}, theta[{ix.start}:{ix.stop}, None], out={out})")
+        else:
+            w.add(out, f"{w.theta('theta', ix)}[:, None]")
     for ix in step.extras:
         w.add(out, w.rows("v", ix))
 
@@ -196,7 +206,7 @@ def _apply_forward(w: _Writer, step: Apply) -> None:
         w.emit(f"np.add.reduce({_joint(w, 'v', step)}, axis=0, out={out})")
         return
     args = [w.rows("v", ix) for ix in step.args]
-    pattern = SQUARE if _is_square(w, step) else SIGMOID_IN_PLACE if op is SIGMOID else None
+    pattern = SQUARE if _is_square(w.plan, step) else SIGMOID_IN_PLACE if op is SIGMOID else None
     if pattern is not None:
         for line in pattern.source({"x": args[0]}, out):
             w.emit(line)
@@ -217,13 +227,102 @@ def _joint(w: _Writer, array: str, step: Apply) -> str:
     return w.joint(array, step.joint, (len(step.args), step.width, w.batch))
 
 
-def _is_square(w: _Writer, step: Apply) -> bool:
+def _is_square(plan: Plan, step: Apply) -> bool:
     """pow(x, 2) with the same constant 2 for every node of the step."""
     exponent = step.args[1] if step.op is POW else None
-    if not isinstance(exponent, slice) or exponent.stop - exponent.start != 1:
-        return False
-    constants = dict(zip(w.plan.const_rows.tolist(), w.plan.const_values.tolist()))
-    return constants.get(step.args[1].start) == 2.0
+    return _constant(plan, exponent) == 2.0
+
+
+def _constant(plan: Plan, ix: Any) -> float | None:
+    """The number in rows ``ix`` if they are one constant's row (shared by a step's nodes), else None."""
+    if not isinstance(ix, slice) or ix.stop - ix.start != 1:
+        return None
+    constants = dict(zip(plan.const_rows.tolist(), plan.const_values.tolist()))
+    return constants.get(ix.start)
+
+
+# -- the quadratic cost as one pattern ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Five steps of a plan that are one quadratic cost (:data:`~.patterns.SQUARED_ERROR`)."""
+
+    neg: Apply
+    add: Apply
+    square: Apply
+    total: Apply
+    scale: Apply
+    c: float
+
+
+def _quadratic_costs(plan: Plan) -> dict[int, Cost]:
+    """``c * sum((a + neg(y))**2)`` among the plan's steps, by id of each step it covers.
+
+    Only where every node in between is read by the next step alone (so no
+    other step needs its rows) and only ``a`` leads to parameters.
+    """
+    made = {(s.out.start, s.out.stop): s for s in plan.steps
+            if isinstance(s, Apply) and isinstance(s.out, slice)}
+    reads = _reads(plan)
+    costs: dict[int, Cost] = {}
+    for scale in plan.steps:
+        if not (isinstance(scale, Apply) and scale.op is MUL and scale.width == 1):
+            continue
+        k = next((k for k in (0, 1) if _constant(plan, scale.args[k]) is not None), None)
+        total = None if k is None else _made_by(made, scale.args[1 - k], SUM)
+        if total is None or total.width != 1 or total.joint is None:
+            continue
+        square = _made_by(made, total.joint, POW)
+        add = _made_by(made, square.args[0], ADD) if square is not None and _is_square(plan, square) else None
+        neg = _made_by(made, add.args[1], NEG) if add is not None else None
+        if neg is None or add.grad_args != (0,) or not isinstance(add.args[0], slice) \
+                or not isinstance(neg.args[0], slice) or len(total.args) != square.width:
+            continue
+        if all(reads[r] == 1 for step in (neg, add, square, total) for r in rows_of(step.out).tolist()):
+            cost = Cost(neg, add, square, total, scale, _constant(plan, scale.args[k]))
+            costs.update({id(step): cost for step in (neg, add, square, total, scale)})
+    return costs
+
+
+def _made_by(made: dict[tuple[int, int], Apply], ix: Any, op: Primitive) -> Apply | None:
+    """The step of primitive ``op`` whose result is exactly the rows ``ix``, if there is one."""
+    step = made.get((ix.start, ix.stop)) if isinstance(ix, slice) else None
+    return step if step is not None and step.op is op else None
+
+
+def _reads(plan: Plan) -> Counter[int]:
+    """How many times each row is read: by steps, and as an output."""
+    reads: Counter[int] = Counter(rows_of(plan.outputs).tolist())
+    for step in plan.steps:
+        if isinstance(step, Apply):
+            sources = list(step.args)
+        else:
+            sources = [*step.extras, *([step.xs] if step.arg is None else [])]
+        for ix in sources:
+            reads.update(rows_of(ix).tolist())
+    return reads
+
+
+def _cost_names(w: _Writer, cost: Cost) -> dict[str, str]:
+    row = cost.total.out.start  # the sum's one row, as a vector: what a reduction over rows writes
+    return {"a": w.rows("v", cost.add.args[0]), "y": w.rows("v", cost.neg.args[0]), "c": repr(cost.c),
+            "d": w.rows("v", cost.add.out), "squares": w.rows("v", cost.square.out),
+            "total": w.bind(f"v{row}", w.vals[row])}
+
+
+def _cost_forward(w: _Writer, cost: Cost) -> None:
+    # neg's rows are not written: only this pattern would read them, and the block's check sees d.
+    for line in SQUARED_ERROR.source(_cost_names(w, cost), w.rows("v", cost.scale.out)):
+        w.emit(line)
+
+
+def _cost_backward(w: _Writer, cost: Cost) -> None:
+    # The loss itself, read by no step: every sample's upstream gradient is the seed, a number.
+    rows, reads = rows_of(cost.scale.out).tolist(), _reads(w.plan)
+    seeded = rows == rows_of(w.plan.outputs).tolist() and all(reads[r] == 1 for r in rows)
+    names = {**_cost_names(w, cost), "up": "seed" if seeded else w.rows("g", cost.scale.out)}
+    _into(w, cost.add.args[0], lambda out: "\n    ".join(SQUARED_ERROR.receives_source("a", names, out)))
 
 
 # -- backward ---------------------------------------------------------------------
@@ -234,6 +333,11 @@ def _backward_lines(w: _Writer, steps: list[Apply | Dense], n_params: int) -> li
     w.emit(f"{w.rows('g', plan.outputs)}[...] = seed")
     w.written.update(rows_of(plan.outputs).tolist())
     for step in steps:
+        cost = w.costs.get(id(step))
+        if cost is not None:
+            if step is cost.scale:  # the whole cost at its last step, where its gradient is complete
+                _cost_backward(w, cost)
+            continue
         w.zero.update(set(rows_of(step.out).tolist()) - w.written)  # not reached: keep them zero
         if isinstance(step, Dense):
             _dense_backward(w, step)
@@ -344,8 +448,11 @@ def _apply_backward(w: _Writer, step: Apply) -> None:
 
 def _contribution(w: _Writer, step: Apply, k: int, args: list[str], up: str, out: str) -> Call:
     """partial_k * up: the table's partial, folded when it is a constant."""
-    if _is_square(w, step) and k == 0:
+    if _is_square(w.plan, step) and k == 0:
         return lambda target: SQUARE.backward["x"].source({"x": args[0], "up": up}, out=target)
+    if step.op is SIGMOID:  # in place into the target, or one expression
+        names = {"value": out, "up": up}
+        return lambda target: "\n    ".join(SIGMOID_IN_PLACE.receives_source("x", names, target))
     constant = _constant_partial(step.op, k, len(step.args))
     if constant == 1.0:
         return _value(up)

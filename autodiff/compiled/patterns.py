@@ -23,7 +23,13 @@ tests/test_compile.py checks exactly that for every pattern on random numbers
   ``y * x**(y - 1)`` at y = 2 is ``2 * x``.
 - ``SIGMOID_IN_PLACE``: ``sigmoid(x)`` as ``1 / (1 + exp(-x))`` written into
   its output, four calls instead of the table's eight (which avoid overflow
-  for any x); the partial is the table's.
+  for any x); the partial is the table's, ``out * (1 - out)``, times ``up``,
+  written in place in three calls.
+- ``SQUARED_ERROR``: the quadratic cost ``c * sum((a_j + neg(y_j))**2)``, five
+  steps of small calls at the end of a network, as ``d = a - y`` (the same
+  number as ``a + neg(y)``), ``d * d``, one sum over the rows and the factor;
+  ``a`` receives ``2 * up * d * c``, the product of the partials of mul (c),
+  sum (1), pow (2 d) and add (1).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from ..primitives import MUL, POW, SIGMOID, SUM, Primitive
+from ..primitives import ADD, MUL, NEG, POW, SIGMOID, SUM, Primitive
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class Form:
     operands: tuple[str, ...]
     scale: float = 1.0
     axis: int | None = None
+    into: str = "out"  # the name of what it writes (forms in a sequence may write several)
 
     def evaluate(self, names: dict[str, Any]) -> Any:
         """The form's value with each operand name bound to an array in ``names``."""
@@ -98,18 +105,52 @@ class Pattern:
     covers: tuple[Primitive, ...]
     shape: str  # the subgraph, in words
     forward: tuple[Form, ...]
-    backward: dict[str, Form]  # operand name -> what it receives given ``up``
+    # operand name -> what it receives given ``up``: one form, or forms run in order into ``out``
+    # (they may read ``value``, the forward result)
+    backward: dict[str, Form | tuple[Form, ...]]
 
     def evaluate(self, names: dict[str, Any]) -> Any:
         """The forward result with operands bound in ``names`` (new arrays)."""
-        out = None
-        for form in self.forward:
-            out = form.evaluate({**names, "out": out})
-        return out
+        return _run(self.forward, names)["out"]
+
+    def values(self, names: dict[str, Any]) -> dict[str, Any]:
+        """Everything the forward forms write, by name, the result as ``value``: what backward forms read."""
+        written = _run(self.forward, names)
+        return {form.into: written[form.into] for form in self.forward} | {"value": written["out"]}
 
     def source(self, names: dict[str, str], out: str) -> list[str]:
-        """The forward forms as lines of source writing into ``out``."""
-        return [form.source({**names, "out": out}, out=out) for form in self.forward]
+        """The forward forms as lines of source writing into ``out`` (and the names they write into)."""
+        return _lines(self.forward, names, out)
+
+    def receives(self, operand: str, names: dict[str, Any]) -> Any:
+        """What ``operand`` receives, with ``up`` and the operands bound in ``names`` (new arrays)."""
+        return _run(_forms(self.backward[operand]), names)["out"]
+
+    def receives_source(self, operand: str, names: dict[str, str], out: str | None) -> list[str]:
+        """What ``operand`` receives as source: lines writing into ``out``, or (None) one expression."""
+        forms = _forms(self.backward[operand])
+        if out is not None:
+            return _lines(forms, names, out)
+        text = ""
+        for form in forms:  # each form's result is the next one's ``out``: nested calls
+            text = form.source({**names, "out": text})
+        return [text]
+
+
+def _forms(forms: Form | tuple[Form, ...]) -> tuple[Form, ...]:
+    return forms if isinstance(forms, tuple) else (forms,)
+
+
+def _run(forms: tuple[Form, ...], names: dict[str, Any]) -> dict[str, Any]:
+    names = {**names, "out": None}
+    for form in forms:
+        names[form.into] = form.evaluate(names)
+    return names
+
+
+def _lines(forms: tuple[Form, ...], names: dict[str, str], out: str) -> list[str]:
+    names = {**names, "out": out}
+    return [form.source(names, out=names[form.into]) for form in forms]
 
 
 DENSE = Pattern(
@@ -141,10 +182,23 @@ SIGMOID_IN_PLACE = Pattern(
     # which raises inside compiled code, and the careful replay then uses the table's form.
     forward=(Form("negative", ("x",)), Form("exp", ("out",)), Form("add", ("out", "1.0")),
              Form("divide", ("1.0", "out"))),
-    backward={},  # the table's partial, out * (1 - out)
+    # The table's partial out * (1 - out), times up, in three calls writing in place (no temporaries).
+    backward={"x": (Form("subtract", ("1.0", "value")), Form("multiply", ("out", "value")),
+                    Form("multiply", ("out", "up")))},
 )
 
-PATTERNS = (DENSE, SQUARE, SIGMOID_IN_PLACE)
+SQUARED_ERROR = Pattern(
+    name="squared_error",
+    covers=(NEG, ADD, POW, SUM, MUL),
+    shape="mul(c, sum(pow(add(a[j], neg(y[j])), 2) for j)): a quadratic cost, one per sample",
+    # a + neg(y) is a - y to the bit; the squares and their sum as the table's nodes compute them.
+    forward=(Form("subtract", ("a", "y"), into="d"), Form("multiply", ("d", "d"), into="squares"),
+             Form("add.reduce", ("squares",), axis=0, into="total"), Form("multiply", ("total", "c"))),
+    # mul's partial by the sum is c, sum's is 1, pow's is 2 * d, add's is 1: a receives 2 * up * d * c.
+    backward={"a": (Form("multiply", ("up", "d"), scale=2.0), Form("multiply", ("out", "c")))},
+)
+
+PATTERNS = (DENSE, SQUARE, SIGMOID_IN_PLACE, SQUARED_ERROR)
 
 
 def by_the_table(pattern: Pattern, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -172,7 +226,23 @@ def _dense_reference(a: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np
 
 
 def _sigmoid_reference(a: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    return SIGMOID.array_forward(a["x"]), {}
+    out = SIGMOID.array_forward(a["x"])
+    return out, {"x": SIGMOID.partial(0, (a["x"],), out) * a["up"]}
+
+
+def _squared_error_reference(a: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    outputs, targets, c, up = a["a"], a["y"], np.full_like(a["up"], a["c"]), a["up"]
+    minus = NEG.array_forward(targets)
+    d = ADD.array_forward(outputs, minus)
+    two = np.full_like(d, 2.0)
+    squares = POW.array_forward(d, two)
+    total = SUM.array_forward(*squares)
+    out = MUL.array_forward(c, total)
+    # Back through mul (by the sum), sum (each term), pow (its base) and add (its first operand).
+    through_total = MUL.partial(1, (c, total), out) * up
+    through_squares = np.array([SUM.partial(j, list(squares), total) * through_total for j in range(len(d))])
+    through_d = POW.partial(0, (d, two), squares) * through_squares
+    return out, {"a": ADD.partial(0, (outputs, minus), d) * through_d}
 
 
 def _square_reference(a: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -185,4 +255,5 @@ _REFERENCES: dict[str, Callable[[dict[str, np.ndarray]], tuple[np.ndarray, dict[
     "dense": _dense_reference,
     "square": _square_reference,
     "sigmoid": _sigmoid_reference,
+    "squared_error": _squared_error_reference,
 }

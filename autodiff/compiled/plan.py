@@ -306,9 +306,11 @@ def _parameter_order(graph: Graph, dense: dict[int, Terms], dense_groups: list[l
 
 def _reaches_param(graph: Graph) -> list[bool]:
     """Whether a parameter is among each node's ancestors (itself included): only those need gradients."""
-    reaches = [False] * len(graph)
-    for i, (role, ps) in enumerate(zip(graph.roles, graph.parents)):
-        reaches[i] = role[0] == "param" or any(reaches[p] for p in ps)
+    reaches = [role[0] == "param" for role in graph.roles]
+    reached = reaches.__getitem__
+    for i, ps in enumerate(graph.parents):
+        if ps:  # parents come first, so theirs are known
+            reaches[i] = any(map(reached, ps))
     return reaches
 
 

@@ -136,10 +136,10 @@ class Program:
             raise ValueError(f"forward(chunk=...) is how many samples to run at a time: a whole number "
                              f">= 1, not {chunk!r}")
         theta = self.read_params() if params is None else self._theta(params)
-        arrays = self._batch(batch)
+        arrays = self._data(batch)
         parts = []
-        for s in range(0, len(arrays[0]), chunk):
-            inputs = [a[s:s + chunk].T for a in arrays]
+        for s in range(0, len(arrays[0]), chunk):  # converted a chunk at a time: no copy of a whole test set
+            inputs = [np.asarray(a[s:s + chunk], dtype=self.dtype).T for a in arrays]
             parts.append(self._run_forward(inputs, theta)[self.plan.outputs].T.copy())
         out = np.concatenate(parts)
         return out[:, 0] if self.scalar else out
@@ -284,9 +284,9 @@ class Program:
             grads = relative_error(self.value_and_grad(*arrays, reduction="sum")[1], scalar_grads)
         return Agreement(values, grads)
 
-    def _given_ids(self) -> dict[int, int]:
+    def _given_ids(self) -> dict[Value, int]:
         # The graph's parameter roles are positions in the list given to compile().
-        return {id(self.params[pos]): given for pos, given in enumerate(self.plan.order)}
+        return {self.params[pos]: given for pos, given in enumerate(self.plan.order)}
 
     # -- running ---------------------------------------------------------------
 
@@ -318,7 +318,7 @@ class Program:
                 self._buffers.clear()
             vals = np.zeros((self.plan.slots, batch), dtype=self.dtype)
             vals[self.plan.const_rows] = self.plan.const_values[:, None]
-            self._buffers[batch] = (vals, np.zeros_like(vals))
+            self._buffers[batch] = (vals, np.zeros(vals.shape, dtype=self.dtype))  # no pages until used
         return self._buffers[batch][0]
 
     def _theta_or_values(self, params: Any) -> np.ndarray:
@@ -335,6 +335,13 @@ class Program:
     def _batch(self, batch: Sequence[Any]) -> list[np.ndarray]:
         """The batch as 2-D arrays of the program's dtype, one row per sample, transposed: (features, B)."""
         arrays = [np.asarray(array, dtype=self.dtype) for array in batch]
+        self._check_shapes(arrays)
+        return arrays
+
+    def _data(self, data: Sequence[Any]) -> list[np.ndarray]:
+        """Data sets as 2-D arrays, checked; a float array is kept as it is (to be converted in parts)."""
+        arrays = [a if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.dtype.itemsize <= 8
+                  else np.asarray(a, dtype=self.dtype) for a in data]
         self._check_shapes(arrays)
         return arrays
 

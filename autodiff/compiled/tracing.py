@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import filterfalse
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -102,6 +103,43 @@ class Graph:
             return f"fn returned nodes {self.outputs[:5]} in one trace and {other.outputs[:5]} in the other"
         return None
 
+    def part(self, outputs: Sequence[int], scalar: bool, argument: int | None = None) -> Graph:
+        """The graph of some of the outputs alone: the nodes they depend on, renumbered in the same order.
+
+        With ``argument``, their per-sample inputs must all belong to that
+        argument, which becomes the part's only one.  Order is kept, so the
+        part is the graph a trace of those outputs alone records.
+        """
+        needed = [False] * len(self)
+        for i in outputs:
+            needed[i] = True
+        for i in range(len(self) - 1, -1, -1):  # children after parents: one pass back marks every ancestor
+            if needed[i]:
+                for p in self.parents[i]:
+                    needed[p] = True
+        kept = [i for i in range(len(self)) if needed[i]]
+        position = {i: k for k, i in enumerate(self.outputs)}
+        traced = tuple(self.traced[position[i]] for i in outputs) if self.traced else ()
+        if len(kept) == len(self):  # every node: the lists stay as they are
+            return Graph(self.ops, self.parents, self.roles, list(outputs), scalar, traced, self.sites)
+        new = [-1] * len(self)
+        for k, i in enumerate(kept):
+            new[i] = k
+        renumber = new.__getitem__
+        roles = []
+        for i in kept:
+            role = self.roles[i]
+            if role[0] == "input" and argument is not None:
+                if role[1] != argument:
+                    raise TraceError(f"the outputs depend on input {role[1]}[{role[2]}], not only on "
+                                     f"argument {argument}")
+                role = ("input", 0, role[2])
+            roles.append(role)
+        parents = [tuple(map(renumber, self.parents[i])) for i in kept]
+        sites = tuple(self.sites[i] for i in kept) if self.sites else ()
+        ops = [self.ops[i] for i in kept]
+        return Graph(ops, parents, roles, list(map(renumber, outputs)), scalar, traced, sites)
+
     def _node(self, i: int) -> str:
         role, op = self.roles[i], self.ops[i]
         if role[0] == "op":
@@ -117,12 +155,13 @@ def _count(graph: Graph) -> str:
     return "one Value" if graph.scalar else f"a list of {len(graph.outputs)} Values"
 
 
-def record(result: Any, inputs: dict[int, tuple[int, int]], params: dict[int, int], start: int,
+def record(result: Any, inputs: dict[Value, tuple[int, int]], params: dict[Value, int], start: int,
            full: bool = True, sites: bool = True) -> Graph:
     """The graph behind ``result`` (a Value or a list of Values) as a :class:`Graph`.
 
-    ``inputs`` maps id(leaf) -> (argument, index) for the per-sample inputs,
-    ``params`` maps id(leaf) -> position for the shared parameters; other
+    ``inputs`` maps leaf -> (argument, index) for the per-sample inputs,
+    ``params`` maps leaf -> position for the shared parameters (Values hash
+    by identity, so they are their own keys); other
     leaves created after ``start`` (during fn) are constants.  Without
     ``full``, the traced numbers and the sites are left out: a graph made only
     to be compared with another (:meth:`Graph.difference`) needs neither.
@@ -134,17 +173,18 @@ def record(result: Any, inputs: dict[int, tuple[int, int]], params: dict[int, in
     outputs, scalar = _outputs(result)
     leaves, made = _nodes(outputs, inputs, params)
     nodes = [node for _, node in leaves] + made
-    where = {id(node): i for i, node in enumerate(nodes)}.__getitem__
+    # Keyed by the nodes themselves (they hash by identity): one C-level call per look-up.
+    where = dict(zip(nodes, range(len(nodes)))).__getitem__
     roles: list[Role] = [("input", *key[1:]) if key[0] == 0 else ("param", key[1]) for key, _ in leaves]
     made_ops = list(map(_op, made))
     roles += [_OP if op is not None and op is not CONSTANT else _role(node, start)
               for op, node in zip(made_ops, made)]
-    parents = [()] * len(leaves) + [tuple(map(where, map(id, ps))) for ps in map(_parents, made)]
+    parents = [()] * len(leaves) + [tuple(map(where, ps)) for ps in map(_parents, made)]
     ops = [None] * len(leaves) + [op if role is _OP else None
                                   for op, role in zip(made_ops, roles[len(leaves):])]
     traced = tuple(v.data for v in outputs) if full else ()
     made_at = _sites(nodes) if full and sites else ()
-    return Graph(ops, parents, roles, [where(id(v)) for v in outputs], scalar, traced, made_at)
+    return Graph(ops, parents, roles, [where(v) for v in outputs], scalar, traced, made_at)
 
 
 #: The role of every operation node: one shared tuple, so comparing two traces' roles is mostly identity.
@@ -172,8 +212,8 @@ def _outputs(result: Any) -> tuple[list[Value], bool]:
     return list(result), False
 
 
-def _nodes(outputs: list[Value], inputs: dict[int, tuple[int, int]],
-           params: dict[int, int]) -> tuple[list[tuple[tuple[int, int, int], Value]], list[Value]]:
+def _nodes(outputs: list[Value], inputs: dict[Value, tuple[int, int]],
+           params: dict[Value, int]) -> tuple[list[tuple[tuple[int, int, int], Value]], list[Value]]:
     """Every node the outputs depend on, parents first, in an order that two traces of fn share.
 
     Returns the input and parameter leaves with their sort keys, then the rest.
@@ -184,17 +224,15 @@ def _nodes(outputs: list[Value], inputs: dict[int, tuple[int, int]],
     outside fn, and their order must not depend on how they were made.
     """
     root = outputs[0] if len(outputs) == 1 else _sum(outputs)  # one walk: outputs share most nodes
-    leaves: list[tuple[tuple[int, int, int], Value]] = []
-    made: list[Value] = []
-    for node in topological_order(root):  # in creation order: made stays sorted by it
-        k = id(node)
-        if k in inputs:
-            leaves.append(((0, *inputs[k]), node))
-        elif k in params:
-            leaves.append(((1, params[k], 0), node))
-        elif node is not root or len(outputs) == 1:
-            made.append(node)
+    order = topological_order(root)  # in creation order: made stays sorted by it
+    if len(outputs) > 1:
+        order.pop()  # the sum made for the walk
+    found = set(order)
+    # The leaves found among the graph's nodes, looked up from the (fewer) inputs and parameters.
+    leaves = [((0, *key), node) for node, key in inputs.items() if node in found]
+    leaves += [((1, position, 0), node) for node, position in params.items() if node in found]
     leaves.sort(key=_key)
+    made = list(filterfalse(params.__contains__, filterfalse(inputs.__contains__, order)))
     return leaves, made
 
 
@@ -216,7 +254,7 @@ def _role(node: Value, start: int) -> Role:
 
 
 def trace(fn: Callable[..., Any], sample: Sequence[Sequence[float]], names: Sequence[str],
-          params: dict[int, int], full: bool = True) -> Graph:
+          params: dict[Value, int], full: bool = True) -> Graph:
     """Call fn on placeholders holding one sample (one array per argument) and record its graph.
 
     ``full`` as for :func:`record`: a trace made only to check another needs less.
@@ -226,17 +264,17 @@ def trace(fn: Callable[..., Any], sample: Sequence[Sequence[float]], names: Sequ
         start = Value(0.0).created
         arguments = [[Placeholder(float(x), label=f"{names[k]}[{j}]") for j, x in enumerate(row)]
                      for k, row in enumerate(sample)]
-        inputs = {id(v): (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
+        inputs = {v: (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
         result = fn(*arguments)
         return record(result, inputs, params, start, full, sites=bool(blocks or _value._open_blocks))
 
 
 def trace_values(fn: Callable[..., Any], sample: Sequence[Sequence[float]],
-                 params: dict[int, int]) -> tuple[Graph, list[Value]]:
+                 params: dict[Value, int]) -> tuple[Graph, list[Value]]:
     """Call fn on plain Values (the scalar engine) and record its graph; also return the outputs."""
     with collector_paused():
         start = Value(0.0).created
         arguments = [[Value(float(x)) for x in row] for row in sample]
-        inputs = {id(v): (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
+        inputs = {v: (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
         result = fn(*arguments)
         return record(result, inputs, params, start, full=False), _outputs(result)[0]

@@ -192,3 +192,31 @@ def test_recomputing_after_a_change_is_fine():
     x.grad = 0.0
     (x * x).backward()
     assert x.grad == 6.0
+
+
+def test_a_binary_node_is_one_object_for_the_cycle_collector():
+    # The collector's work while a network is built grows with the tracked objects per node:
+    # operands are kept in the node's slots, not in a tuple of their own.
+    gc.disable()
+    try:
+        x, w = Value(0.5), Value(2.0)
+        before = len(gc.get_objects())
+        products = [x * w for _ in range(1000)]
+        assert len(gc.get_objects()) - before <= 1001  # the nodes and the list holding them
+        assert products[0].parents == (x, w)
+    finally:
+        gc.enable()
+
+
+def test_an_overflowing_gradient_at_a_node_of_constants_is_refused():
+    # The node apply(mul, 2, 3) passes nothing on (its operands are constants), so its inf
+    # gradient reaches no leaf: the finiteness check must still look at it.
+    from autodiff.errors import NonFiniteError
+    from autodiff.primitives import PRIMITIVES
+
+    c = autodiff.apply(PRIMITIVES["mul"], 2.0, 3.0)
+    x = Value(1e300, label="x")
+    z = c * x
+    with pytest.raises(NonFiniteError, match="mul"):
+        z.backward(gradient=1e10)
+    assert x.grad == 0.0 and c.grad == 0.0  # nothing written

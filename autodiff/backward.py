@@ -166,7 +166,8 @@ def _backward_floats(root: Any, seed: float) -> None:
     nothing on, and need no place in the order), unrolled for one and two
     operands and with the table's named partials (:func:`one`,
     :func:`first_input`, :func:`second_input`) multiplied in place instead of
-    called.  That makes the sweep about three times as fast.  The slots
+    called.  With operands in slots (see Value) that halves backward on an
+    MNIST-sized graph (benchmarks/bench_engine.py).  The slots
     belong to this pass only while it holds the lock, so passes are
     serialised; the stepper and every other pass that lives on keep their own
     :class:`Sweep`.

@@ -558,3 +558,27 @@ def test_the_fused_quadratic_cost_inside_larger_graphs_agrees_with_the_scalar_en
     assert "np.subtract(" in program.source(5)
     agreement = program.verify(X, Y)
     assert agreement.values < TOLERANCE and agreement.grads < TOLERANCE
+
+
+def test_a_primitives_name_never_becomes_code_in_the_generated_source():
+    # The generated source is the project's own text and numbers: a name that would be
+    # code, or that is one of the generated code's own names, changes nothing.
+    def square_named(name: str) -> autodiff.Primitive:
+        return autodiff.Primitive(
+            name=name, symbol=name, arity=1, forward=lambda x: x * x, array_forward=lambda x: x * x,
+            partials=(lambda args, out, m: 2 * args[0],), formulas=("2 * x",))
+
+    names = ["np", "theta", "vals", 'x); raise SystemExit("injected"); (', "for"]
+    a = Value(0.7, label="a")
+
+    def loss(x: list[Value]) -> Value:
+        terms = [autodiff.apply(square_named(name), a * x[i]) for i, name in enumerate(names)]
+        return autodiff.sum(terms)
+
+    X = np.random.default_rng(4).normal(size=(10, len(names)))
+    program = compile(loss, X, [a])
+    agreement = program.verify(X)
+    assert agreement.values <= TOLERANCE and agreement.grads <= TOLERANCE
+    source = program.source()
+    assert "raise SystemExit" not in source and '"injected"' not in source  # at most inside a name
+    assert "def gradient(theta" in source

@@ -31,7 +31,6 @@ harmless, to finish).
 
 from __future__ import annotations
 
-import keyword
 import math
 from collections import Counter
 from collections.abc import Callable
@@ -77,19 +76,22 @@ class _Writer:
     costs: dict[int, Cost] = field(default_factory=dict)  # id(step) -> the quadratic cost it is part of
 
     def bind(self, name: str, value: Any) -> str:
-        """Make ``value`` reachable from the generated code; returns the identifier to write.
+        """Make ``value`` reachable from the generated code as ``name`` (one of the project's own)."""
+        self.namespace[name] = value
+        return name
 
-        The source is made only of the project's own text, numbers and the
-        identifiers this returns, never of text from a graph or a file: a name
-        taken from elsewhere (a user primitive's ``name``) is reduced to
-        letters, digits and underscores and never replaces another binding
-        (callers prefix it with ``op_``, so it cannot be an argument's name).
+    def bind_op(self, op: Primitive, value: Any, suffix: str = "") -> str:
+        """Bind a primitive (or, with a ``suffix``, something of its own); returns the identifier to write.
+
+        The source is made only of the project's own text, numbers and
+        identifiers, never of text from a graph or a file.  A primitive's name
+        may be a user's: it is reduced to letters, digits and underscores after
+        ``op_`` (no name of the project's starts so), and two primitives whose
+        names reduce alike get different identifiers.
         """
-        name = "".join(c if c.isalnum() and c.isascii() else "_" for c in name)
-        if not name.isidentifier() or keyword.iskeyword(name):
-            name = f"_{name}"
+        name = "op_" + "".join(c if c.isalnum() and c.isascii() else "_" for c in op.name) + suffix
         unique, n = name, 0
-        while unique in self.namespace and self.namespace[unique] is not value:
+        while self.namespace.get(unique, value) is not value:
             n += 1
             unique = f"{name}_{n}"
         self.namespace[unique] = value
@@ -132,8 +134,7 @@ def generate(plan: Plan, steps_backward: list[Apply | Dense], batch: int, dtype:
              vals: np.ndarray, grads: np.ndarray, n_params: int) -> Kernel:
     """Write the plan as two functions for batches of ``batch`` samples and compile them."""
     w = _Writer(plan, batch, vals, grads, costs=_quadratic_costs(plan))
-    for name, value in (("np", np), ("vals", vals), ("grads", grads), ("isfinite", math.isfinite)):
-        w.bind(name, value)  # first, so that these names are the project's
+    w.namespace.update(np=np, vals=vals, grads=grads, isfinite=math.isfinite)
     arguments = ", ".join(f"in{k}" for k in range(len(plan.inputs)))
     values = _forward_lines(w)
     w.lines = []
@@ -236,7 +237,7 @@ def _function(w: _Writer, op: Primitive) -> str:
     f = op.array_forward
     if isinstance(f, np.ufunc) and getattr(np, f.__name__, None) is f:
         return f"np.{f.__name__}"
-    return w.bind(f"op_{op.name}_array_forward", f)
+    return w.bind_op(op, f, "_array_forward")
 
 
 def _joint(w: _Writer, array: str, step: Apply) -> str:
@@ -474,7 +475,7 @@ def _contribution(w: _Writer, step: Apply, k: int, args: list[str], up: str, out
         return _value(up)
     if constant is not None:
         return lambda target: f"np.multiply({up}, {constant!r}{', out=' + target if target else ''})"
-    partial = f"{w.bind('op_' + step.op.name, step.op)}.partial({k}, ({', '.join(args)},), {out})"
+    partial = f"{w.bind_op(step.op, step.op)}.partial({k}, ({', '.join(args)},), {out})"
     return lambda target: f"np.multiply({partial}, {up}{', out=' + target if target else ''})"
 
 
@@ -485,7 +486,7 @@ def _joint_backward(w: _Writer, step: Apply, up: str, out: str) -> None:
     first = _first(w.written, w.zero, rows, False)
     view = _joint(w, "g", step)
     if constant is None:
-        op = w.bind(f"op_{step.op.name}", step.op)
+        op = w.bind_op(step.op, step.op)
         value = f"{op}.partial(0, {_joint(w, 'v', step)}, {out}) * {up}"
     else:
         value = up if constant == 1.0 else f"{constant!r} * {up}"

@@ -14,7 +14,7 @@ element of every intermediate knows its gradient.
 >>> W[0, 1]
 Value(data=2.0, grad=-0.419974, label='W[0, 1]')
 >>> grads(W).shape, data(W).tolist()
-((2, 2), 3.0)
+((2, 2), [[1.0, 2.0], [3.0, 4.0]])
 
 Where NumPy replaces an element by a plain number (the 0 of ``np.maximum(0,
 z)``, ``np.clip``, ``np.where(c, z, 0)``), that element has no node: it is a

@@ -87,7 +87,7 @@ def _read(array: Any, field: str, missing: float | None) -> Any:
     for index, element in np.ndenumerate(boxed):
         if isinstance(element, Value):
             out[index] = _number(getattr(element, field), field)
-        elif field == "data" and isinstance(element, (int, float, np.number)) and not isinstance(element, bool):
+        elif field == "data" and _is_number(element):
             out[index] = element
         elif missing is not None:
             out[index] = missing
@@ -98,6 +98,10 @@ def _read(array: Any, field: str, missing: float | None) -> Any:
                 f"pass missing=0.0 to read it as {field} 0"
             )
     return out
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.number)) and not isinstance(x, (bool, np.bool_))
 
 
 def _number(x: Any, field: str) -> float:

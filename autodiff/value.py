@@ -785,7 +785,7 @@ def _short(x: float) -> str:
 
 
 def _short_grad(grad: Any) -> str:
-    """A grad is a number, a recorded Value after backward(create_graph=True) (shown by its number), or None."""
+    """A grad: a number, a Value after backward(create_graph=True) (shown by its number), or None."""
     if grad is None:
         return "None"
     return _short(grad) if not isinstance(grad, Value) else f"Value({_short(grad._data)})"

@@ -75,7 +75,7 @@ class Mistake:
         partial undefined at these numbers, or a walk of more than
         :data:`MAX_VISITS` visits).
         """
-        return _sweep(root, self)
+        return mistaken_gradients(root, self)
 
     def __str__(self) -> str:
         return self.title
@@ -201,17 +201,26 @@ MISTAKES: dict[str, Mistake] = {mistake.name: mistake for mistake in CATALOGUE}
 # -- the mistaken sweep ------------------------------------------------------------
 
 
-def _sweep(root: Any, mistake: Mistake | None = None, into: Any = None) -> dict[Any, float]:
-    """Gradients of every node from ``root``, the mistake made everywhere or only into ``into``."""
+def mistaken_gradients(
+    root: Any, mistake: Mistake | None = None, into: Any = None, given: Mapping[Any, float] | None = None
+) -> dict[Any, float]:
+    """Every node's gradient from ``root`` (seed 1), with ``mistake`` made everywhere or only into ``into``.
+
+    ``given`` imposes gradients on some nodes: when the sweep reaches such a
+    node, its gradient is the one given, whatever its consumers sent (what
+    the rest of a hand-written backprop computes from one wrong intermediate).
+    With neither, this is the right sweep.
+    """
     order = mistake.walk(root) if mistake is not None and mistake.walk is not None else None
     if order is None:
         order = list(reversed(topological_order(root)))
     grads: dict[Any, float] = {root: 1.0}
+    given = given or {}
     try:
         for node in order:
             if not is_computed(node):
                 continue
-            upstream = grads.get(node, 0.0)
+            upstream = grads[node] = given[node] if node in given else grads.get(node, 0.0)
             for i, (parent, partial) in enumerate(zip(node.parents, local_partials(node))):
                 if partial is None:
                     continue
@@ -246,7 +255,7 @@ def predictions(root: Any, node: Any) -> list[Prediction]:
     fan-out path gives one prediction per path (``detail`` names the consumer
     whose contribution was left out).
     """
-    right = _sweep(root)
+    right = mistaken_gradients(root)
     expected = right.get(node, 0.0)
     found: list[Prediction] = []
     sent = _contributions(root, node, right)
@@ -260,7 +269,7 @@ def predictions(root: Any, node: Any) -> list[Prediction]:
                     found.append(Prediction(mistake, expected - part, detail))
             continue
         try:
-            value = _sweep(root, mistake, into=node).get(node, 0.0)
+            value = mistaken_gradients(root, mistake, into=node).get(node, 0.0)
         except ValueError:
             continue
         if not _close(value, expected):
@@ -279,7 +288,7 @@ def diagnose(
     backward gave them.  An empty list means no mistake of the catalogue
     explains them (or they are right).
     """
-    right = _sweep(root)
+    right = mistaken_gradients(root)
     if all(_close(observed[n], right.get(n, 0.0), rtol, atol) for n in observed):
         return []
     return [mistake for mistake in CATALOGUE if _explains(mistake, root, observed, rtol, atol)]

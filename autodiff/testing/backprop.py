@@ -104,8 +104,8 @@ class Row:
         elif self.status == "shape":
             text = f"wrong shape: yours is {self.yours.shape}, the engine's {_shape(self.engine)}"
         else:
-            where = _where(self.index)
-            text = (f"wrong at {where}: engine {number(float(self.engine[self.index]))}, "
+            where = f" at {_where(self.index)}" if self.index else ""
+            text = (f"wrong{where}: engine {number(float(self.engine[self.index]))}, "
                     f"yours {number(float(self.yours[self.index]))} "
                     f"(max difference {self.max_difference:.3g})")
         if self.not_comparable:
@@ -121,7 +121,8 @@ def _shape(array: np.ndarray | None) -> Any:
 
 
 def _where(index: tuple[int, ...] | None) -> str:
-    return "[]" if not index else "[" + ", ".join(map(str, index)) + "]"
+    """An index as written after an array's name: ``[0, 2]``; nothing for a scalar."""
+    return "" if not index else "[" + ", ".join(map(str, index)) + "]"
 
 
 class BackpropReport:
@@ -773,14 +774,25 @@ def _is_sigmoid(start: Any, end: Any, k: int) -> bool:
 
 
 def _counts(graph: _Graph) -> set[tuple[int, str]]:
-    """Counts a factor may be made of: every axis length (≥ 2) of the arrays and the intermediates."""
+    """Counts a factor may be made of: the N of a 1/N in the cost, every axis length of the arrays.
+
+    Axis lengths (≥ 2) of the arrays and intermediates, and N where the graph
+    multiplies by the constant 1/N (a mean over N samples).
+    """
     found: dict[int, str] = {}
+    for node in graph.order:
+        if node.is_constant and 0.0 < abs(node.data) <= 0.5:
+            n = round(1.0 / abs(node.data))
+            if math.isclose(n * abs(node.data), 1.0, rel_tol=1e-12):
+                found.setdefault(n, f"your cost multiplies by 1/{n} (a mean over {n} values) and your "
+                                    "gradient does not, or the reverse")
     for name, array in itertools.chain(graph.lifted.items(), graph.intermediates.items()):
         for part in (array if isinstance(array, list) else [array]):
             shape = np.shape(part) if not isinstance(part, Value) else ()
             for axis, n in enumerate(shape):
                 if n >= 2:
-                    found.setdefault(n, f"axis {axis} of {name}")
+                    found.setdefault(n, f"{n} is the length of axis {axis} of {name}: a sum over samples "
+                                        "where the cost averages, or the reverse")
     return set(found.items())
 
 
@@ -801,6 +813,5 @@ def _factor_words(sign: float, k: int, n: int, p: int, where: str) -> str:
     if k:
         reasons.append("a constant factor (e.g. the 2 of a square, or the ½ of the cost)")
     if n != 1:
-        reasons.append(f"{n} is the length of {where}: a sum over samples where the cost averages, or the "
-                       "reverse")
+        reasons.append(where)
     return f"{text}: {'; '.join(reasons)}"

@@ -11,15 +11,18 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from .backprop import BackpropReport, check_backprop
 from .checks import Disagreement, NodeReport, PrimitiveReport, check_nodes, check_primitive
 from .gradcheck import GradcheckError, analytic_gradient, gradcheck, numeric_gradient
 
 __all__ = [
+    "BackpropReport",
     "Disagreement",
     "GradcheckError",
     "NodeReport",
     "PrimitiveReport",
     "analytic_gradient",
+    "check_backprop",
     "check_nodes",
     "check_primitive",
     "gradcheck",

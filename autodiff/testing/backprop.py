@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ctypes
 import difflib
+import functools
 import html
 import itertools
 import math
@@ -39,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -116,6 +117,10 @@ class Row:
         return f"<Row {self.name}: {self.summary()}>"
 
 
+def _paths(count: int) -> str:
+    return f"{count:,} path" + ("" if count == 1 else "s")
+
+
 def _shape(array: np.ndarray | None) -> Any:
     return None if array is None else array.shape
 
@@ -167,7 +172,7 @@ class BackpropReport:
                 lines += ["    " + line for line in text.splitlines()]
             else:
                 lines.append(f"  report[{first.name!r}].explanation: the chain rule at "
-                             f"{first.name}{_where(first.index)} ({first.explanation.count} paths)")
+                             f"{first.name}{_where(first.index)} ({_paths(first.explanation.count)})")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -229,7 +234,11 @@ class _Graph:
     lifted: dict[str, Any]
     intermediates: dict[str, Any]
     nodes: int
-    order: list[Any] = field(default_factory=list)
+
+    @functools.cached_property
+    def order(self) -> list[Any]:
+        """Every node of the cost's graph, parents first (only diagnoses need it)."""
+        return topological_order(self.cost)
 
 
 def _run(forward: Callable[..., Any], arrays: Mapping[str, Any], max_nodes: int, time_limit: float) -> _Graph:
@@ -251,7 +260,7 @@ def _run(forward: Callable[..., Any], arrays: Mapping[str, Any], max_nodes: int,
     cost = _scalar(cost)
     cost.backward()
     _label(cost, dict(intermediates))
-    return _Graph(cost, lifted, dict(intermediates), nodes, topological_order(cost))
+    return _Graph(cost, lifted, dict(intermediates), nodes)
 
 
 def _label(cost: Value, intermediates: dict[str, Any]) -> None:
@@ -300,15 +309,16 @@ class _OverBudget(Exception):
 def _bounded(max_nodes: int, time_limit: float, start: int) -> Iterator[None]:
     """Stop the forward pass in this thread once it builds ``max_nodes`` nodes or runs ``time_limit`` s.
 
-    A watchdog thread looks at the engine's creation counter every 20 ms and,
-    past a limit, raises an exception in the checked thread (delivered between
-    two bytecodes, so inside NumPy's object loops too).
+    A watchdog thread looks at the engine's creation counter every 0.1 s (each
+    look takes the interpreter lock from the pass: more often costs the pass
+    time) and, past a limit, raises an exception in the checked thread
+    (delivered between two bytecodes, so inside NumPy's object loops too).
     """
     target, done, why = threading.get_ident(), threading.Event(), []
     began = time.monotonic()
 
     def watch() -> None:
-        while not done.wait(0.02):
+        while not done.wait(0.1):
             nodes, seconds = clock.tick() - start, time.monotonic() - began
             if nodes > max_nodes or seconds > time_limit:
                 why.append((nodes, seconds))
@@ -448,9 +458,17 @@ class _Diagnosis:
                  limits: tuple[int, float]) -> None:
         self.graph, self.rows, self.targets = graph, rows, targets
         self.forward, self.arrays, self.learning_rate, self.limits = forward, arrays, learning_rate, limits
-        self.owner = _owners(graph)  # node -> (name of the named array or intermediate, index)
-        self.consumers = _consumers(graph.order)
         self._groups: list[tuple[str, set[Any]]] | None = None
+
+    @functools.cached_property
+    def owner(self) -> dict[Any, tuple[str, tuple[int, ...]]]:
+        """Each element of a named array or intermediate: (its name, its index)."""
+        return _owners(self.graph)
+
+    @functools.cached_property
+    def consumers(self) -> dict[Any, list[tuple[Any, int]]]:
+        """Each node's consumers in the cost's graph: (consumer, operand index)."""
+        return _consumers(self.graph.order)
 
     def run(self) -> None:
         wrong = [row for row in self.rows if row.status == "wrong" and row.diagnosis is None]
@@ -652,30 +670,52 @@ class _Diagnosis:
 
     # (e) a gradient computed from weights already updated
     def _updated(self, row: Row) -> str | None:
+        """A gradient computed after another array was stepped: in the backward pass only, or in both."""
         if self.learning_rate is None:
             return None
-        rate = self.learning_rate
         for name, array in self.arrays.items():
             if isinstance(array, (list, tuple)):
                 continue
-            step = rate * _engine_grads(self.graph.lifted[name])
+            leaves = self.graph.lifted[name]
+            step = self.learning_rate * _engine_grads(leaves)
             for sign, words in ((1.0, "-"), (-1.0, "+")):
-                moved = dict(self.arrays)
-                moved[name] = np.asarray(array, dtype=float) - sign * step
-                try:
-                    again = _run(self.forward, moved, *self.limits)
-                except Exception:  # noqa: BLE001 - a what-if that fails explains nothing
-                    continue
-                targets = dict(again.lifted, **again.intermediates)
-                if row.name not in targets:
-                    continue
-                engine = np.vectorize(lambda v: v.grad if isinstance(v, Value) else np.nan,
-                                      otypes=[float])(np.asarray(targets[row.name], dtype=object))
-                if engine.shape == row.engine.shape and self._matches(row, engine):
-                    return (f"computed from updated weights: your gradient is the engine's with {name} "
-                            f"already stepped ({name} {words} η·d{name}); compute every gradient before "
-                            "updating any weight")
+                stepped = np.asarray(array, dtype=float) - sign * step
+                what = f"{name} already stepped ({name} {words} η·d{name})"
+                if self._matches_stepped_backward(row, leaves, stepped):
+                    return (f"computed from updated weights: your gradient is the engine's with {what} "
+                            "in the backward pass; compute every gradient before updating any weight")
+                if self._matches_stepped_forward(row, name, stepped):
+                    return (f"computed from updated weights: your gradient is the engine's with {what}; "
+                            "compute every gradient before updating any weight")
         return None
+
+    def _matches_stepped_backward(self, row: Row, leaves: Any, stepped: np.ndarray) -> bool:
+        """Does the chain rule with the stepped numbers in the partials that read them give the row?"""
+        numbers = {leaf: float(x) for leaf, x in zip(np.asarray(leaves, dtype=object).flat, stepped.flat)}
+
+        def contribution(node: Any, i: int, partial: float, upstream: float) -> float:
+            if node.op == "mul" and node.parents[1 - i] in numbers:  # d(x*w)/dx = w: the stepped w
+                return numbers[node.parents[1 - i]] * upstream
+            return partial * upstream
+
+        try:
+            grads = Mistake("stepped", "stepped", "", contribution=contribution).gradients(self.graph.cost)
+        except ValueError:
+            return False
+        return self._matches(row, self._resweep(row, grads))
+
+    def _matches_stepped_forward(self, row: Row, name: str, stepped: np.ndarray) -> bool:
+        """Does a whole forward and backward pass from the stepped array give the row?"""
+        try:
+            again = _run(self.forward, dict(self.arrays, **{name: stepped}), *self.limits)
+        except Exception:  # noqa: BLE001 - a what-if that fails explains nothing
+            return False
+        targets = dict(again.lifted, **again.intermediates)
+        if row.name not in targets or isinstance(targets[row.name], list):
+            return False
+        engine = np.vectorize(lambda v: v.grad if isinstance(v, Value) else np.nan,
+                              otypes=[float])(np.asarray(targets[row.name], dtype=object))
+        return engine.shape == row.engine.shape and self._matches(row, engine)
 
 
 def _arrays_before(

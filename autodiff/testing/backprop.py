@@ -297,7 +297,8 @@ def _refuse_nan(name: str, array: Any) -> None:
     numbers = np.asarray(array, dtype=float)
     bad = np.argwhere(~np.isfinite(numbers))
     if bad.size:
-        raise ValueError(f"arrays[{name!r}] holds {numbers[tuple(bad[0])]!r} at {_where(tuple(bad[0]))}: "
+        index = tuple(int(i) for i in bad[0])
+        raise ValueError(f"arrays[{name!r}] holds {float(numbers[index])!r} at {_where(index)}: "
                          "the arrays to differentiate must be finite")
 
 
@@ -367,7 +368,8 @@ def _targets(graph: _Graph, gradients: Mapping[str, Any]) -> list[tuple[str, Any
     rows = []
     for name, yours in gradients.items():
         if name not in known:
-            close = difflib.get_close_matches(name, list(known), n=3)
+            lower = {k.lower(): k for k in known}  # w1 for W1 is the commonest slip
+            close = [lower[k] for k in difflib.get_close_matches(name.lower(), list(lower), n=3)]
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise KeyError(f"gradients names {name!r}, which is neither an array nor a named intermediate "
                            f"(known: {', '.join(known)}){hint}")
@@ -401,7 +403,7 @@ def _compare(name: str, targets: Any, yours: Any) -> Row:
         return row
     row.index = tuple(int(i) for i in np.argwhere(different)[0])
     if not np.isfinite(mine[row.index]):
-        row.diagnosis = f"your gradient holds {mine[row.index]!r} at {_where(row.index)}"
+        row.diagnosis = f"your gradient holds {float(mine[row.index])!r} at {_where(row.index)}"
         row.max_difference = math.inf
     return row
 
@@ -458,7 +460,8 @@ class _Diagnosis:
                  limits: tuple[int, float]) -> None:
         self.graph, self.rows, self.targets = graph, rows, targets
         self.forward, self.arrays, self.learning_rate, self.limits = forward, arrays, learning_rate, limits
-        self._groups: list[tuple[str, set[Any]]] | None = None
+        self._swept: dict[str, dict[Any, float] | None] = {}
+        self._groups: list[tuple[str, dict[tuple[Any, int], float], set[tuple[Any, int]]]] | None = None
 
     @functools.cached_property
     def owner(self) -> dict[Any, tuple[str, tuple[int, ...]]]:
@@ -510,15 +513,20 @@ class _Diagnosis:
     # (d) follows from a wrong row nearer the cost
     def _follows(self, row: Row, done: list[Row]) -> str | None:
         for earlier in reversed(done):
-            nodes = self._nodes(earlier)
-            given = {v: float(y) for v, y in zip(nodes.flat, earlier.yours.flat)
-                     if isinstance(v, Value) and is_computed(v)}
-            if not given:
-                continue
-            if self._matches(row, self._resweep(row, mistaken_gradients(self.graph.cost, given=given))):
+            grads = self._sweep_from(earlier)
+            if grads is not None and self._matches(row, self._resweep(row, grads)):
                 return (f"follows from {earlier.name}: from your gradient of {earlier.name}, the rest of the "
                         f"chain rule gives exactly this; fix {earlier.name} first")
         return None
+
+    def _sweep_from(self, earlier: Row) -> dict[Any, float] | None:
+        """The chain rule from your gradient of ``earlier`` on (one sweep per row, shared by later rows)."""
+        if earlier.name not in self._swept:
+            nodes = self._nodes(earlier)
+            given = {v: float(y) for v, y in zip(nodes.flat, earlier.yours.flat)
+                     if isinstance(v, Value) and is_computed(v)}
+            self._swept[earlier.name] = mistaken_gradients(self.graph.cost, given=given) if given else None
+        return self._swept[earlier.name]
 
     def _transposed(self, row: Row) -> str | None:
         engine = row.engine
@@ -837,14 +845,11 @@ def _counts(graph: _Graph) -> set[tuple[int, str]]:
 
 
 def _factor_words(sign: float, k: int, n: int, p: int, where: str) -> str:
-    parts = []
-    if k:
-        parts.append(f"2^{k}" if k not in (1, -1) else ("2" if k == 1 else "1/2"))
-    if n != 1:
-        parts.append(f"{n}" if p == 1 else f"1/{n}")
-    size = " × ".join(parts) if parts else "1"
+    numerator = 2**max(k, 0) * (n if p == 1 else 1)
+    denominator = 2**max(-k, 0) * (n if p == -1 else 1)
+    size = f"{numerator}" if denominator == 1 else f"{numerator}/{denominator}"
     text = f"your gradient is {'-' if sign < 0 else ''}{size} × the engine's"
-    if sign < 0 and not parts:
+    if sign < 0 and size == "1":
         return ("sign: your gradient is the negative of the engine's — gradient ascent (e.g. on the "
                 "log-likelihood), or y - a written for a - y")
     reasons = []

@@ -128,7 +128,7 @@ class Value:
     # halves the work of Python's cycle collector while a graph is being built.
     # _x and _y hold the operands of a node with one or two (its op's arity
     # says which); _many holds the tuple of a node with more (sum).
-    __slots__ = ("_data", "grad", "_x", "_y", "_many", "_op", "label", "_created", "scope",
+    __slots__ = ("_data", "_grad", "_x", "_y", "_many", "_op", "label", "_created", "scope",
                  "_mark", "_up", "_assigned", "_site")
     # Stop NumPy from broadcasting Values into object arrays: `array * value`
     # then reaches __rmul__, which rejects the array with a clear TypeError.
@@ -140,7 +140,7 @@ class Value:
         if type(data) is not float or data - data != 0.0:  # the common case skips the call
             data = _checked_number(data, "Value()", label)
         self._data = data
-        self.grad: Any = 0.0
+        self._grad: Any = 0.0
         self._op: Primitive | None = None
         self.label = label
         self._created = _tick()
@@ -175,6 +175,34 @@ class Value:
             )
         self._data = _checked_number(value, "setting .data", self.label)
         self._assigned = clock.last_assignment = _tick()
+
+    @property
+    def grad(self) -> Any:
+        """d(root)/d(self) summed over the backward passes since the last reset.
+
+        A float after ``backward()``, a recorded Value after
+        ``backward(create_graph=True)``, or ``None``: "no gradient yet" (the
+        PyTorch habit ``p.grad = None``), which the next pass treats as 0 and
+        optimizers skip.  Assigning anything else that is not a finite number
+        is refused here, so a NaN never waits in ``grad`` to be added to.
+        """
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        # The engine writes _grad directly; only a user's assignment pays for this check.
+        if value is None or isinstance(value, Value) or type(value) is float and value - value == 0.0:
+            self._grad = value
+            return
+        number = _real(value)
+        if number is None:
+            raise TypeError(f"cannot assign {type(value).__name__} ({value!r:.60}) to .grad of "
+                            f"{_describe(self)}: a gradient is a finite real number, a Value "
+                            "(create_graph) or None (no gradient yet)")
+        if number - number != 0.0:
+            raise NonFiniteError(f"cannot assign {number!r} to .grad of {_describe(self)}: a gradient "
+                                 "must be finite; assign None or 0.0 to reset it")
+        self._grad = number
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -227,7 +255,7 @@ class Value:
         return Value(self._data, self.label)
 
     def __repr__(self) -> str:
-        text = f"Value(data={_short(self._data)}, grad={_short_grad(self.grad)}"
+        text = f"Value(data={_short(self._data)}, grad={_short_grad(self._grad)}"
         if self._op is not None:
             text += f", op={self._op.name!r}"
         if self.label is not None:
@@ -444,7 +472,7 @@ def _infix(op: Primitive) -> Any:
             raise _not_finite(op, (self, other), out)
         node = _new(Value)
         node._data = out
-        node.grad = 0.0
+        node._grad = 0.0
         node.label = None
         node._created = _tick()
         node._mark = None
@@ -637,7 +665,7 @@ def _node(out: float, parents: tuple[Value, ...], op: Primitive) -> Value:
         raise _not_finite(op, parents, out)
     node = _new(Value)
     node._data = out
-    node.grad = 0.0
+    node._grad = 0.0
     node.label = None
     node._created = _tick()
     node._mark = None
@@ -686,7 +714,7 @@ _data = attrgetter("_data")
 def _constant(number: float) -> Value:
     node = _new(Value)
     node._data = number
-    node.grad = 0.0
+    node._grad = 0.0
     node._op = CONSTANT
     node.label = None
     node._created = _tick()
@@ -791,5 +819,7 @@ def _short(x: float) -> str:
 
 
 def _short_grad(grad: Any) -> str:
-    """A grad is a number, or a recorded Value after backward(create_graph=True): shown by its number."""
+    """A grad: a number, a Value after backward(create_graph=True) (shown by its number), or None."""
+    if grad is None:
+        return "None"
     return _short(grad) if not isinstance(grad, Value) else f"Value({_short(grad._data)})"

@@ -269,7 +269,7 @@ class Value:
         return value_card(self)
 
     def __format__(self, spec: str) -> str:
-        """``f"{v}"`` is the repr; a format spec formats the number: ``f"{loss:.4f}"`` is ``f"{loss.data:.4f}"``."""
+        """``f"{v}"`` is the repr; a format spec formats the number (``f"{loss:.4f}"``)."""
         return format(self._data, spec) if spec else repr(self)
 
     def __float__(self) -> float:

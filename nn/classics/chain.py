@@ -16,7 +16,6 @@ import math
 
 import nn
 
-from ._common import single
 from .gallery import Entry, Figure, Report, Source
 
 SOURCE = Source(
@@ -62,7 +61,7 @@ def run(quick: bool) -> Report:
     weights = [float(w[0, 0]) for w in model.get_weights()[0]]
     biases = [float(b[0]) for b in model.get_weights()[1]]
     model.zero_grad()
-    cost = (single(model([INPUT])) - TARGET) ** 2
+    cost = (model([INPUT]) - TARGET) ** 2
     cost.backward()
     engine = [(layer.neurons[0].w[0].grad, layer.neurons[0].b.grad) for layer in model.layers]
     formula = by_the_formula(weights, biases, INPUT, TARGET)

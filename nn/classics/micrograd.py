@@ -29,7 +29,6 @@ import numpy as np
 import nn
 from autodiff import Value
 
-from ._common import single
 from .gallery import Entry, Figure, Report, Source
 
 README = Source(
@@ -198,7 +197,7 @@ def run_demo(quick: bool) -> Report:
     report = Report()
     rows = points.tolist()
     for k in range(10 if quick else STEPS):
-        scores = [single(model(row)) for row in rows]
+        scores = [model(row) for row in rows]  # one output: a Value
         hinge = [(1 + -y * s).relu() for y, s in zip(signs, scores)]
         # The notebook's order of operations, Python's sum included.
         total = sum(hinge) * (1.0 / len(hinge)) + ALPHA * sum(p * p for p in parameters)

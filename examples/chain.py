@@ -39,7 +39,7 @@ WEIGHTS = NEURONS - 1  # one weight and one bias per sigmoid neuron
 
 
 def build(seed: int) -> nn.MLP:
-    """a0 -> a1 -> a2 -> a3: three one-neuron sigmoid layers, weights and biases from N(0, 1) with ``seed``."""
+    """a0 -> a1 -> a2 -> a3: three one-neuron sigmoid layers, weights and biases N(0, 1) from ``seed``."""
     return nn.MLP(1, [1] * WEIGHTS, activation="sigmoid", seed=seed)
 
 

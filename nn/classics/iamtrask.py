@@ -141,8 +141,8 @@ def xor_errors(hidden: int, alpha: float, prints: int) -> tuple[list[float], nn.
     model = network(hidden)
     errors = []
     for _ in range(prints):
-        outputs = nn.predict(model, inputs, mode="compiled")
-        errors.append(float(np.mean(np.abs(targets - outputs))))
+        outputs = nn.predict(model, inputs, mode="compiled").ravel()  # one output per row
+        errors.append(float(np.mean(np.abs(targets.ravel() - outputs))))
         train(model, inputs, targets, alpha, EVERY)
     return errors, model
 

@@ -164,3 +164,16 @@ def test_the_real_line_fit_data_is_pinned():
     assert file.digest == "4abb5e80e4eff7ec9349a48113576ed3d3400466b93138b170f07a6ac56c2782"
     examples = os.path.join(os.path.dirname(__file__), os.pardir, "examples", "data")
     assert not os.path.exists(os.path.join(examples, "data.csv"))
+
+
+def test_the_line_fit_example_takes_the_original_data(tmp_path, monkeypatch, example, capsys):
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "data.csv").write_bytes(CSV)
+    resource = _fake_resource(monkeypatch, CSV)
+    monkeypatch.setitem(RESOURCES, "line-fit", Resource("line-fit", resource.file, (served.as_uri() + "/",),
+                                                        "a test", "none"))
+    monkeypatch.delenv(MIRROR_VARIABLE, raising=False)
+    result = example("linear_regression").main(["--original", "--iterations", "3"])
+    assert result["points"].tolist() == [[1.0, 2.0], [2.0, 4.0], [3.0, 6.5]]
+    assert "3 points from the line fit's original data.csv" in capsys.readouterr().out

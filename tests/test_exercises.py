@@ -1,4 +1,4 @@
-"""Exercises that ask before they reveal: questions, answers, verdicts, random graphs, and a real REPL session."""
+"""Exercises that ask before they reveal: questions, answers, verdicts, random graphs, a real REPL session."""
 
 from __future__ import annotations
 
@@ -102,7 +102,8 @@ def test_a_subtraction_and_a_quotient_are_asked_as_written_not_as_recorded():
 def test_checking_an_answer_by_number_label_or_node():
     o, x, *_ = labelled_neuron()
     practice = exercise(o)
-    assert practice.check(5, -1.5).right and practice.check("x", "-1.49").right and practice.check(x, -1.5).right
+    assert practice.check(5, -1.5).right and practice.check("x", "-1.49").right
+    assert practice.check(x, -1.5).right
     verdict = practice.check("x", 1.5)
     assert not verdict.right and str(verdict).startswith("not right: 1.5 ")
     with pytest.raises(ValueError, match="'minus one' is not a number"):
@@ -147,7 +148,8 @@ def test_a_seed_gives_the_same_graph_at_new_admitted_numbers_leaving_the_graph_a
 def test_random_exercises_are_reproducible_connected_readable_and_admitted():
     for seed in range(40):
         practice = exercise.random(size=5, seed=seed)
-        assert [q.answer for q in practice.questions] == [q.answer for q in exercise.random(size=5, seed=seed).questions]
+        again = exercise.random(size=5, seed=seed)
+        assert [q.answer for q in practice.questions] == [q.answer for q in again.questions]
         order = topological_order(practice.root)
         leaves = [node for node in order if node.is_leaf and not node.is_constant]
         right = gradients(practice.root)
@@ -165,7 +167,8 @@ def test_random_exercises_are_reproducible_connected_readable_and_admitted():
 def test_random_exercises_draw_only_the_operations_asked_for():
     for seed in range(10):
         practice = exercise.random(size=3, ops=["mul", "tanh"], seed=seed)
-        assert {node.primitive.name for node in topological_order(practice.root) if node.parents} <= {"mul", "tanh"}
+        drawn = {node.primitive.name for node in topological_order(practice.root) if node.parents}
+        assert drawn <= {"mul", "tanh"}
     one_input = exercise.random(size=3, ops=["exp"], seed=0)  # a chain: no fan-out possible, none required
     assert [q.name for q in one_input.questions] == ["c", "b", "a"]
     with pytest.raises(ValueError, match="unknown operations \\['divide'\\]"):
@@ -229,7 +232,8 @@ class Terminal:
         while text not in self.seen[start:]:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([self.main], [], [], remaining)[0]:
-                raise AssertionError(f"waited {timeout} s for {text!r}; the terminal shows:\n{self.seen[start:]}")
+                raise AssertionError(f"waited {timeout} s for {text!r}; the terminal shows:\n"
+                                     f"{self.seen[start:]}")
             self.seen += os.read(self.main, 65536).decode("utf-8", "replace").replace("\r\n", "\n")
         return self.seen[start:]
 
@@ -246,7 +250,9 @@ def test_an_exercise_in_a_real_interactive_python_session():
     terminal = Terminal()
     try:
         terminal.until(">>> ")
-        terminal.type("import autodiff; practice = autodiff.exercise.random(size=3, ops=['mul', 'add'], seed=5)")
+        terminal.type("import autodiff")
+        terminal.until(">>> ")
+        terminal.type("practice = autodiff.exercise.random(size=3, ops=['mul', 'add'], seed=5)")
         terminal.until(">>> ")
         terminal.type("practice")
         assert "<Exercise: " in terminal.until(">>> ")

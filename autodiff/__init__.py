@@ -15,7 +15,7 @@ the package :mod:`autodiff.compile`.
 
 from .backward import topological_order
 from .compiled import compile
-from .drawing import draw
+from .drawing import draw, save
 from .errors import (
     AutodiffError,
     DivisionByZeroError,
@@ -58,6 +58,7 @@ __all__ = [
     "play",
     "register",
     "replay",
+    "save",
     "scope",
     "steps",
     "sum",

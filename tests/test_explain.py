@@ -105,7 +105,7 @@ def test_unrelated_leaf_and_missing_backward_are_said_plainly():
     unrelated = explain(y, q)
     assert unrelated.count == 0 and unrelated.total == 0.0
     assert str(unrelated).startswith("d(y)/d(q) = 0: y does not depend on q (no path)")
-    with pytest.raises(GraphError, match="no leaf labelled or named 'p'"):
+    with pytest.raises(GraphError, match="no node labelled or named 'p'"):
         explain(y, "p")
     e = explain(y, "x")
     assert not e.agrees and "they differ (run backward()" in str(e)

@@ -234,8 +234,7 @@ class Exercise:
         self.hidden = frozenset(node for node in sweep.order if _hidden(node, consumers, root))
         asked = [node for node in reversed(sweep.order)
                  if node is not root and not node.is_constant and node not in self.hidden]
-        self.questions = tuple(self._question(k, len(asked), node, consumers)
-                               for k, node in enumerate(asked, 1))
+        self.questions = tuple(self._question(k, len(asked), node) for k, node in enumerate(asked, 1))
 
     # -- questions ---------------------------------------------------------------
 
@@ -248,9 +247,9 @@ class Exercise:
             return f"{self._name(node)} = {definition(node, self.names)}"
         return self._name(node)
 
-    def _question(self, index: int, total: int, node: Any, consumers: dict[Any, list[Any]]) -> Question:
+    def _question(self, index: int, total: int, node: Any) -> Question:
         terms = tuple(self._terms(node))
-        wrong = self._wrong(node, consumers)
+        wrong = self._wrong(node)
         return Question(index, total, node, self._name(node), self._name(self.root),
                         f"{self._reads(node)} = {number(node.data)}", self._grads[node], terms, wrong)
 
@@ -282,24 +281,60 @@ class Exercise:
             return f"1 / {_wrap(self._name(reciprocal.parents[0]))}"
         return partial_formula(consumer, index, self.names)
 
-    def _wrong(self, node: Any, consumers: dict[Any, list[Any]]) -> tuple[Wrong, ...]:
-        """The catalogue's predictions for this node, those made inside a hidden -y or y**-1 carried to it."""
+    def _wrong(self, node: Any) -> tuple[Wrong, ...]:
+        """The catalogue's predictions for this node, and those made in a hidden -y or y**-1 carried to it.
+
+        Predictions are never made here: each comes from :func:`~autodiff.testing.mistakes.predictions`.
+        A mistake inside a hidden helper moves the helper's gradient, and so this node's by that
+        change times the helper's local partial (the sweep is linear in what arrives).
+        """
         from .testing.mistakes import predictions
 
         right = self._grads[node]
-        found = [Wrong(p.mistake.name, p.mistake.title, p.mistake.explanation, p.detail, p.value)
-                 for p in predictions(self.root, node)]
-        for consumer, _, partial, _ in self._edges.get(node, ()):
-            if consumer in self.hidden:  # node's gradient moves by the helper's error times its partial
-                inner = self._grads[consumer]
-                found += [Wrong(p.mistake.name, p.mistake.title, p.mistake.explanation,
-                                _inside(p.detail, consumer, self), right + (p.value - inner) * partial)
-                          for p in predictions(self.root, consumer)]
+        edges = self._edges.get(node, ())
+        helpers = [(consumer, partial) for consumer, _, partial, _ in edges if consumer in self.hidden]
+        found = []
+        for p in predictions(self.root, node):
+            if p.mistake.name == "upstream-missing" and helpers:
+                continue  # it would also leave out the x of -x / y**2, a local partial to the learner
+            name = p.mistake.name
+            if name == "dropped-path":
+                detail = self._dropped(edges, right - p.value)
+            else:  # a minus or a power rule is lost where the learner sees the subtraction or quotient
+                at = NEG if name == "sign" else POW if name.startswith("power-rule") else None
+                detail = " and ".join(self._seen(c) for c, *_ in edges if at and c.primitive is at)
+                detail = f"at {detail}" if detail else ""
+            found.append(self._named(p, p.value, detail))
+        for helper, partial in helpers:
+            inner = self._grads[helper]
+            for p in predictions(self.root, helper):
+                dropped = p.mistake.name == "dropped-path"
+                where = self._dropped(self._edges[helper], inner - p.value) if dropped else ""
+                where = where or f"made at {self._seen(helper)}"
+                found.append(self._named(p, right + (p.value - inner) * partial, where))
         unique: dict[tuple[str, str], Wrong] = {}
         for wrong in found:
             if math.isfinite(wrong.value) and not accepted(wrong.value, right):
                 unique.setdefault((wrong.mistake, _digits(wrong.value)), wrong)
         return tuple(unique.values())
+
+    @staticmethod
+    def _named(prediction: Any, value: float, detail: str) -> Wrong:
+        mistake = prediction.mistake
+        return Wrong(mistake.name, mistake.title, mistake.explanation, detail, value)
+
+    def _dropped(self, edges: Iterable[tuple[Any, int, float, float]], missing: float) -> str:
+        """For a dropped fan-out path: which term is missing (the edge that sent ``missing``), else ''."""
+        for consumer, _, partial, upstream in edges:
+            if partial * upstream == missing:
+                return f"the term through {self._seen(consumer)} left out"
+        return ""
+
+    def _seen(self, node: Any) -> str:
+        """A consumer as the learner sees it: a hidden -y or y**-1 by the subtraction or quotient it is in."""
+        if node not in self.hidden:
+            return self._reads(node)
+        return " and ".join(self._reads(c) for c, *_ in self._edges.get(node, ()))  # helpers: one edge in
 
     def question(self, which: int | str | Any) -> Question:
         """A question by number (1-based), by its value (a node or a label) or the question itself."""
@@ -480,12 +515,6 @@ def _composite_formula(outer: Any, node: Any, names: dict[int, str]) -> str:
     numerator = outer.parents[0]
     top = number(numerator.data) if numerator.is_constant else _wrap(names[id(numerator)])
     return f"-{top} / {_wrap(names[id(node)])} ** 2"
-
-
-def _inside(detail: str, helper: Any, exercise: Exercise) -> str:
-    """A prediction's detail, saying it was made inside the subtraction or quotient the learner sees."""
-    where = "subtraction" if helper.primitive is NEG else "quotient"
-    return f"inside the {where}" + (f": {detail}" if detail else "")
 
 
 def _wrap(name: str) -> str:

@@ -277,3 +277,90 @@ def test_an_exercise_in_a_real_interactive_python_session():
         assert "['first try', 'revealed']" in terminal.until(">>> ")
     finally:
         terminal.close()
+
+
+# -- wrong answers named by the catalogue of mistakes ----------------------------------------------
+
+
+def fan_out():
+    a = Value(1.5, label="a")
+    b = a * a
+    b.label = "b"
+    c = b + a
+    c.label = "c"
+    return c  # d(c)/d(a) = 2a + 1 = 4: terms 1 (through c, visited first), 1.5 and 1.5 (through b)
+
+
+def neuron(activation):
+    x, w = Value(0.5, label="x"), Value(-1.2, label="w")
+    n = x * w
+    n.label = "n"
+    out = getattr(n, activation)() * 3
+    out.label = "out"
+    return out  # d(out)/d(n) = 3 * activation'(n)
+
+
+def quotient():
+    x, y = Value(3.0, label="x"), Value(2.0, label="y")
+    q = x / y
+    q.label = "q"
+    out = q * 5
+    out.label = "out"
+    return out  # d(out)/d(y) = 5 * -x / y**2 = -3.75
+
+
+def difference():
+    x, y = Value(3.0, label="x"), Value(2.0, label="y")
+    out = (x - y) * 4
+    out.label = "out"
+    return out  # d(out)/d(y) = -4
+
+
+def cube():
+    x = Value(-1.5, label="x")
+    c = x**3
+    c.label = "c"
+    out = c * 2
+    out.label = "out"
+    return out  # d(out)/d(x) = 2 * 3x**2 = 13.5
+
+
+PLANTED = [  # graph, question, a wrong answer made by hand, the mistake, words its detail must hold
+    (fan_out, "a", 3.0, "dropped-path", "the term through c = b + a left out"),
+    (fan_out, "a", 2.5, "dropped-path", "the term through b = a * a left out"),
+    (fan_out, "a", 1.5, "assigned", ""),
+    (lambda: neuron("tanh"), "n", 3 * (1 - 0.6**2), "at-input", ""),  # 1 - n**2 instead of 1 - tanh(n)**2
+    (lambda: neuron("sigmoid"), "n", 3 * -0.6 * 1.6, "at-input", ""),  # n(1 - n) instead of σ(n)(1 - σ(n))
+    (lambda: neuron("exp"), "n", 3 * -0.6, "at-input", ""),  # exp' taken as the input itself
+    (lambda: neuron("tanh"), "w", 0.5 * 3 * (1 - math.tanh(-0.6) ** 2) * 2, "upstream-doubled", ""),
+    (cube, "x", 3 * (-1.5) ** 2, "upstream-missing", ""),  # 3x**2 without the 2 from above
+    (difference, "y", 4.0, "sign", "at x - y"),
+    (quotient, "y", 3.75, "power-rule-factor", "at q = x / y"),  # +x / y**2: the quotient rule's minus lost
+    (quotient, "y", -7.5, "power-rule-exponent", "at q = x / y"),  # -x / y: the divisor not squared
+    (quotient, "y", -0.75, "upstream-missing", "made at q = x / y"),  # -x / y**2 without the 5 from above
+    (cube, "x", 2 * (-1.5) ** 2, "power-rule-factor", "at c = x ** 3"),  # x**2: the 3 forgotten
+    (cube, "x", 2 * 3 * (-1.5) ** 3, "power-rule-exponent", "at c = x ** 3"),  # 3x**3
+]
+
+
+@pytest.mark.parametrize("graph, which, typed, mistake, detail", PLANTED)
+def test_a_wrong_answer_made_by_a_mistake_is_named_by_it(graph, which, typed, mistake, detail):
+    verdict = exercise(graph()).check(which, round(typed, 4))
+    assert not verdict.right
+    named = {wrong.mistake: wrong for wrong in verdict.mistakes}
+    assert mistake in named, (str(verdict), verdict.question.wrong)
+    assert detail in named[mistake].detail
+    assert named[mistake].title in str(verdict) and named[mistake].explanation in str(verdict)
+
+
+def test_an_answer_no_mistake_explains_is_said_to_be_so_and_a_right_one_names_none():
+    practice = exercise(fan_out())
+    assert practice.check("a", 4.0).mistakes == () and practice.check("a", 4.0).right
+    verdict = practice.check("a", 17.0)
+    assert verdict.mistakes == () and "no mistake in the catalogue gives it here" in str(verdict)
+
+
+def test_predicted_wrong_answers_are_never_the_right_one():
+    for seed in range(15):
+        for q in exercise.random(size=4, seed=seed).questions:
+            assert all(not accepted(w.value, q.answer) and math.isfinite(w.value) for w in q.wrong)

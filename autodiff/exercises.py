@@ -186,7 +186,8 @@ class Verdict:
         if not self.mistakes:
             return (f"not right: {given} is not {question.gradient}, and no mistake in the catalogue gives "
                     "it here. Try again, or reveal the answer.")
-        lines = [f"not right: {given} is what {question.gradient} comes to with this mistake:"]
+        which = "this mistake" if len(self.mistakes) == 1 else "each of these mistakes"
+        lines = [f"not right: {given} is what {question.gradient} comes to with {which}:"]
         for wrong in self.mistakes:
             detail = f" ({wrong.detail})" if wrong.detail else ""
             lines.append(f"  {wrong.title}{detail}: {wrong.explanation}")

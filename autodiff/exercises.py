@@ -17,7 +17,7 @@ numbers of the sweep that ``backward()`` runs.
 >>> o = n.tanh(); o.label = "o"
 >>> practice = exercise(o)
 >>> practice
-<Exercise: 5 questions on the backward pass of o (run() asks them at the prompt; answer_key(); page(path))>
+<Exercise: 5 questions on the backward pass of o (run() asks them at the prompt; answer_key())>
 >>> practice.questions[0]
 Question 1 of 5: d(o)/d(n), where n = x * w + b = 0.881374
 >>> print(practice.check(1, "0.5"))
@@ -28,9 +28,8 @@ False
 
 :meth:`Exercise.run` asks every question at a prompt (a REPL or a notebook,
 through ``input()``), ``exercise.random(size=4, seed=1)`` draws a fresh graph
-(:func:`random_exercise`), :meth:`Exercise.answer_key` writes the answers as
-Markdown and :meth:`Exercise.page` the offline page that plays the backward
-pass with its "guess first" switch on.
+(:func:`random_exercise`) and :meth:`Exercise.answer_key` writes the answers as
+Markdown.
 
 ``x - y`` is recorded as ``x + (-y)`` and ``x / y`` as ``x * y**-1``; the
 names read as written, and the inner ``-y`` and ``y**-1`` get no question of
@@ -43,7 +42,6 @@ from __future__ import annotations
 import builtins
 import html
 import math
-import os
 import random
 import re
 from collections import Counter
@@ -380,7 +378,7 @@ class Exercise:
 
     def __repr__(self) -> str:
         return (f"<Exercise: {len(self.questions)} questions on the backward pass of {self._name(self.root)} "
-                "(run() asks them at the prompt; answer_key(); page(path))>")
+                "(run() asks them at the prompt; answer_key())>")
 
     def __str__(self) -> str:
         lines = [self.introduction(), ""]
@@ -424,12 +422,6 @@ class Exercise:
         print()
         print(f"Score: {score!r}.")
         return score
-
-    def page(self, path: str | os.PathLike[str] | None = None, **options: Any) -> Any:
-        """The offline page of this backward pass, its "guess first" switch on (see :func:`autodiff.play`)."""
-        from .playing import play  # the page is a view above this one
-
-        return play(self.root, path, guess=True, **options)
 
     def _repr_html_(self) -> str:
         """In a notebook: the questions and the values they need (``run()`` asks them in the cell)."""

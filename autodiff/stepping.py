@@ -382,6 +382,14 @@ class Stepper:
             raise
 
 
-def steps(root: Any) -> Stepper:
-    """A :class:`Stepper` over the backward pass of ``root`` (see the module docs)."""
+def steps(root: Any, *, ask: bool = False) -> Any:
+    """A :class:`Stepper` over the backward pass of ``root`` (see the module docs).
+
+    With ``ask=True``, the same sweep as an exercise that asks before it reveals:
+    ``autodiff.exercise(root)`` (see :mod:`autodiff.exercises`); ``.run()`` asks.
+    """
+    if ask:
+        from .exercises import exercise  # below this module: it reads the sweep itself
+
+        return exercise(root)
     return Stepper(root)

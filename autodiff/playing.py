@@ -433,8 +433,8 @@ function fit() {
   const s = Math.min(area.clientWidth / full.w, area.clientHeight / full.h);
   if (s >= data.minScale) return setView({ ...full });
   // Too big to show whole at a readable size: show the part at the smallest readable scale.
-  const s = data.minScale;
-  setView({ x: full.x, y: full.y, w: area.clientWidth / s, h: area.clientHeight / s });
+  const least = data.minScale;
+  setView({ x: full.x, y: full.y, w: area.clientWidth / least, h: area.clientHeight / least });
   follow(byId(frames[done - 1]?.node));
 }
 function zoom(factor, cx, cy) {

@@ -385,11 +385,17 @@ class Stepper:
             raise
 
 
-def steps(root: Any, *, params: Iterable[Any] | None = None) -> Stepper:
+def steps(root: Any, *, params: Iterable[Any] | None = None, ask: bool = False) -> Any:
     """A :class:`Stepper` over the backward pass of ``root`` (see the module docs).
 
     ``params`` names the parameter leaves for the stepper's views (its notebook
     picture, :func:`autodiff.play` of it), as for :func:`autodiff.draw`; nn
-    modules' parameters are known as such without it.
+    modules' parameters are known as such without it.  With ``ask=True``, the
+    same sweep as an exercise that asks before it reveals:
+    ``autodiff.exercise(root)`` (see :mod:`autodiff.exercises`); ``.run()`` asks.
     """
+    if ask:
+        from .exercises import exercise  # below this module: it reads the sweep itself
+
+        return exercise(root)
     return Stepper(root, params)

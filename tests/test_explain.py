@@ -133,6 +133,23 @@ def test_names_follow_precedence():
     assert node_names(topological_order(longer))[id(longer)] == "tanh#9"  # too long: op#position
 
 
+def test_a_quotient_is_named_as_written_though_recorded_as_a_product_with_a_reciprocal():
+    x, y, z = Value(2.0, label="x"), Value(3.0, label="y"), Value(4.0, label="z")
+    cases = {"x / y": x / y, "1 / y": 1 / y, "x / (y * z)": x / (y * z), "(x + y) / z": (x + y) / z,
+             "x / y / z": x / y / z, "x / (y / z)": x / (y / z), "x - y / z": x - y / z,
+             "(x / y) ** 2": (x / y) ** 2, "x * y ** 2": x * y**2}
+    for written, node in cases.items():
+        assert node_names(topological_order(node))[id(node)] == written
+    quotient = x / y
+    reciprocal = quotient.parents[1]
+    assert quotient.primitive.name == "mul" and reciprocal.primitive.name == "pow"  # still recorded so
+    assert node_names(topological_order(quotient))[id(reciprocal)] == "y ** (-1)"
+    labelled = y**-1
+    labelled.label = "r"
+    product = x * labelled
+    assert node_names(topological_order(product))[id(product)] == "x * r"  # a labelled reciprocal is itself
+
+
 def test_a_stale_graph_or_a_non_value_leaf_is_refused():
     x = Value(2.0, label="x")
     y = x * x

@@ -9,6 +9,9 @@ forward pass and its local partials are defined, and where they stay small, so
 central differences are accurate.  A new table entry is drawn the moment it is
 registered.
 
+The rule is :func:`~autodiff.testing.admissible.admissible`, shared with the
+conformance kit's programs.
+
 A drawn graph is a recipe that can be replayed at other inputs, which is what
 :func:`~autodiff.testing.gradcheck` needs::
 
@@ -43,6 +46,7 @@ from hypothesis import strategies as st
 
 from ..primitives import PRIMITIVES, Primitive
 from ..value import Value, apply
+from .admissible import admissible
 
 #: How many inputs an n-ary primitive (sum) gets at most.
 MAX_NARY = 4
@@ -147,7 +151,7 @@ def arguments(op: Primitive, bound: float = 3.0) -> st.SearchStrategy[tuple[floa
     """
     arity = st.just(op.arity) if op.arity is not None else st.integers(1, MAX_NARY)
     tuples = arity.flatmap(lambda n: st.tuples(*[floats(bound)] * n))
-    return tuples.filter(lambda args: _admissible(op, args, None, math.inf) is not None)
+    return tuples.filter(lambda args: admissible(op, args, None, math.inf) is not None)
 
 
 def graphs(
@@ -223,23 +227,4 @@ def _admitted(step: Step, data: list[float], bound: float) -> float | None:
     constant = [isinstance(a, Const) for a in step.args]
     if all(constant):
         return None
-    return _admissible(PRIMITIVES[step.op], args, constant, bound)
-
-
-def _admissible(op: Primitive, args: Sequence[float], constant: Sequence[bool] | None,
-                bound: float) -> float | None:
-    """op's output at ``args`` if the table calls them safe and the output and partials are within bound.
-
-    Partials by constant operands are not needed (backward skips them), so not checked.
-    Returns None when not admissible.
-    """
-    if not op.safe(args):
-        return None
-    try:
-        out = op.forward(*args)
-        partials = [op.partial(i, args, out) for i in range(len(args)) if not (constant and constant[i])]
-    except (ValueError, ZeroDivisionError, OverflowError):
-        return None
-    if not all(math.isfinite(x) and abs(x) <= bound for x in [out, *partials]):
-        return None
-    return out
+    return admissible(PRIMITIVES[step.op], args, constant, bound)

@@ -1,0 +1,210 @@
+"""Programs in a learner's API: random or fixed, printed as code, run in any engine.
+
+A :class:`Program` is a few input numbers and a list of statements, each one
+operation of :mod:`~autodiff.conformance.operations` applied to earlier nodes
+or to numbers.  It prints as the code a learner would write, and
+:meth:`Program.run` executes exactly that code with Python's operators on
+whichever ``Value`` class it is given: the learner's, in the child process,
+and this project's, as the oracle.
+
+:func:`programs` draws random programs with Hypothesis under the same
+admissibility rule as the project's graph strategies
+(:func:`autodiff.testing.admissible.admissible`, applied to every node this
+project's engine records for a statement): values and partials within bounds,
+each operand any earlier node (so fan-out, shared operands and diamonds are
+common) or a number on either side, and the unused results summed at the end
+so that every statement counts.
+
+>>> from autodiff.conformance.operations import OPERATIONS
+>>> add, mul = OPERATIONS["+"], OPERATIONS["*"]
+>>> program = Program((3.0,), (Statement(add, (0, 0)), Statement(mul, (1, Const(2.0)))))
+>>> print(program.code())
+v0 = Value(3.0)
+v1 = v0 + v0
+v2 = v1 * 2.0
+v2.backward()
+>>> from autodiff import Value
+>>> [node.grad for node in program.run(Value)]
+[4.0, 2.0, 1.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from ..testing.admissible import admissible_node
+from ..testing.strategies import Const, constants, floats
+from ..value import Value
+from .operations import OPERATIONS, Operation
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A node of a program: ``operation`` of earlier nodes (by index) and numbers (:class:`Const`)."""
+
+    operation: Operation
+    args: tuple[int | Const, ...]
+
+    def write(self) -> str:
+        """The right-hand side as code, e.g. ``v0 * 2.0``."""
+        return self.operation.write(*(f"v{a}" if isinstance(a, int) else repr(a.value) for a in self.args))
+
+
+@dataclass(frozen=True)
+class Program:
+    """Input numbers, then statements: node ``i`` is input ``i``, then the statements' results, root last."""
+
+    inputs: tuple[float, ...]
+    statements: tuple[Statement, ...]
+
+    @property
+    def size(self) -> int:
+        """How many nodes the program names (inputs and statements)."""
+        return len(self.inputs) + len(self.statements)
+
+    def lines(self, constructor: str = "Value", seed_by_hand: bool = False) -> list[str]:
+        """The program as code: a line per node, then backward (after ``root.grad = 1.0`` if asked)."""
+        first = len(self.inputs)
+        lines = [f"v{i} = {constructor}({x!r})" for i, x in enumerate(self.inputs)]
+        lines += [f"v{first + k} = {s.write()}" for k, s in enumerate(self.statements)]
+        root = f"v{self.size - 1}"
+        return lines + ([f"{root}.grad = 1.0"] if seed_by_hand else []) + [f"{root}.backward()"]
+
+    def code(self, constructor: str = "Value", seed_by_hand: bool = False) -> str:
+        """The program as one block of code in the learner's API."""
+        return "\n".join(self.lines(constructor, seed_by_hand))
+
+    def consumers(self, node: int) -> list[int]:
+        """The statement nodes that read ``node`` (each once, in order)."""
+        first = len(self.inputs)
+        return [first + k for k, s in enumerate(self.statements) if node in s.args]
+
+    def run(self, cls: Any, seed_by_hand: bool = False) -> list[Any]:
+        """Build the program with ``cls`` as the Value class and run backward from the root; every node.
+
+        An exception is re-raised as :class:`ProgramError` naming the line of code that raised it.
+        """
+        lines = self.lines(seed_by_hand=seed_by_hand)
+        nodes: list[Any] = []
+        for i, x in enumerate(self.inputs):
+            nodes.append(run_line(lines[i], cls, x))
+        for k, statement in enumerate(self.statements):
+            operands = [nodes[a] if isinstance(a, int) else a.value for a in statement.args]
+            nodes.append(run_line(lines[len(self.inputs) + k], statement.operation.call, *operands))
+        if seed_by_hand:
+            run_line(lines[-2], setattr, nodes[-1], "grad", 1.0)
+        run_line(lines[-1], lambda root: root.backward(), nodes[-1])
+        return nodes
+
+    def __repr__(self) -> str:
+        return "Program:\n" + "\n".join("    " + line for line in self.lines())
+
+
+class ProgramError(Exception):
+    """An exception raised by one line of a program (``line``) in the engine that ran it (``error``)."""
+
+    def __init__(self, line: str, error: BaseException) -> None:
+        super().__init__(f"{line}: {type(error).__name__}: {error}")
+        self.line = line
+        self.error = error
+
+
+def run_line(code: str, function: Any, *args: Any) -> Any:
+    """``function(*args)``, with any exception re-raised as a :class:`ProgramError` of the line ``code``."""
+    try:
+        return function(*args)
+    except Exception as error:  # noqa: BLE001 - whatever the engine raises is reported with its line
+        raise ProgramError(code, error) from error
+
+
+# -- random programs ------------------------------------------------------------------
+
+
+def programs(operations: Sequence[Operation], left: Collection[str] = (), right: Collection[str] = (),
+             max_inputs: int = 3, max_statements: int = 8, input_bound: float = 2.0,
+             max_magnitude: float = 100.0) -> st.SearchStrategy[Program]:
+    """Random programs over ``operations`` (which must include ``+``).
+
+    ``left`` and ``right`` name the infix operators that may have a number on
+    that side (``3 + v``, ``v + 3``).  Inputs lie in [-input_bound, input_bound];
+    every node this project's engine records for a statement, and every local
+    partial, stays within ``max_magnitude``.
+    """
+    if OPERATIONS["+"] not in operations:
+        raise ValueError("programs() needs + among the operations: it sums the unused results")
+    return _programs(tuple(operations), frozenset(left), frozenset(right), max_inputs, max_statements,
+                     input_bound, max_magnitude)
+
+
+@st.composite
+def _programs(draw: Any, operations: tuple[Operation, ...], left: frozenset[str], right: frozenset[str],
+              max_inputs: int, max_statements: int, input_bound: float, max_magnitude: float) -> Program:
+    inputs = tuple(draw(st.lists(floats(input_bound), min_size=1, max_size=max_inputs)))
+    nodes = [Value(x) for x in inputs]  # this project's engine computes every node as it is drawn
+    statements: list[Statement] = []
+    for _ in range(draw(st.integers(1, max_statements))):
+        statement = draw(_statement(operations, left, right, len(nodes)))
+        node = _admitted(statement, nodes, max_magnitude)
+        if node is not None:  # otherwise the statement is skipped: it would leave the safe domain
+            statements.append(statement)
+            nodes.append(node)
+    assume(statements)
+    # Sum the unused results into the root, so that every statement counts.
+    used = {a for s in statements for a in s.args if isinstance(a, int)}
+    sinks = [i for i in range(len(inputs), len(nodes)) if i not in used]
+    while len(sinks) > 1:
+        gather = Statement(OPERATIONS["+"], (sinks[0], sinks[1]))
+        node = _admitted(gather, nodes, max_magnitude)
+        if node is None:
+            break
+        statements.append(gather)
+        nodes.append(node)
+        sinks = [len(nodes) - 1, *sinks[2:]]
+    return Program(inputs, tuple(statements))
+
+
+@st.composite
+def _statement(draw: Any, operations: tuple[Operation, ...], left: frozenset[str], right: frozenset[str],
+               n_nodes: int) -> Statement:
+    # Half the statements join two operands, however many methods the engine has,
+    # so programs keep their fan-in (x + x, shared operands).
+    joining = [op for op in operations if op.arity == 2]
+    single = [op for op in operations if op.arity == 1]
+    op = draw(st.one_of(*[st.sampled_from(group) for group in (joining, single) if group]))
+    # Operands are drawn as a distance back from the newest node, so that they shrink
+    # towards it and stay valid when the shrinker deletes inputs or statements.
+    node = st.integers(0, n_nodes - 1).map(lambda back: n_nodes - 1 - back)
+    number = st.builds(Const, constants())
+    if op.arity == 1:
+        return Statement(op, (draw(node),))
+    if op.name == "** number":
+        return Statement(op, (draw(node), draw(number)))
+    # At most one number, on a side where the engine takes numbers.
+    a = draw(node | number if op.name in left else node)
+    b = draw(node | number if op.name in right and isinstance(a, int) else node)
+    return Statement(op, (a, b))
+
+
+def _admitted(statement: Statement, nodes: list[Value], bound: float) -> Value | None:
+    """The statement's node in this project's engine if every node it records passes the rule, else None."""
+    operands = [nodes[a] if isinstance(a, int) else a.value for a in statement.args]
+    try:
+        out = statement.operation.call(*operands)
+    except (ArithmeticError, ValueError):  # outside the domain: the engine names it, the generator skips it
+        return None
+    known = {id(n) for n in nodes}
+    stack, seen = [out], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in known or id(n) in seen:
+            continue
+        seen.add(id(n))
+        if not admissible_node(n, bound) or abs(n.data) > bound:
+            return None
+        stack.extend(n.parents)
+    return out

@@ -192,7 +192,7 @@ def _partial_label(node: Any, index: int, partial: float | None, names: dict[int
     """The local partial on the edge (a number), its formula as the tooltip; nothing for a constant."""
     if partial is None:
         return {}
-    return {"label": number(partial), "tooltip": partial_formula(node, index, names)}
+    return {"label": number(partial), "tooltip": _plain(partial_formula(node, index, names))}
 
 
 def _no_label(node: Any, index: int, partial: float | None, names: dict[int, str]) -> dict[str, str]:
@@ -370,7 +370,7 @@ def _add_values(plan: _Plan, look: Look, add: Callable[[str | None, str, dict[st
         else:
             attrs["label"] = _record(plan.names[id(node)], f"data {number(node.data)}", look.grad(node))
         if node.site is not None:  # anomaly mode recorded where the node was made
-            attrs["tooltip"] = f"made at {node.site}"
+            attrs["tooltip"] = _plain(f"made at {node.site}")
         if node is look.current:
             attrs.update(HIGHLIGHT)
         add(plan.scopes[id(node)], f"n{position}", attrs)
@@ -433,8 +433,8 @@ def _clusters(graph: graphviz.Digraph, boxes: dict[str, list[tuple[str, dict[str
             tree.setdefault(outer, set()).add(inner)
 
     def emit(parent: graphviz.Digraph, scope: str) -> None:
-        with parent.subgraph(name=f"cluster_{scope}") as box:
-            box.attr(label=scope, style="rounded", color="#888888", fontname="Helvetica")
+        with parent.subgraph(name=_plain(f"cluster_{scope}")) as box:
+            box.attr(label=_plain(scope), style="rounded", color="#888888", fontname="Helvetica")
             for name, attrs in boxes.get(scope, []):
                 box.node(name, **attrs)
             for inner in sorted(tree.get(scope, ()), key=_natural):
@@ -450,7 +450,7 @@ def _natural(scope: str) -> list[Any]:
 
 
 def _op_attrs(node: Any) -> dict[str, str]:
-    return {"label": _escape(node.primitive.symbol), "shape": "circle"}
+    return {"label": _plain(node.primitive.symbol), "shape": "circle"}
 
 
 def _op_summary(members: list[Any], roles: dict[int, str]) -> str:
@@ -463,7 +463,32 @@ def _record(*fields: str) -> str:
 
 
 def _escape(text: str) -> str:
-    """Escape what Graphviz records treat as structure."""
+    """A field of a record as plain text: what records treat as structure escaped."""
+    text = _clean(text)
     for char in "\\{}|<>":
         text = text.replace(char, "\\" + char)
     return text
+
+
+def _plain(text: str) -> str:
+    """Any other text reaching DOT, as plain text: never an HTML-like label, a backslash only a backslash.
+
+    A scope or label such as ``<<TABLE>...<TD HREF="javascript:...">...>>`` would
+    otherwise become markup (a link in the SVG); every name, label and tooltip
+    the user controls goes through here or :func:`_escape`.
+    """
+    import graphviz
+
+    return graphviz.escape(_clean(text))
+
+
+#: Longer texts are shortened in drawings (Graphviz fails on labels of about 16,000 characters).
+MAX_TEXT = 200
+
+
+def _clean(text: str) -> str:
+    """Text Graphviz can take: control characters and lone surrogates replaced, at most MAX_TEXT long."""
+    text = str(text).encode("utf-8", "replace").decode("utf-8")  # a lone surrogate becomes "?"
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else "\ufffd" for c in text)
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "\u2026"

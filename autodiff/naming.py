@@ -37,9 +37,12 @@ SHOWN_INPUTS = 4
 def number(x: Any) -> str:
     """A number as printed in explanations, records and reprs: 6 significant digits (and no -0).
 
-    A recorded Value (a gradient made with ``create_graph``) is shown by its number.
+    A recorded Value (a gradient made with ``create_graph``) is shown by its
+    number, a ``grad`` of None ("no gradient yet") as None.
     """
     x = getattr(x, "data", x)
+    if x is None:
+        return "None"
     return f"{x + 0.0:.6g}"
 
 

@@ -273,6 +273,7 @@ class Stepper:
         grads = self._sweep.grads
         before = {parent: grads[parent] for parent in node.parents}
         earlier = node.grad if not isinstance(node.grad, Value) else node.grad.data
+        earlier = 0.0 if earlier is None else earlier  # "no gradient yet": the pass starts it from 0
         upstream = grads[node]
         try:
             partials = self._sweep.visit(node)  # the step itself: the chain rule, as backward runs it

@@ -296,7 +296,7 @@ class Layer(Module):
 
     def get_gradients(self) -> tuple[np.ndarray, np.ndarray | None]:
         """The ``grad`` of every parameter, laid out as :meth:`get_weights`."""
-        return self._arrays(lambda p: p.grad)
+        return self._arrays(lambda p: 0.0 if p.grad is None else p.grad)  # None: no gradient yet
 
     def _arrays(self, read: Any) -> tuple[np.ndarray, np.ndarray | None]:
         w = np.array([[read(p) for p in n.w] for n in self.neurons]).T

@@ -9,7 +9,7 @@ and this project's, as the oracle.
 
 :func:`programs` draws random programs with Hypothesis under the same
 admissibility rule as the project's graph strategies
-(:func:`autodiff.testing.admissible.admissible`, applied to every node this
+(:func:`autodiff.testing.graphs.admitted_node`, applied to every node this
 project's engine records for a statement): values and partials within bounds,
 each operand any earlier node (so fan-out, shared operands and diamonds are
 common) or a number on either side, and the unused results summed at the end
@@ -37,8 +37,8 @@ from typing import Any
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from ..testing.admissible import admissible_node
-from ..testing.strategies import Const, constants, floats
+from ..testing.graphs import Const, admitted_node
+from ..testing.strategies import constants, floats
 from ..value import Value
 from .operations import OPERATIONS, Operation
 
@@ -204,7 +204,7 @@ def _admitted(statement: Statement, nodes: list[Value], bound: float) -> Value |
         if id(n) in known or id(n) in seen:
             continue
         seen.add(id(n))
-        if not admissible_node(n, bound) or abs(n.data) > bound:
+        if not admitted_node(n, bound) or abs(n.data) > bound:
             return None
         stack.extend(n.parents)
     return out

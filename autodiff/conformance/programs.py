@@ -208,3 +208,14 @@ def _admitted(statement: Statement, nodes: list[Value], bound: float) -> Value |
             return None
         stack.extend(n.parents)
     return out
+
+
+def admitted(program: Program, bound: float = 100.0) -> bool:
+    """Whether every statement of a (fixed) program passes the rule random programs are drawn under."""
+    nodes = [Value(x) for x in program.inputs]
+    for statement in program.statements:
+        node = _admitted(statement, nodes, bound)
+        if node is None:
+            return False
+        nodes.append(node)
+    return True

@@ -97,6 +97,11 @@ class Worker:
             return Outcome("crashed", error=str(dead))
         return answer
 
+    def start(self) -> None:
+        """Start the child and import the engine now (else the first call does): TargetError if it fails."""
+        if self._process is None:
+            self._start()
+
     def close(self) -> None:
         """End the child (the one this worker started)."""
         if self._process is not None:

@@ -13,15 +13,13 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
-from hypothesis import seed as hypothesis_seed
-
 from ..testing.graphs import Const
 from .diagnosis import Verdict, close, judge
 from .operations import LEFT_NUMBERS, OPERATIONS, left_feature, right_feature
 from .programs import Program, Statement, admitted, programs
 from .report import CheckResult
-from .runner import Worker
+from .runner import Outcome, Worker
+from .search import search
 from .shape import Shape
 
 #: The fixed default seed: the same engine gives the same verdict and the same example on every run.
@@ -46,10 +44,15 @@ class Kit:
     max_examples: int = MAX_EXAMPLES
     semantics: list[str] = field(default_factory=list)
 
-    def judge(self, program: Program, timeout: float = PROGRAM_TIMEOUT) -> Verdict:
-        """Run ``program`` in the engine and compare it with this project's."""
-        outcome = self.worker.call("run_program", program, self.shape.seed_by_hand, timeout=timeout)
-        return judge(program, outcome, self.shape.class_name, self.shape.seed_by_hand)
+    def run(self, program: Program) -> Outcome:
+        """Run ``program`` in the engine: every node's data and gradient, or what went wrong."""
+        return self.worker.call("run_program", program, self.shape.seed_by_hand, timeout=PROGRAM_TIMEOUT)
+
+    def judge(self, program: Program, outcome: Outcome | None = None, diagnose: bool = True) -> Verdict:
+        """Compare the engine's run of ``program`` with this project's (naming the mistake if ``diagnose``)."""
+        outcome = self.run(program) if outcome is None else outcome
+        return judge(program, outcome, self.shape.class_name, self.shape.seed_by_hand,
+                     rerun=self.run if diagnose else None)
 
     def code(self, program: Program) -> str:
         """The program in the learner's API."""
@@ -212,23 +215,19 @@ def random_programs(kit: Kit) -> CheckResult:
         if verdict is None:
             if accidents >= MAX_ACCIDENTS:
                 return  # the engine hangs or crashes: stop searching, keep the smallest failure so far
-            outcome = kit.worker.call("run_program", program, shape.seed_by_hand, timeout=PROGRAM_TIMEOUT)
+            outcome = kit.run(program)
             accidents += outcome.kind in ("timeout", "crashed")
-            verdict = verdicts[program] = judge(program, outcome, shape.class_name, shape.seed_by_hand)
+            verdict = verdicts[program] = kit.judge(program, outcome, diagnose=False)
         if not verdict.ok:
             raise _Disagreement(program, verdict)
 
-    test = given(strategy)(agrees)
-    test = hypothesis_seed(kit.seed)(test)
-    test = settings(max_examples=kit.max_examples, derandomize=True, database=None, deadline=None,
-                    verbosity=Verbosity.quiet, report_multiple_bugs=False, print_blob=False,
-                    phases=(Phase.generate, Phase.shrink), suppress_health_check=list(HealthCheck))(test)
     try:
-        test()
+        search(strategy, agrees, kit.seed, kit.max_examples)
     except _Disagreement as failed:
         code = kit.code(failed.program)
-        detail = (f"{failed.verdict.summary} (the smallest of {len(verdicts)} programs tried that disagrees)\n"
-                  f"{failed.verdict.detail}")
+        verdict = kit.judge(failed.program)  # again, now naming the mistake (the search does not)
+        detail = (f"{verdict.summary} (the smallest disagreeing program found; {len(verdicts)} run)\n"
+                  f"{verdict.detail}")
         return CheckResult(name, "fail", detail, code)
     not_drawn = [f"{f} ({why})" for f, why in shape.broken.items()]
     detail = f"{len(verdicts)} random programs agree with this project's engine (seed {kit.seed})"

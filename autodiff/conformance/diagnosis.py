@@ -19,11 +19,13 @@ running the same program.  A disagreement is explained three ways:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..testing import mistakes
+from ..testing.mistakes import Prediction
 from ..value import Value
-from .programs import Program
+from .programs import Program, perturbed
 from .runner import Outcome
 
 #: Tolerances of every comparison: micrograd's parents are a set, so its order of summation varies.
@@ -48,8 +50,15 @@ def close(a: float, b: float) -> bool:
     return abs(a - b) <= ATOL + RTOL * abs(b)
 
 
-def judge(program: Program, outcome: Outcome, constructor: str = "Value", seed_by_hand: bool = False) -> Verdict:
-    """Compare the learner's run of ``program`` (``outcome`` of ``calls.run_program``) with this project's."""
+def judge(program: Program, outcome: Outcome, constructor: str = "Value", seed_by_hand: bool = False,
+          rerun: Callable[[Program], Outcome] | None = None) -> Verdict:
+    """Compare the learner's run of ``program`` (``outcome`` of ``calls.run_program``) with this project's.
+
+    ``rerun`` runs another program in the learner's engine: a mistake of the
+    catalogue is named only if it also explains the numbers of the same
+    program at nearby inputs (small examples are full of coincidences:
+    log(1) = 0, x * 0 = 0).  Without it, no mistake is named.
+    """
     code = program.lines(constructor, seed_by_hand)
     if not outcome.ok:
         return Verdict(False, outcome.describe(), "\n".join(_indented(code)))
@@ -64,56 +73,77 @@ def judge(program: Program, outcome: Outcome, constructor: str = "Value", seed_b
     if not wrong:
         return Verdict(True)
     first = wrong[-1]
-    where = _first_wrong_rule(program, ours, theirs, first, code)
-    cause = _cause(program, ours, theirs, first)
+    walk, local = _mistakes(program, ours, theirs, first, rerun)
     summary = f"v{first}.grad is {_n(theirs[first][1])}, the right gradient is {_n(ours[first].grad)}"
-    detail = "\n".join([*_annotated(code, ours, theirs, "grad"), where, *cause])
-    return Verdict(False, summary, detail)
+    lines = _annotated(code, ours, theirs, "grad")
+    where = _first_wrong(program, ours, theirs, first, code)
+    faults = [m for m in walk if m.name in KINDS]
+    if faults:
+        kinds = " or ".join(sorted({KINDS[m.name] for m in faults}))
+        titles = "; equally, ".join(m.title for m in faults)
+        lines.append(f"The whole backward pass matches {kinds}: {titles}. {faults[0].explanation} "
+                     f"It first shows at v{first}: {where}")
+    else:
+        lines.append(f"The first node whose local rule disagrees: {where}")
+        named = [(m.title, "", m.explanation) for m in walk] + [(p.mistake.title, f" ({p.detail})",
+                                                                 p.mistake.explanation) for p in local]
+        lines += [f"This matches a wrong local rule: {title}{where_}. {why}" for title, where_, why in named]
+    return Verdict(False, summary, "\n".join(lines))
 
 
-def _first_wrong_rule(program: Program, ours: list[Value], theirs: list[tuple[float, float]],
-                      node: int, code: list[str]) -> str:
-    """Where the first wrong gradient comes from: the consumers that passed it back."""
+def _first_wrong(program: Program, ours: list[Value], theirs: list[tuple[float, float]],
+                 node: int, code: list[str]) -> str:
+    """Why ``node`` is the first wrong one: what its consumers, all right, should have passed back."""
     if node == program.size - 1:
-        return (f"The root's own gradient is {_n(theirs[node][1])}: backward() must start from "
+        return (f"the root's own gradient is {_n(theirs[node][1])}; backward() must start from "
                 f"d(root)/d(root) = 1.")
-    first = len(program.inputs)
     parts = []
     for c in program.consumers(node):
-        local = local_derivative(program, c, node, [n.data for n in ours])
-        parts.append((c, local, local * theirs[c][1]))
-    sent = " + ".join(f"{_n(local)} × {_n(theirs[c][1])} from {code[c].split(' = ', 1)[1]}"
-                      for c, local, _ in parts)
-    right = sum(part for _, _, part in parts)
-    text = (f"The first node whose local rule disagrees: every node v{node} feeds has the right gradient, "
-            f"yet v{node}.grad is {_n(theirs[node][1])}; the local derivatives times the upstream "
-            f"gradients add up to {sent} = {_n(right)}.")
+        parts.append((c, local_derivative(program, c, node, [n.data for n in ours])))
+    sent = " + ".join(f"{_n(local)} × {_n(theirs[c][1])} (from {code[c]})" for c, local in parts)
+    right = sum(local * theirs[c][1] for c, local in parts)
+    text = (f"every node v{node} feeds has the right gradient, yet v{node}.grad is {_n(theirs[node][1])}; "
+            f"local derivative times upstream gradient gives {sent} = {_n(right)}.")
     if len(parts) == 1 and theirs[parts[0][0]][1] != 0.0:
-        c, local, _ = parts[0]
+        c, local = parts[0]
+        statement = program.statements[c - len(program.inputs)]
         yours = theirs[node][1] / theirs[c][1]
-        statement = program.statements[c - first]
         text += (f" So your engine's local derivative of {code[c]} by v{node} is {_n(yours)}; "
                  f"the right one is {_n(local)}{_formula(statement.operation.name, ours[c])}.")
     return text
 
 
-def _cause(program: Program, ours: list[Value], theirs: list[tuple[float, float]], node: int) -> list[str]:
-    """The catalogue's mistakes that explain the numbers: for the whole pass, else at the first wrong node."""
+def _mistakes(program: Program, ours: list[Value], theirs: list[tuple[float, float]], node: int,
+              rerun: Callable[[Program], Outcome] | None) -> tuple[list[mistakes.Mistake], list[Prediction]]:
+    """The catalogue's explanations that hold here and at nearby inputs: for the whole pass, else at ``node``."""
+    if rerun is None:
+        return [], []
+    walk, local = _explanations(ours, theirs, node)
+    if not walk and not local:
+        return [], []
+    nearby = next(perturbed(program), None)
+    if nearby is None:
+        return [], []
+    outcome = rerun(nearby)
+    if not outcome.ok:
+        return [], []
+    walk_there, local_there = _explanations(nearby.run(Value), outcome.value, node)
+    names = {m.name for m in walk_there}
+    local_names = {p.mistake.name for p in local_there}
+    return [m for m in walk if m.name in names], [p for p in local if p.mistake.name in local_names]
+
+
+def _explanations(ours: list[Value], theirs: list[tuple[float, float]],
+                  node: int) -> tuple[list[mistakes.Mistake], list[Prediction]]:
     root = ours[-1]
     observed = {n: grad for n, (_, grad) in zip(ours, theirs)}
     try:
-        found = mistakes.diagnose(root, observed, RTOL, ATOL)
+        walk = mistakes.diagnose(root, observed, RTOL, ATOL)
     except ValueError:
-        found = []
-    if found:
-        return [f"The whole backward pass matches {KINDS.get(m.name, 'a wrong local rule')}: {m.title}. "
-                f"{m.explanation}" for m in found]
-    local = [p for p in mistakes.predictions(root, ours[node]) if close(theirs[node][1], p.value)]
-    if local:
-        return [f"At v{node} the numbers match {KINDS.get(p.mistake.name, 'a wrong local rule')}: "
-                f"{p.mistake.title} ({p.detail}). {p.mistake.explanation}" for p in local]
-    return ["No mistake of the catalogue gives these numbers: compare the rule above with your "
-            "engine's backward for that operation."]
+        walk = []
+    if walk:
+        return walk, []
+    return [], [p for p in mistakes.predictions(root, ours[node]) if close(theirs[node][1], p.value)]
 
 
 def local_derivative(program: Program, statement_node: int, operand: int, data: list[float]) -> float:

@@ -30,7 +30,7 @@ v2.backward()
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,3 +219,16 @@ def admitted(program: Program, bound: float = 100.0) -> bool:
             return False
         nodes.append(node)
     return True
+
+
+#: How the inputs are moved to confirm a diagnosis away from the shrunk point's coincidences.
+SHIFTS = (0.137, -0.261, 0.193, -0.071)
+
+
+def perturbed(program: Program) -> Iterator[Program]:
+    """The same program at nearby inputs (each moved by a different small amount), where still admitted."""
+    for scale in (1.0, 0.5, -1.0, 2.0):
+        inputs = tuple(x + scale * SHIFTS[i % len(SHIFTS)] for i, x in enumerate(program.inputs))
+        moved = Program(inputs, program.statements)
+        if admitted(moved, bound=1e6):  # within every domain; the magnitudes are the program's own
+            yield moved

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from ..testing.graphs import Const
 from .diagnosis import Verdict, close, judge
 from .operations import LEFT_NUMBERS, OPERATIONS, left_feature, right_feature
-from .programs import Program, Statement, admitted, programs
+from .generator import programs
+from .programs import Program, Statement, admitted
 from .report import CheckResult
 from .runner import Outcome, Worker
 from .search import search

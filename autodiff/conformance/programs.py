@@ -7,13 +7,11 @@ or to numbers.  It prints as the code a learner would write, and
 whichever ``Value`` class it is given: the learner's, in the child process,
 and this project's, as the oracle.
 
-:func:`programs` draws random programs with Hypothesis under the same
-admissibility rule as the project's graph strategies
-(:func:`autodiff.testing.graphs.admitted_node`, applied to every node this
-project's engine records for a statement): values and partials within bounds,
-each operand any earlier node (so fan-out, shared operands and diamonds are
-common) or a number on either side, and the unused results summed at the end
-so that every statement counts.
+A statement is admitted where every node this project's engine records for
+it passes the rule of the project's graph strategies
+(:func:`autodiff.testing.graphs.admitted_node`): inside every domain, values
+and partials within bounds.  :mod:`~autodiff.conformance.generator` draws
+random programs under it.
 
 >>> from autodiff.conformance.operations import OPERATIONS
 >>> add, mul = OPERATIONS["+"], OPERATIONS["*"]
@@ -30,17 +28,13 @@ v2.backward()
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from hypothesis import assume
-from hypothesis import strategies as st
-
 from ..testing.graphs import Const, admitted_node
-from ..testing.strategies import constants, floats
 from ..value import Value
-from .operations import OPERATIONS, Operation
+from .operations import Operation
 
 
 @dataclass(frozen=True)
@@ -122,75 +116,10 @@ def run_line(code: str, function: Any, *args: Any) -> Any:
         raise ProgramError(code, error) from error
 
 
-# -- random programs ------------------------------------------------------------------
+# -- the admissibility rule, applied to statements -----------------------------------------
 
 
-def programs(operations: Sequence[Operation], left: Collection[str] = (), right: Collection[str] = (),
-             max_inputs: int = 3, max_statements: int = 8, input_bound: float = 2.0,
-             max_magnitude: float = 100.0) -> st.SearchStrategy[Program]:
-    """Random programs over ``operations`` (which must include ``+``).
-
-    ``left`` and ``right`` name the infix operators that may have a number on
-    that side (``3 + v``, ``v + 3``).  Inputs lie in [-input_bound, input_bound];
-    every node this project's engine records for a statement, and every local
-    partial, stays within ``max_magnitude``.
-    """
-    if OPERATIONS["+"] not in operations:
-        raise ValueError("programs() needs + among the operations: it sums the unused results")
-    return _programs(tuple(operations), frozenset(left), frozenset(right), max_inputs, max_statements,
-                     input_bound, max_magnitude)
-
-
-@st.composite
-def _programs(draw: Any, operations: tuple[Operation, ...], left: frozenset[str], right: frozenset[str],
-              max_inputs: int, max_statements: int, input_bound: float, max_magnitude: float) -> Program:
-    inputs = tuple(draw(st.lists(floats(input_bound), min_size=1, max_size=max_inputs)))
-    nodes = [Value(x) for x in inputs]  # this project's engine computes every node as it is drawn
-    statements: list[Statement] = []
-    for _ in range(draw(st.integers(1, max_statements))):
-        statement = draw(_statement(operations, left, right, len(nodes)))
-        node = _admitted(statement, nodes, max_magnitude)
-        if node is not None:  # otherwise the statement is skipped: it would leave the safe domain
-            statements.append(statement)
-            nodes.append(node)
-    assume(statements)
-    # Sum the unused results into the root, so that every statement counts.
-    used = {a for s in statements for a in s.args if isinstance(a, int)}
-    sinks = [i for i in range(len(inputs), len(nodes)) if i not in used]
-    while len(sinks) > 1:
-        gather = Statement(OPERATIONS["+"], (sinks[0], sinks[1]))
-        node = _admitted(gather, nodes, max_magnitude)
-        if node is None:
-            break
-        statements.append(gather)
-        nodes.append(node)
-        sinks = [len(nodes) - 1, *sinks[2:]]
-    return Program(inputs, tuple(statements))
-
-
-@st.composite
-def _statement(draw: Any, operations: tuple[Operation, ...], left: frozenset[str], right: frozenset[str],
-               n_nodes: int) -> Statement:
-    # Half the statements join two operands, however many methods the engine has,
-    # so programs keep their fan-in (x + x, shared operands).
-    joining = [op for op in operations if op.arity == 2]
-    single = [op for op in operations if op.arity == 1]
-    op = draw(st.one_of(*[st.sampled_from(group) for group in (joining, single) if group]))
-    # Operands are drawn as a distance back from the newest node, so that they shrink
-    # towards it and stay valid when the shrinker deletes inputs or statements.
-    node = st.integers(0, n_nodes - 1).map(lambda back: n_nodes - 1 - back)
-    number = st.builds(Const, constants())
-    if op.arity == 1:
-        return Statement(op, (draw(node),))
-    if op.name == "** number":
-        return Statement(op, (draw(node), draw(number)))
-    # At most one number, on a side where the engine takes numbers.
-    a = draw(node | number if op.name in left else node)
-    b = draw(node | number if op.name in right and isinstance(a, int) else node)
-    return Statement(op, (a, b))
-
-
-def _admitted(statement: Statement, nodes: list[Value], bound: float) -> Value | None:
+def admitted_statement(statement: Statement, nodes: list[Value], bound: float) -> Value | None:
     """The statement's node in this project's engine if every node it records passes the rule, else None."""
     operands = [nodes[a] if isinstance(a, int) else a.value for a in statement.args]
     try:
@@ -214,7 +143,7 @@ def admitted(program: Program, bound: float = 100.0) -> bool:
     """Whether every statement of a (fixed) program passes the rule random programs are drawn under."""
     nodes = [Value(x) for x in program.inputs]
     for statement in program.statements:
-        node = _admitted(statement, nodes, bound)
+        node = admitted_statement(statement, nodes, bound)
         if node is None:
             return False
         nodes.append(node)

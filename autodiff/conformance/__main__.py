@@ -23,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
                              "path/to/file.py:CLASS")
     parser.add_argument("--json", metavar="FILE", help="also write the verdict as JSON to FILE")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                        help=f"seed of the random programs (default {DEFAULT_SEED}: the same verdict every run)")
+                        help=f"seed of the random programs (default {DEFAULT_SEED}: the same verdict every "
+                             "run)")
     args = parser.parse_args(argv)
     try:
         report = run(args.target, seed=args.seed)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from ..testing.graphs import Const
 from .diagnosis import Verdict, close, judge
-from .operations import LEFT_NUMBERS, OPERATIONS, left_feature, right_feature
 from .generator import programs
+from .operations import LEFT_NUMBERS, OPERATIONS, left_feature, right_feature
 from .programs import Program, Statement, admitted
 from .report import CheckResult
 from .runner import Outcome, Worker
@@ -50,7 +50,7 @@ class Kit:
         return self.worker.call("run_program", program, self.shape.seed_by_hand, timeout=PROGRAM_TIMEOUT)
 
     def judge(self, program: Program, outcome: Outcome | None = None, diagnose: bool = True) -> Verdict:
-        """Compare the engine's run of ``program`` with this project's (naming the mistake if ``diagnose``)."""
+        """Compare the engine's run of ``program`` with this project's (naming mistakes if ``diagnose``)."""
         outcome = self.run(program) if outcome is None else outcome
         return judge(program, outcome, self.shape.class_name, self.shape.seed_by_hand,
                      rerun=self.run if diagnose else None)
@@ -131,7 +131,8 @@ def constants_on_the_left(kit: Kit) -> CheckResult:
     present = [f for f in features if f not in absent]
     if not present:
         return CheckResult(name, "skip", "no reflected operator: " + "; ".join(kit.shape.missing(*features)))
-    cases = [_program([0.5], _s(op, LEFT_NUMBERS[op], 0)) for op in LEFT_NUMBERS if left_feature(op) in present]
+    cases = [_program([0.5], _s(op, LEFT_NUMBERS[op], 0))
+             for op in LEFT_NUMBERS if left_feature(op) in present]
     result = _programs_check(kit, name, cases, ())
     if absent and result.status == "pass":
         return CheckResult(name, "pass", f"{result.detail}; absent: " + "; ".join(kit.shape.missing(*absent)))
@@ -162,7 +163,7 @@ UPSTREAM = -1.5
 
 
 def local_rule_program(name: str, operands: Sequence[float]) -> Program:
-    """``out = OP(operands)``, then ``root = out * s`` with s = -1.5, so the rule meets an upstream gradient."""
+    """``out = OP(operands)``, then ``root = out * s`` (s = -1.5): the rule meets an upstream gradient."""
     n = len(operands)
     if name == "** number":
         return _program([operands[0], UPSTREAM], _s(name, 0, float(operands[1])), _s("*", 2, 1))
@@ -246,9 +247,9 @@ def deep_chain(depth: int) -> Check:
 
     def check(kit: Kit) -> CheckResult:
         outcome = kit.worker.call("deep_chain", depth, kit.shape.seed_by_hand, timeout=CHAIN_TIMEOUT)
+        seed = "v.grad = 1.0\n" if kit.shape.seed_by_hand else ""
         code = (f"x = {kit.shape.class_name}(1.0)\nv = x\nfor _ in range({depth}):\n"
-                f"    v = v + {kit.shape.class_name}(0.001)\n" + ("v.grad = 1.0\n" if kit.shape.seed_by_hand else "")
-                + "v.backward()")
+                f"    v = v + {kit.shape.class_name}(0.001)\n{seed}v.backward()")
         if outcome.kind == "raised" and outcome.exception == "RecursionError":
             detail = (f"{outcome.describe()}: a chain of {depth:,} nodes is deeper than Python's default "
                       f"recursion limit (1,000 frames), so a walk that recurses once per node (a recursive "
@@ -260,8 +261,9 @@ def deep_chain(depth: int) -> Check:
         data, grad = outcome.value
         right = 1.0 + depth * 0.001
         if not close(grad, 1.0) or not math.isclose(data, right, rel_tol=1e-9):
-            return CheckResult(check_name, "fail", f"the root's data is {data!r} (right: about {right:g}) and "
-                               f"x.grad is {grad!r} (right: 1.0)", code)
+            detail = (f"the root's data is {data!r} (right: about {right:g}) and x.grad is {grad!r} "
+                      f"(right: 1.0)")
+            return CheckResult(check_name, "fail", detail, code)
         return CheckResult(check_name, "pass", f"x.grad = 1 at the end of a chain of {depth:,} nodes")
 
     check.__name__ = f"deep_chain_{depth}"
@@ -273,7 +275,7 @@ def deep_chain(depth: int) -> Check:
 
 
 def backward_twice(kit: Kit) -> CheckResult:
-    """``b = a + a; c = b + b``, backward twice: accumulating (8), resetting (4) or raising pass; else fail."""
+    """``b = a + a; c = b + b``, backward twice: accumulating (8), resetting (4) or raising pass."""
     name = "backward twice"
     code = (f"a = {kit.shape.class_name}(3.0)\nb = a + a\nc = b + b\nc.backward()    # a.grad: 4\n"
             f"c.backward()    # a.grad: 8 if gradients accumulate, 4 if backward resets them")
@@ -302,7 +304,8 @@ def backward_twice(kit: Kit) -> CheckResult:
 # -- large inputs -------------------------------------------------------------------------
 
 #: (method, x, right data): tanh and sigmoid saturate; their gradient there is 0.
-SATURATING = (("tanh", 1000.0, 1.0), ("tanh", -1000.0, -1.0), ("sigmoid", 1000.0, 1.0), ("sigmoid", -1000.0, 0.0))
+SATURATING = (("tanh", 1000.0, 1.0), ("tanh", -1000.0, -1.0),
+              ("sigmoid", 1000.0, 1.0), ("sigmoid", -1000.0, 0.0))
 
 
 def large_inputs(kit: Kit) -> CheckResult:
@@ -311,7 +314,8 @@ def large_inputs(kit: Kit) -> CheckResult:
     shape = kit.shape
     tested = [m for m in ("tanh", "sigmoid", "exp") if m not in shape.absent]
     if not tested:
-        return CheckResult(name, "skip", "no tanh, sigmoid or exp: " + "; ".join(shape.missing("tanh", "sigmoid", "exp")))
+        absent = "; ".join(shape.missing("tanh", "sigmoid", "exp"))
+        return CheckResult(name, "skip", f"no tanh, sigmoid or exp: {absent}")
     said = []
     for method, x, right in SATURATING:
         if method not in tested:
@@ -319,8 +323,9 @@ def large_inputs(kit: Kit) -> CheckResult:
         code = f"x = {shape.class_name}({x!r})\ny = x.{method}()\ny.backward()"
         outcome = kit.worker.call("large_input", method, x, shape.seed_by_hand, timeout=PROGRAM_TIMEOUT)
         if not outcome.ok:
-            return CheckResult(name, "fail", f"{method}({x:g}): {outcome.describe()}; {method} must saturate "
-                               f"to {right:g} there, e.g. computed from exp(-|x|), which cannot overflow", code)
+            detail = (f"{method}({x:g}): {outcome.describe()}; {method} must saturate to {right:g} there, "
+                      f"e.g. computed from exp(-|x|), which cannot overflow")
+            return CheckResult(name, "fail", detail, code)
         data, grad = outcome.value
         if math.isnan(data) or math.isnan(grad):
             return CheckResult(name, "fail", f"{method}({x:g}) returned NaN silently: data {data!r}, "

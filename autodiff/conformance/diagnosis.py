@@ -115,7 +115,7 @@ def _first_wrong(program: Program, ours: list[Value], theirs: list[tuple[float, 
 
 def _mistakes(program: Program, ours: list[Value], theirs: list[tuple[float, float]], node: int,
               rerun: Callable[[Program], Outcome] | None) -> tuple[list[mistakes.Mistake], list[Prediction]]:
-    """The catalogue's explanations that hold here and at nearby inputs: for the whole pass, else at ``node``."""
+    """The catalogue's explanations that hold here and at nearby inputs (whole pass, else at ``node``)."""
     if rerun is None:
         return [], []
     walk, local = _explanations(ours, theirs, node)

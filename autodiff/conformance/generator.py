@@ -14,7 +14,7 @@ statements and simpler numbers.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from hypothesis import assume
@@ -90,7 +90,7 @@ def _statement(draw: Any, operations: tuple[Operation, ...], left: frozenset[str
 _NUMBER = st.builds(Const, constants())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _choices(operations: tuple[Operation, ...]) -> st.SearchStrategy[Operation]:
     # Half the statements join two operands, however many methods the engine has,
     # so programs keep their fan-in (x + x, shared operands).
@@ -99,13 +99,13 @@ def _choices(operations: tuple[Operation, ...]) -> st.SearchStrategy[Operation]:
     return st.one_of(*[st.sampled_from(group) for group in (joining, single) if group])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _nodes(n_nodes: int) -> st.SearchStrategy[int]:
     # Operands are drawn as a distance back from the newest node, so that they shrink
     # towards it and stay valid when the shrinker deletes inputs or statements.
     return st.integers(0, n_nodes - 1).map(lambda back: n_nodes - 1 - back)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _node_or_number(n_nodes: int) -> st.SearchStrategy[int | Const]:
     return _nodes(n_nodes) | _NUMBER

@@ -1,4 +1,4 @@
-"""Running the kit: every check on one engine (:func:`run`), and the pytest factory (:func:`conformance_tests`)."""
+"""Running the kit: every check on one engine (:func:`run`), and the pytest factory."""
 
 from __future__ import annotations
 

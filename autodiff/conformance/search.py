@@ -25,7 +25,8 @@ from hypothesis import seed as _seed
 from hypothesis import strategies as st
 
 
-def search(strategy: st.SearchStrategy[Any], test: Callable[[Any], None], seed: int, max_examples: int) -> None:
+def search(strategy: st.SearchStrategy[Any], test: Callable[[Any], None], seed: int,
+           max_examples: int) -> None:
     """Run ``test`` on examples of ``strategy``; re-raise the smallest example's exception, if any."""
     run = given(strategy)(test)
     run = _seed(seed)(run)

@@ -64,8 +64,8 @@ class Shape:
                 for f in features if not self.has(f)]
 
     def _side(self, feature: str) -> bool:
-        return any(feature == left_feature(n) and n in self.left or feature == right_feature(n) and n in self.right
-                   for n in LEFT_NUMBERS)
+        return any(feature == left_feature(n) and n in self.left
+                   or feature == right_feature(n) and n in self.right for n in LEFT_NUMBERS)
 
     def summary(self) -> list[str]:
         """Lines describing the shape, for the report's header."""
@@ -102,8 +102,8 @@ def discover(worker: Worker, class_name: str) -> Shape:
                     side.add(name)
     missing = [name for name in REQUIRED if name not in shape.operations]
     if missing:
-        shape.unusable = "; ".join(f"{name} between two Values: {shape.absent.get(name) or shape.broken[name]}"
-                                   for name in missing)
+        why = {**shape.broken, **shape.absent}
+        shape.unusable = "; ".join(f"{name} between two Values: {why[name]}" for name in missing)
         return shape
     _find_seeding(shape, worker)
     return shape
@@ -130,8 +130,9 @@ def _find_seeding(shape: Shape, worker: Worker) -> None:
         return
     said = (f"gives a.grad = {plain.value[0]!r}, b.grad = {plain.value[1]!r}" if plain.ok
             else plain.describe())
-    shape.unusable = (f"a = {shape.class_name}(2.0); b = {shape.class_name}(-3.0); d = a * b + a; d.backward() "
-                      f"{said} (right: a.grad = -2, b.grad = 2), with or without d.grad = 1 set first")
+    value = shape.class_name
+    shape.unusable = (f"a = {value}(2.0); b = {value}(-3.0); d = a * b + a; d.backward() {said} "
+                      f"(right: a.grad = -2, b.grad = 2), with or without d.grad = 1 set first")
 
 
 def _right(gradients: list[float]) -> bool:

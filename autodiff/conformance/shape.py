@@ -72,15 +72,15 @@ class Shape:
         lines = []
         if self.unusable:
             lines.append(f"cannot test: {self.unusable}")
-        present = [name for name in OPERATIONS if name in self.operations]
-        sides = [left_feature(n) for n in LEFT_NUMBERS if n in self.left]
-        sides += [right_feature(n) for n in LEFT_NUMBERS if n in self.right]
-        lines.append("operations: " + ", ".join(present + sides))
+        lines.append("operations: " + ", ".join(name for name in OPERATIONS if name in self.operations))
+        for side, features, of in (("left", self.left, left_feature), ("right", self.right, right_feature)):
+            if features:
+                lines.append(f"numbers on the {side}: " + ", ".join(of(n) for n in LEFT_NUMBERS if n in features))
         if self.seed_by_hand:
             lines.append("semantics: backward() needs root.grad = 1 set first; the kit sets it")
-        for what, features in (("absent", self.absent), ("broken", self.broken)):
-            for feature, why in features.items():
-                lines.append(f"{what}: {feature} ({why})")
+        if self.absent:
+            lines.append(f"absent: {', '.join(self.absent)} (skipped; each skip says why)")
+        lines += [f"broken: {feature} ({why})" for feature, why in self.broken.items()]
         return lines
 
 

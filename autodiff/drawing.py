@@ -102,6 +102,7 @@ class Look:
 
 def draw(
     root: Any,
+    path: str | os.PathLike[str] | None = None,
     *,
     params: Iterable[Any] | None = None,
     edge_labels: bool = False,
@@ -113,9 +114,11 @@ def draw(
     group: Grouping | None = None,
     max_nodes: int = 500,
     legend: bool = True,
-    svg: str | os.PathLike[str] | None = None,
 ) -> graphviz.Digraph:
     """Draw the graph of ``root``; return a :class:`graphviz.Digraph` (it renders in Jupyter).
+
+    With ``path`` the drawing is also written there, in the format its suffix
+    names (``draw(o, "graph.svg")``; .png, .pdf, .dot as for :func:`save`).
 
     - ``params``: the parameter leaves (default: leaves that belong to a module, see
       :func:`scope_levels`); the other leaves are inputs.
@@ -132,7 +135,6 @@ def draw(
     - ``between``: a leaf (or its label): keep only the paths from it to the root.
     - ``max_nodes``: refuse larger drawings (Graphviz would take minutes).
     - ``legend``: name the colours of the roles drawn, under the graph.
-    - ``svg``: a file to write the SVG to (atomically); :func:`save` writes other formats.
     """
     stepping = highlight if hasattr(highlight, "gradient_so_far") and not highlight.done else None
     look = Look(
@@ -145,9 +147,8 @@ def draw(
     )
     graph = draw_with(look, root, params=params, rankdir=rankdir, cluster=cluster, collapse=collapse,
                       between=between, group=group, max_nodes=max_nodes, legend=legend)
-    if svg is not None:
-        with replaced_atomically(svg) as file:
-            file.write(graph.pipe(format="svg"))
+    if path is not None:
+        save(graph, path)
     return graph
 
 

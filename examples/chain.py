@@ -40,10 +40,9 @@ def build(seed: int) -> nn.MLP:
     return nn.MLP(1, [1] * LAYERS, activation="sigmoid", seed=seed)
 
 
-def cost(output: Any, target: float) -> autodiff.Value:
+def cost(output: autodiff.Value, target: float) -> autodiff.Value:
     """C0 = (a(L) - y)**2, the 3Blue1Brown cost of one sample (no factor 1/2)."""
-    (a,) = output
-    return (a - target) ** 2
+    return (output - target) ** 2
 
 
 def engine_gradients(model: nn.MLP, x: float, y: float) -> tuple[float, list[tuple[float, float]]]:
@@ -112,7 +111,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     history = fit(model, [[args.input]], [args.target], cost, optimizer, epochs=args.steps,
                   reduction="sum", progress=False)
     seconds = time.perf_counter() - start
-    final = float(predict(model, [[args.input]])[0, 0])
+    final = float(predict(model, [[args.input]])[0])
     every = max(1, args.steps // 10)
     print(f"training: gradient descent, learning rate {args.lr:g}")
     for record in history:

@@ -186,3 +186,10 @@ def test_an_example_runs_as_a_script():
                           env=environment, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "output for [1, 0, 1] after training" in done.stdout
+
+
+@pytest.mark.parametrize("name", sorted(f for f in os.listdir(EXAMPLES) if f.endswith(".py")))
+def test_examples_name_tutorials_by_subject_never_by_file_number(name):
+    with open(os.path.join(EXAMPLES, name), encoding="utf-8") as file:
+        text = file.read()
+    assert not re.search(r"\bseeds? (and \d+ )?0\d\d\b", text, re.IGNORECASE)

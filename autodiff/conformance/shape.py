@@ -75,7 +75,8 @@ class Shape:
         lines.append("operations: " + ", ".join(name for name in OPERATIONS if name in self.operations))
         for side, features, of in (("left", self.left, left_feature), ("right", self.right, right_feature)):
             if features:
-                lines.append(f"numbers on the {side}: " + ", ".join(of(n) for n in LEFT_NUMBERS if n in features))
+                written = ", ".join(of(n) for n in LEFT_NUMBERS if n in features)
+                lines.append(f"numbers on the {side}: {written}")
         if self.seed_by_hand:
             lines.append("semantics: backward() needs root.grad = 1 set first; the kit sets it")
         if self.absent:

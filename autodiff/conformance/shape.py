@@ -6,8 +6,8 @@ Required: a constructor from a number, ``.data``, ``.grad``, ``.backward()``,
 or ``v.abs()``) and numbers on either side of each infix operator are
 probed at a harmless point.  A feature is *present* when the probe gives a
 Value, *absent* when it raises ``TypeError``, ``AttributeError``,
-``AssertionError`` or ``NotImplementedError`` (the ways Python and
-micrograd say "not supported"), and *broken* otherwise (another exception,
+``AssertionError``, ``NotImplementedError`` or ``ValueError`` (the ways
+Python and micrograd-style engines say "not supported"), and *broken* otherwise (another exception,
 a hang, a crash, a result without ``.data``): broken features are tested and
 fail, absent ones are skipped with the reason.
 
@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 from .operations import ABS_METHOD, LEFT_NUMBERS, OPERATIONS, REQUIRED, Operation, left_feature, right_feature
 from .runner import Outcome, Worker
 
-#: Exceptions that mean "this engine does not support that", not "it is broken".
-UNSUPPORTED = frozenset({"TypeError", "AttributeError", "AssertionError", "NotImplementedError"})
+#: Exceptions that mean "this engine does not support that", not "it is broken": every probe point
+#: lies well inside every domain, so a ValueError there is a refusal ("only number exponents").
+UNSUPPORTED = frozenset({"TypeError", "AttributeError", "AssertionError", "NotImplementedError",
+                         "ValueError"})
 
 #: Seconds each probe may take.
 PROBE_TIMEOUT = 5.0

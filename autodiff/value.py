@@ -118,10 +118,13 @@ class Value:
 
     Arithmetic accepts Python and NumPy numbers on either side.  Comparisons
     (``<``, ``<=``, ``>``, ``>=``) compare ``data`` and return a plain ``bool``:
-    they are not recorded and have no derivative.  ``==`` and hashing are by
-    identity, so Values can be kept in sets and dicts as graph nodes.  A Value
-    never turns into a plain number by itself (``float(v)``, ``math.exp(v)``,
-    ``if v:`` raise ``TypeError``): read ``v.data`` or ``v.item()`` on purpose.
+    they are not recorded and have no derivative.  ``==`` between Values and
+    hashing are by identity, so Values can be kept in sets and dicts as graph
+    nodes; ``v == 3.0`` raises ``TypeError`` (write ``v.data == 3.0``).  A Value
+    never turns into a plain number by itself (``float(v)``, ``int(v)``,
+    ``round(v)``, ``math.exp(v)``, ``if v:`` raise ``TypeError``): read
+    ``v.data`` or ``v.item()`` on purpose.  A format spec formats the number
+    (``f"{loss:.4f}"``); ``f"{v}"`` is the repr.
     """
 
     # The operands live in slots, not in a tuple per node: a network is mostly
@@ -266,12 +269,28 @@ class Value:
 
         return value_card(self)
 
+    def __format__(self, spec: str) -> str:
+        """``f"{v}"`` is the repr; a format spec formats the number (``f"{loss:.4f}"``)."""
+        return format(self._data, spec) if spec else repr(self)
+
     def __float__(self) -> float:
         raise TypeError(
             f"{_describe(self)} cannot become a plain float by itself: float(v), math.exp(v) and "
             "np.float64(v) would drop it from the graph and its gradient would silently be wrong. "
             "Use the recorded operations (v.exp(), v.log(), v.sin(), ...), or read the number on "
             "purpose with v.data or v.item()"
+        )
+
+    def __int__(self) -> int:
+        raise TypeError(
+            f"{_describe(self)} cannot become a plain int by itself: int(v) would drop it from the graph. "
+            "Read the number on purpose: int(v.data)"
+        )
+
+    def __round__(self, ndigits: int | None = None) -> float:
+        raise TypeError(
+            f"{_describe(self)} cannot be rounded by itself: round(v) would drop it from the graph. "
+            f"Round the number on purpose: round(v.data{'' if ndigits is None else f', {ndigits}'})"
         )
 
     def conjugate(self) -> Value:
@@ -447,6 +466,21 @@ class Value:
         return -_binary(MAX, -self, -_operand(other, "minimum"))
 
     # -- comparisons (not differentiable, not recorded) ------------------------
+
+    def __eq__(self, other: object) -> bool:
+        # Nodes are dict keys and set members: between Values, == is identity.  Against a number
+        # it would silently answer the wrong question (is this the same node?), so it is refused.
+        if isinstance(other, Value):
+            return self is other
+        if isinstance(other, numbers.Number):
+            raise TypeError(
+                f"{_describe(self)} == {other!r}: == between a Value and a number is refused, since "
+                "between Values it asks whether they are the same node. Compare the number on "
+                f"purpose: v.data == {other!r}, or in a test v.data == pytest.approx({other!r})"
+            )
+        return NotImplemented
+
+    __hash__ = object.__hash__  # by identity, as == between Values is
 
     def __lt__(self, other: Any) -> Any:
         if isinstance(other, np.ndarray):

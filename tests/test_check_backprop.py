@@ -251,3 +251,31 @@ def test_numpy_never_turns_a_value_into_a_float():
     W = values(np.ones(3), "W")
     with pytest.raises(TypeError, match="cannot become a plain float"):
         np.asarray(W, dtype=float)
+
+
+def test_the_tutorials_numpy_operations_run_on_values_with_right_gradients():
+    A0 = RNG.rand(3, 4) + 0.5
+    B0 = RNG.randn(4, 2)
+
+    def f(A, B):
+        stacked = np.vstack([A, A[:1] * 2.0])                 # vstack, indexing, broadcasting
+        scaled = stacked.T.reshape(4, 4) / np.sqrt(np.abs(stacked).sum(axis=0, keepdims=True).T)
+        spread = np.var(scaled) + np.std(scaled[0])
+        return (np.log(scaled + 3.0) @ np.tanh(B)).mean() + spread - np.exp(B).sum() ** 0.5
+
+    cost = f(values(A0, "A"), values(B0, "B"))
+    assert cost.data == pytest.approx(f(A0, B0), rel=1e-12)
+
+    def numeric(name, array):
+        out = np.zeros_like(array)
+        for index in np.ndindex(array.shape):
+            up, down = array.copy(), array.copy()
+            up[index] += 1e-6
+            down[index] -= 1e-6
+            args = {"A": A0, "B": B0}
+            out[index] = (f(**dict(args, **{name: up})) - f(**dict(args, **{name: down}))) / 2e-6
+        return out
+
+    report = check_backprop(f, {"A": A0, "B": B0}, {"A": numeric("A", A0), "B": numeric("B", B0)})
+    for row in report.rows:  # central differences agree to about 1e-8, not to 1e-9 of the largest
+        assert row.max_difference < 1e-6 * max(1.0, np.abs(row.engine).max()), row

@@ -121,6 +121,12 @@ class Wrong:
     detail: str
     value: float
 
+    @property
+    def reason(self) -> str:
+        """The mistake in a sentence: its title, where it was made, and what it is."""
+        detail = f" ({self.detail})" if self.detail else ""
+        return f"{self.title}{detail}: {self.explanation}"
+
     def __str__(self) -> str:
         detail = f" ({self.detail})" if self.detail else ""
         return f"{number(self.value)}: {self.title}{detail}"
@@ -186,9 +192,7 @@ class Verdict:
                     "it here. Try again, or reveal the answer.")
         which = "this mistake" if len(self.mistakes) == 1 else "each of these mistakes"
         lines = [f"not right: {given} is what {question.gradient} comes to with {which}:"]
-        for wrong in self.mistakes:
-            detail = f" ({wrong.detail})" if wrong.detail else ""
-            lines.append(f"  {wrong.title}{detail}: {wrong.explanation}")
+        lines += [f"  {wrong.reason}" for wrong in self.mistakes]
         return "\n".join(lines + ["Try again, or reveal the answer."])
 
 
@@ -422,6 +426,27 @@ class Exercise:
         print()
         print(f"Score: {score!r}.")
         return score
+
+    def quiz(self) -> list[dict[str, Any]]:
+        """The questions as the page asks them (see :func:`autodiff.play`): all the page needs, precomputed.
+
+        Each is a dict: ``node``, the Value asked; ``values``, the Values whose gradient the
+        answer reveals (the node, and a hidden -y or y**-1 of it); ``edges``, the edges whose
+        local partials the answer uses, as (consumer, operand index); ``prompt``, ``where``,
+        ``answer``, ``reveal`` (how it adds up) and ``wrong``: each predicted wrong value with
+        its ``reason``.  The page compares a typed answer with these numbers by :func:`accepted`'s
+        rule; it computes nothing else.
+        """
+        found = []
+        for q in self.questions:
+            edges = self._edges.get(q.node, ())
+            helpers = [consumer for consumer, *_ in edges if consumer in self.hidden]
+            through = [(consumer, index) for consumer, index, *_ in edges]
+            through += [(outer, index) for helper in helpers for outer, index, *_ in self._edges[helper]]
+            found.append({"node": q.node, "values": [q.node, *helpers], "edges": through, "prompt": q.gradient,
+                          "where": q.definition, "answer": q.answer, "reveal": q.reveal(),
+                          "wrong": [{"value": w.value, "reason": w.reason} for w in q.wrong]})
+        return found
 
     def _repr_html_(self) -> str:
         """In a notebook: the questions and the values they need (``run()`` asks them in the cell)."""

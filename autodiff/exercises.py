@@ -443,7 +443,8 @@ class Exercise:
             helpers = [consumer for consumer, *_ in edges if consumer in self.hidden]
             through = [(consumer, index) for consumer, index, *_ in edges]
             through += [(outer, index) for helper in helpers for outer, index, *_ in self._edges[helper]]
-            found.append({"node": q.node, "values": [q.node, *helpers], "edges": through, "prompt": q.gradient,
+            found.append({"node": q.node, "values": [q.node, *helpers], "edges": through,
+                          "prompt": q.gradient,
                           "where": q.definition, "answer": q.answer, "reveal": q.reveal(),
                           "wrong": [{"value": w.value, "reason": w.reason} for w in q.wrong]})
         return found

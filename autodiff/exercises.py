@@ -219,6 +219,10 @@ class Score:
 # -- the exercise ------------------------------------------------------------------------
 
 
+#: The largest graph an exercise is made of (a page of 300 values takes about 2 s to predict every mistake).
+MAX_VALUES = 300
+
+
 class Exercise:
     """The questions of one backward pass; make one with :func:`exercise` or ``exercise.random``."""
 
@@ -229,6 +233,13 @@ class Exercise:
         self.seed = seed
         self.graph = graph  # the recipe of a random exercise (None for a graph of your own)
         sweep = Sweep(root)
+        if len(sweep.order) > MAX_VALUES:
+            raise GraphError(
+                f"an exercise on {len(sweep.order)} values would ask a question about nearly each of them "
+                f"(and predicting every mistake for each takes time that grows with the square); exercises "
+                f"are for graphs of at most {MAX_VALUES} values: practise on a part of the graph, or on "
+                "exercise.random(...)"
+            )
         check_all_fresh(sweep.order)
         self.names = node_names(sweep.order)
         self._edges = _edges(sweep)  # every edge's partial and upstream, as the sweep computed them

@@ -113,6 +113,9 @@ def test_checking_an_answer_by_number_label_or_node():
         practice.check(6, 0.0)
     with pytest.raises(GraphError, match="an exercise needs a Value as the root, not float"):
         exercise(1.0)
+    big = autodiff.sum([Value(float(i)) * 2 for i in range(150)])
+    with pytest.raises(GraphError, match="an exercise on 451 values .* at most 300 values"):
+        exercise(big)
 
 
 def test_the_answer_key_is_markdown_with_every_answer_and_how_it_adds_up():

@@ -397,7 +397,7 @@ def run_in_kernel(code, answers, timeout=120.0):
             assert kind != "error", content
             if kind == "stream":
                 output.append(content["text"])
-            elif kind == "execute_result":
+            elif kind in ("execute_result", "display_data"):
                 results.append(content["data"])
             elif kind == "status" and content["execution_state"] == "idle":
                 return prompts, "".join(output), results
@@ -412,8 +412,11 @@ def test_run_asks_through_input_in_a_real_notebook_kernel():
     first, second, *rest = expected.questions
     answers = [repr(first.answer), repr(second.answer + 1.0), "?"] + ["q"]
     code = ("import autodiff\npractice = autodiff.exercise.random(size=3, ops=['mul', 'sub'], seed=3)\n"
-            "score = practice.run()\nscore.outcomes")
+            "display(practice)\nscore = practice.run()\nscore.outcomes")
     prompts, output, results = run_in_kernel(code, answers)
+    page = results[0]["text/html"]  # the exercise shows itself as its page, guessing first, in a frame
+    assert page.startswith("<iframe srcdoc=") and "guess first" in page and "checked" in page
+    assert f"&quot;prompt&quot;: &quot;{first.gradient}&quot;" in page
     assert prompts[:3] == [f"{first.gradient} = ", f"{second.gradient} = ", f"{second.gradient} = "]
     assert f"right: {first.gradient}" in output and "not right: " in output and second.reveal() in output
     assert results[-1]["text/plain"] == repr(["first try", "revealed"] + ["not asked"] * len(rest))

@@ -274,8 +274,7 @@ _TEMPLATE = """<!DOCTYPE html>
   {{scoreboard}}
 </section>
 <script type="application/json" id="steps">{{data}}</script>
-<script>{{script}}</script>
-<script>{{guessing}}</script>
+<script>{{script}}{{guessing}}</script>
 </body>
 </html>
 """

@@ -7,12 +7,16 @@ what the page says with what the Python exercise says for the same answers.
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from browser import chromium
 from helpers import labelled_neuron
 from selenium.webdriver.common.keys import Keys
 
-from autodiff import exercise, play
+import autodiff
+from autodiff import Value, exercise, play
 from autodiff.exercises import Score, accepted, parse
 from autodiff.naming import number
 
@@ -186,3 +190,23 @@ def test_a_random_exercise_with_a_quotient_is_diagnosed_where_the_learner_sees_i
             key(browser, Keys.ARROW_RIGHT)
             seen = state(browser)
     assert seen["outcomes"] == ["first try", "later try"] + ["first try"] * 5
+
+
+def test_a_page_too_big_for_an_exercise_has_the_switch_disabled_and_plays_as_ever():
+    big = autodiff.sum([Value(float(i)) * 2 for i in range(150)])  # 451 values: more than an exercise takes
+    page = play(big, max_nodes=700)
+    assert '<input id="guess" type="checkbox" disabled>' in page.html and '"quiz": null' in page.html
+    assert "window.quiz" not in page.html  # the mode's script is left out with its data
+
+
+def test_the_page_carries_the_exercises_numbers_and_computes_none():
+    o, *_ = labelled_neuron()
+    page = play(o)
+    data = json.loads(re.search(r'<script type="application/json" id="steps">(.*?)</script>', page.html,
+                                re.S).group(1))
+    practice = exercise(o)
+    assert [q["prompt"] for q in data["quiz"]["questions"]] == [q.gradient for q in practice.questions]
+    assert [q["answer"] for q in data["quiz"]["questions"]] == [q.answer for q in practice.questions]
+    assert [[w["value"] for w in q["wrong"]] for q in data["quiz"]["questions"]] == \
+        [[w.value for w in q.wrong] for q in practice.questions]
+    assert [f["question"] for f in data["frames"]] == [None, 0, 1, 2, 3, 4]

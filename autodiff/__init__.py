@@ -22,6 +22,7 @@ from .errors import (
     DomainError,
     GraphError,
     NonFiniteError,
+    RuleError,
     StaleGraphError,
 )
 from .explaining import explain
@@ -41,6 +42,7 @@ __all__ = [
     "GraphError",
     "NonFiniteError",
     "Primitive",
+    "RuleError",
     "StaleGraphError",
     "Stepper",
     "Value",

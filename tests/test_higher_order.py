@@ -41,8 +41,20 @@ UNARY = {
              lambda x: 0.375 * x ** -2.5),
     "log1p": (lambda x: x.log1p(), lambda x: 1 / (1 + x), lambda x: -1 / (1 + x) ** 2,
               lambda x: 2 / (1 + x) ** 3),
+    "tan": (lambda x: x.tan(), lambda x: 1 / math.cos(x) ** 2, lambda x: 2 * math.sin(x) / math.cos(x) ** 3,
+            lambda x: (2 + 4 * math.sin(x) ** 2) / math.cos(x) ** 4),
+    "arcsin": (lambda x: x.arcsin(), lambda x: (1 - x * x) ** -0.5, lambda x: x * (1 - x * x) ** -1.5,
+               lambda x: (1 + 2 * x * x) * (1 - x * x) ** -2.5),
+    "arccos": (lambda x: x.arccos(), lambda x: -((1 - x * x) ** -0.5), lambda x: -x * (1 - x * x) ** -1.5,
+               lambda x: -(1 + 2 * x * x) * (1 - x * x) ** -2.5),
+    "arctan": (lambda x: x.arctan(), lambda x: 1 / (1 + x * x), lambda x: -2 * x / (1 + x * x) ** 2,
+               lambda x: (6 * x * x - 2) / (1 + x * x) ** 3),
+    # Steps: flat wherever they are differentiable, so every derivative is 0 (also through Values).
+    "sign": (lambda x: x.sign(), lambda x: 0.0, lambda x: 0.0, lambda x: 0.0),
+    "floor": (lambda x: x.floor(), lambda x: 0.0, lambda x: 0.0, lambda x: 0.0),
 }
-UNARY_POINTS = {"log": [0.3, 1.0, 2.5], "sqrt": [0.3, 1.0, 2.5], "log1p": [-0.5, 0.4, 2.0]}
+UNARY_POINTS = {"log": [0.3, 1.0, 2.5], "sqrt": [0.3, 1.0, 2.5], "log1p": [-0.5, 0.4, 2.0],
+                "arcsin": [-0.5, 0.2, 0.7], "arccos": [-0.5, 0.2, 0.7], "tan": [-1.2, 0.3, 1.0]}
 DEFAULT_POINTS = [-1.5, -0.2, 0.4, 2.0]
 
 # Two-input primitives and sum: (f(x, y), [(argnums, expected(x, y)) ...]), where argnums
@@ -73,6 +85,24 @@ BINARY = {
         ((0, 0), lambda x, y: 2.0),
         ((0, 1), lambda x, y: 0.0),
         ((0, 0, 0), lambda x, y: 0.0),
+    ]),
+    # arctan2(x, y) is the angle of the point (y, x); with r2 = x**2 + y**2:
+    "arctan2": (lambda x, y: x.arctan2(y), [
+        ((0,), lambda x, y: y / (x * x + y * y)),
+        ((1,), lambda x, y: -x / (x * x + y * y)),
+        ((0, 0), lambda x, y: -2 * x * y / (x * x + y * y) ** 2),
+        ((0, 1), lambda x, y: (x * x - y * y) / (x * x + y * y) ** 2),
+        ((1, 1), lambda x, y: 2 * x * y / (x * x + y * y) ** 2),
+        ((0, 0, 0), lambda x, y: (6 * x * x * y - 2 * y**3) / (x * x + y * y) ** 3),
+    ]),
+    # x % y = x - y * floor(x / y): d/dy is -floor(x / y), through a recorded floor (partial 0).
+    "mod": (lambda x, y: x % y, [
+        ((0,), lambda x, y: 1.0),
+        ((1,), lambda x, y: -float(math.floor(x / y))),
+        ((0, 0), lambda x, y: 0.0),
+        ((1, 1), lambda x, y: 0.0),
+        ((1, 0), lambda x, y: 0.0),
+        ((0, 1, 1), lambda x, y: 0.0),
     ]),
 }
 BINARY_POINTS = [(0.5, 1.5), (2.0, -0.7), (1.3, 3.0)]

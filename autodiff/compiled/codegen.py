@@ -41,7 +41,7 @@ import numpy as np
 
 from ..primitives import ADD, MUL, NEG, POW, SIGMOID, SUM, Primitive
 from .patterns import DENSE, SIGMOID_IN_PLACE, SQUARE, SQUARED_ERROR
-from .plan import Apply, Dense, Index, Plan, Repeating, rows_of
+from .plan import Apply, Dense, Index, Plan, Repeating, outside_pow_domain, rows_of
 
 
 @dataclass
@@ -231,6 +231,9 @@ def _apply_forward(w: _Writer, step: Apply) -> None:
         w.emit(f"{_function(w, op)}({', '.join(args)}, out={out})")
     else:
         w.emit(f"{out}[...] = {_function(w, op)}({', '.join(args)})")
+    if step.valued_exponent:  # refused where the scalar engine refuses it: the careful path names the node
+        outside = w.bind("outside_pow_domain", outside_pow_domain)
+        w.emit(f"if {outside}({args[0]}, {args[1]}).any(): raise FloatingPointError('pow')")
 
 
 def _function(w: _Writer, op: Primitive) -> str:
@@ -505,6 +508,6 @@ def _constant_partial(op: Primitive, k: int, arity: int) -> float | None:
     except Exception:  # noqa: BLE001 - a partial that cannot run on probes is simply not folded
         return None
     numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-    if numbers and values[0] == values[1]:
+    if numbers and values[0] == values[1] and math.isfinite(values[0]):  # inf is not written into source
         return float(values[0])
     return None

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import AutodiffError
-from .primitives import ATOM, PRIMITIVES, Primitive
+from .primitives import ATOM, PRIMITIVES, Primitive, parse_expression
 from .value import Value, apply
 
 #: Longest expression accepted (deeper input only tests the parser's stack).
@@ -70,7 +70,7 @@ def evaluate(text: str, variables: Mapping[str, float]) -> tuple[Value, dict[str
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"the expression has {len(text)} characters (limit {MAX_LENGTH})", text, None)
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = parse_expression(text.strip())
     except SyntaxError as error:
         column = None if error.offset is None else error.offset - 1 + (len(text) - len(text.lstrip()))
         raise ExpressionError(f"not a valid expression: {error.msg}", text, column) from None

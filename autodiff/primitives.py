@@ -170,13 +170,27 @@ def _problems(p: Primitive) -> Any:
                         f"{type(p.domain).__name__}")
 
 
+_parsing = threading.Lock()
+
+
+def parse_expression(text: str) -> ast.Expression:
+    """``ast.parse(text, mode="eval")``, one thread at a time.
+
+    CPython before 3.11.8 and 3.12.1 keeps the state of the Python objects it
+    builds for a tree in one place per interpreter, so two threads parsing at
+    once can raise ``SystemError: AST constructor recursion depth mismatch``.
+    """
+    with _parsing:
+        return ast.parse(text, mode="eval")
+
+
 def _formula_problems(where: str, i: int, formula: Any) -> Any:
     if not isinstance(formula, str):
         yield TypeError(f"{where}: formulas[{i}] must be a string, a Python expression such as "
                         f"'3 * x**2', not {type(formula).__name__}")
         return
     try:
-        ast.parse(formula, mode="eval")
+        parse_expression(formula)
     except SyntaxError as error:
         yield ValueError(f"{where}: formulas[{i}] = {formula!r} is not a Python expression "
                          f"({error.msg}); write the partial as Python over x, y, out, e.g. '1 - out**2'")

@@ -28,10 +28,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .backward import Sweep, check_all_fresh, local_partials, topological_order
-from .errors import NonFiniteError
+from .backward import check_all_fresh, local_partials, topological_order
 from .naming import find_node, node_names, number, partial_formula
-from .paths import Edge, count_paths, path_product, paths
+from .paths import Edge, count_paths, finite_total, path_product, paths
 from .value import Value
 
 # -- explanations -------------------------------------------------------------------
@@ -162,10 +161,7 @@ def explain(root: Any, leaf: Any, max_paths: int = 12, top: int = 5) -> Explanat
     else:
         total, best = _accumulate(order, root, leaf, top)
         terms = tuple(_term(path, names) for path in best)
-    if not math.isfinite(total):  # backward refuses this graph: say where, as it does
-        Sweep(root).run().check_finite()
-        raise NonFiniteError(f"d({names[id(root)]})/d({names[id(leaf)]}) is {total!r}: a path's product "
-                             "does not fit in a float")
+    total = finite_total(root, total, f"d({names[id(root)]})/d({names[id(leaf)]})")
     return Explanation(names[id(root)], names[id(leaf)], count, terms, count <= max_paths, total, leaf.grad)
 
 

@@ -267,6 +267,7 @@ class FLOATS:
     sin = staticmethod(math.sin)
     cos = staticmethod(math.cos)
     sqrt = staticmethod(math.sqrt)
+    hypot = staticmethod(math.hypot)
 
     @staticmethod
     def floor(x: float) -> float:
@@ -324,6 +325,7 @@ class ARRAYS:
     sin = staticmethod(np.sin)
     cos = staticmethod(np.cos)
     sqrt = staticmethod(np.sqrt)
+    hypot = staticmethod(np.hypot)
     floor = staticmethod(np.floor)
     sign = staticmethod(np.sign)
 
@@ -589,6 +591,12 @@ def _whole_apart(a: Sequence[float]) -> bool:
     return 0.05 < fraction < 0.95
 
 
+def _over_square_of_norm(z: Any, a: Sequence[Any], m: Any) -> Any:
+    """z / (x**2 + y**2), divided by the norm twice so that no square overflows (x = y = 1e300 is fine)."""
+    norm = m.hypot(a[0], a[1])
+    return z / norm / norm
+
+
 TAN = _built_in(Primitive(
     name="tan", symbol="tan", arity=1,
     forward=math.tan, array_forward=np.tan,
@@ -619,8 +627,8 @@ ARCTAN = _built_in(Primitive(
 ARCTAN2 = _built_in(Primitive(
     name="arctan2", symbol="arctan2", arity=2,
     forward=math.atan2, array_forward=np.arctan2,
-    partials=(lambda a, out, m: a[1] / (a[0] * a[0] + a[1] * a[1]),
-              lambda a, out, m: -a[0] / (a[0] * a[0] + a[1] * a[1])),
+    partials=(lambda a, out, m: _over_square_of_norm(a[1], a, m),
+              lambda a, out, m: -_over_square_of_norm(a[0], a, m)),
     formulas=("y/(x**2 + y**2)", "-x/(x**2 + y**2)"),
     domain="any (x, y), the angle of the point (y, x); gradients need (x, y) != (0, 0), and the angle "
            "jumps by 2 pi across x = 0 where y < 0",

@@ -504,6 +504,13 @@ class VALUES:
     step, at_least = _flat("step"), _flat("at_least")
 
     @staticmethod
+    def hypot(x: Any, y: Any) -> Any:
+        """sqrt(x**2 + y**2), recorded (its squares overflow beyond 1e154, where the error says so)."""
+        if not isinstance(x, Value) and not isinstance(y, Value):
+            return FLOATS.hypot(x, y)
+        return (x * x + y * y).sqrt()
+
+    @staticmethod
     def pow_dx(x: Any, y: Any) -> Any:
         if not isinstance(y, Value):  # a constant exponent stays a plain number in x ** (y - 1)
             return 0.0 if y == 0.0 else y * x ** (y - 1.0)

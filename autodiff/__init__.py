@@ -7,15 +7,15 @@
 >>> b.data, a.grad
 (10.0, 6.0)
 
-The top-level functions ``steps``, ``draw``, ``explain`` and ``play`` live in the
-submodules ``stepping``, ``drawing``, ``explaining`` and ``playing`` (named apart
+The top-level functions ``steps``, ``draw``, ``explain``, ``play`` and ``exercise`` live in the
+submodules ``stepping``, ``drawing``, ``explaining``, ``playing`` and ``exercises`` (named apart
 from the functions, so neither hides the other); ``compile`` is the function of
 the package :mod:`autodiff.compile`.
 """
 
 from .backward import topological_order
 from .compiled import compile
-from .drawing import draw
+from .drawing import draw, save
 from .errors import (
     AutodiffError,
     DivisionByZeroError,
@@ -25,6 +25,7 @@ from .errors import (
     RuleError,
     StaleGraphError,
 )
+from .exercises import Exercise, exercise
 from .explaining import explain
 from .forward import jvp
 from .functional import grad, value_and_grad
@@ -39,6 +40,7 @@ __all__ = [
     "AutodiffError",
     "DivisionByZeroError",
     "DomainError",
+    "Exercise",
     "GraphError",
     "NonFiniteError",
     "Primitive",
@@ -50,6 +52,7 @@ __all__ = [
     "apply",
     "compile",
     "draw",
+    "exercise",
     "explain",
     "grad",
     "jvp",
@@ -57,6 +60,7 @@ __all__ = [
     "play",
     "register",
     "replay",
+    "save",
     "scope",
     "steps",
     "sum",

@@ -23,7 +23,7 @@ import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from operator import attrgetter
+from operator import add, attrgetter
 from typing import Any
 
 from . import clock
@@ -184,11 +184,8 @@ def _backward_floats(root: Any, seed: float) -> None:
             if not math.isfinite(total + sum(map(_gradient_so_far, ends))):
                 order = sorted(computed + ends, key=_creation)
                 _raise_non_finite(order, {node: node._up for node in order}, None)
-            with _grad_lock:
-                for node in computed:
-                    node.grad += node._up
-                for node in ends:
-                    node.grad += node._up
+            nodes = computed + ends
+            add_into_grads(nodes, list(map(_gradient_so_far, nodes)))
         finally:
             _pass_thread = None
 
@@ -363,14 +360,50 @@ class Sweep:
     def write(self) -> None:
         """Check the pass, then add it into every node's ``.grad`` (under a lock: threads may share nodes)."""
         self.check_finite()
-        grads = self.grads
-        with _grad_lock, collector_paused():
-            if self.values is None:
-                for node, g in grads.items():
-                    node.grad += g
-            else:
-                for node, g in grads.items():
-                    node.grad = g if _is_zero(node.grad) else node.grad + g
+        with collector_paused():
+            add_into_grads(list(self.grads), list(self.grads.values()), self.values)
+
+
+def add_into_grads(nodes: list[Any], parts: list[Any], values: Any = None) -> None:
+    """Add a finished pass's gradient ``parts[i]`` into ``nodes[i].grad``, all or nothing.
+
+    Every new gradient is computed and checked before the first is written, so
+    an old gradient plus this pass's that overflows leaves every ``grad`` as it
+    was.  ``None`` ("no gradient yet") counts as 0.  With ``values`` (Values,
+    ``create_graph``) a gradient of 0 is replaced rather than added to, so no
+    needless node is recorded.  Under a lock: threads may share nodes.
+    """
+    with _grad_lock:
+        olds = list(map(_stored_grad, nodes))
+        if values is None:
+            try:
+                totals = list(map(add, olds, parts))
+            except TypeError:  # some grad is None
+                totals = [part if old is None else old + part for old, part in zip(olds, parts)]
+        else:
+            totals = [part if old is None or _is_zero(old) else old + part for old, part in zip(olds, parts)]
+        _check_totals(nodes, olds, parts, totals)
+        for node, total in zip(nodes, totals):
+            node._grad = total
+
+
+_stored_grad = attrgetter("_grad")
+
+
+def _check_totals(nodes: list[Any], olds: list[Any], parts: list[Any], totals: list[Any]) -> None:
+    """Raise NonFiniteError naming the first node whose gradient plus this pass's is not finite."""
+    try:
+        if math.isfinite(math.fsum(totals)):  # one C-level pass; refuses Values, which are always finite
+            return
+    except (TypeError, OverflowError):  # Values among them, or finite totals whose sum overflows
+        pass
+    for node, old, part, total in zip(nodes, olds, parts, totals):
+        if not math.isfinite(_number(total)):
+            raise _located(NonFiniteError(
+                f"the gradient of {describe(node)} overflows: its .grad {_number(old)!r} plus this "
+                f"pass's {_number(part)!r} is not finite. No .grad was changed; call zero_grad() "
+                "between passes, or scale the loss down"
+            ), node)
 
 
 def _number(x: Any) -> float:
@@ -454,7 +487,7 @@ def check_all_fresh(order: list[Any]) -> None:
 def zero_grad(root: Any) -> None:
     """Set ``grad`` to 0 on every node of the root's graph."""
     for node in topological_order(root):
-        node.grad = 0.0
+        node._grad = 0.0
 
 
 def gradients(root: Any, wrt: list[Any], seed: Any = 1.0) -> list[Any]:

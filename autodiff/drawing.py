@@ -102,6 +102,7 @@ class Look:
 
 def draw(
     root: Any,
+    path: str | os.PathLike[str] | None = None,
     *,
     params: Iterable[Any] | None = None,
     edge_labels: bool = False,
@@ -113,9 +114,11 @@ def draw(
     group: Grouping | None = None,
     max_nodes: int = 500,
     legend: bool = True,
-    svg: str | os.PathLike[str] | None = None,
 ) -> graphviz.Digraph:
     """Draw the graph of ``root``; return a :class:`graphviz.Digraph` (it renders in Jupyter).
+
+    With ``path`` the drawing is also written there, in the format its suffix
+    names (``draw(o, "graph.svg")``; .png, .pdf, .dot as for :func:`save`).
 
     - ``params``: the parameter leaves (default: leaves that belong to a module, see
       :func:`scope_levels`); the other leaves are inputs.
@@ -132,7 +135,6 @@ def draw(
     - ``between``: a leaf (or its label): keep only the paths from it to the root.
     - ``max_nodes``: refuse larger drawings (Graphviz would take minutes).
     - ``legend``: name the colours of the roles drawn, under the graph.
-    - ``svg``: a file to write the SVG to (atomically); :func:`save` writes other formats.
     """
     stepping = highlight if hasattr(highlight, "gradient_so_far") and not highlight.done else None
     look = Look(
@@ -145,9 +147,8 @@ def draw(
     )
     graph = draw_with(look, root, params=params, rankdir=rankdir, cluster=cluster, collapse=collapse,
                       between=between, group=group, max_nodes=max_nodes, legend=legend)
-    if svg is not None:
-        with replaced_atomically(svg) as file:
-            file.write(graph.pipe(format="svg"))
+    if path is not None:
+        save(graph, path)
     return graph
 
 
@@ -192,7 +193,7 @@ def _partial_label(node: Any, index: int, partial: float | None, names: dict[int
     """The local partial on the edge (a number), its formula as the tooltip; nothing for a constant."""
     if partial is None:
         return {}
-    return {"label": number(partial), "tooltip": partial_formula(node, index, names)}
+    return {"label": number(partial), "tooltip": _plain(partial_formula(node, index, names))}
 
 
 def _no_label(node: Any, index: int, partial: float | None, names: dict[int, str]) -> dict[str, str]:
@@ -370,7 +371,7 @@ def _add_values(plan: _Plan, look: Look, add: Callable[[str | None, str, dict[st
         else:
             attrs["label"] = _record(plan.names[id(node)], f"data {number(node.data)}", look.grad(node))
         if node.site is not None:  # anomaly mode recorded where the node was made
-            attrs["tooltip"] = f"made at {node.site}"
+            attrs["tooltip"] = _plain(f"made at {node.site}")
         if node is look.current:
             attrs.update(HIGHLIGHT)
         add(plan.scopes[id(node)], f"n{position}", attrs)
@@ -433,8 +434,8 @@ def _clusters(graph: graphviz.Digraph, boxes: dict[str, list[tuple[str, dict[str
             tree.setdefault(outer, set()).add(inner)
 
     def emit(parent: graphviz.Digraph, scope: str) -> None:
-        with parent.subgraph(name=f"cluster_{scope}") as box:
-            box.attr(label=scope, style="rounded", color="#888888", fontname="Helvetica")
+        with parent.subgraph(name=_plain(f"cluster_{scope}")) as box:
+            box.attr(label=_plain(scope), style="rounded", color="#888888", fontname="Helvetica")
             for name, attrs in boxes.get(scope, []):
                 box.node(name, **attrs)
             for inner in sorted(tree.get(scope, ()), key=_natural):
@@ -450,7 +451,7 @@ def _natural(scope: str) -> list[Any]:
 
 
 def _op_attrs(node: Any) -> dict[str, str]:
-    return {"label": _escape(node.primitive.symbol), "shape": "circle"}
+    return {"label": _plain(node.primitive.symbol), "shape": "circle"}
 
 
 def _op_summary(members: list[Any], roles: dict[int, str]) -> str:
@@ -463,7 +464,32 @@ def _record(*fields: str) -> str:
 
 
 def _escape(text: str) -> str:
-    """Escape what Graphviz records treat as structure."""
+    """A field of a record as plain text: what records treat as structure escaped."""
+    text = _clean(text)
     for char in "\\{}|<>":
         text = text.replace(char, "\\" + char)
     return text
+
+
+def _plain(text: str) -> str:
+    """Any other text reaching DOT, as plain text: never an HTML-like label, a backslash only a backslash.
+
+    A scope or label such as ``<<TABLE>...<TD HREF="javascript:...">...>>`` would
+    otherwise become markup (a link in the SVG); every name, label and tooltip
+    the user controls goes through here or :func:`_escape`.
+    """
+    import graphviz
+
+    return graphviz.escape(_clean(text))
+
+
+#: Longer texts are shortened in drawings (Graphviz fails on labels of about 16,000 characters).
+MAX_TEXT = 200
+
+
+def _clean(text: str) -> str:
+    """Text Graphviz can take: control characters and lone surrogates replaced, at most MAX_TEXT long."""
+    text = str(text).encode("utf-8", "replace").decode("utf-8")  # a lone surrogate becomes "?"
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else "\ufffd" for c in text)
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "\u2026"

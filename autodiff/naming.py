@@ -3,7 +3,8 @@
 The stepper, explanations, drawings, the page and error messages all name
 nodes here, so a node is called the same everywhere.  A label is used as is; a
 constant is its number; an unlabelled result is written from its operands'
-names (``x * w + b``, ``tanh(n)``, ``a - 1``) while that stays short, else
+names (``x * w + b``, ``tanh(n)``, ``a - 1``, ``x / y``: a subtraction and a
+division read as written, though recorded as ``x + (-y)`` and ``x * y**-1``) while that stays short, else
 ``op#position``; an unlabelled leaf is ``leaf#position``.  How tightly each
 operation binds comes from the primitive table.
 
@@ -26,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .errors import GraphError
-from .primitives import ADD, ATOM, CONSTANT, NEG, UNARY, Primitive, parse_expression
+from .primitives import ADD, ATOM, CONSTANT, MUL, NEG, POW, UNARY, Primitive, parse_expression
 
 #: Automatic names longer than this fall back to ``op#position``.
 NAME_LENGTH = 24
@@ -37,9 +38,12 @@ SHOWN_INPUTS = 4
 def number(x: Any) -> str:
     """A number as printed in explanations, records and reprs: 6 significant digits (and no -0).
 
-    A recorded Value (a gradient made with ``create_graph``) is shown by its number.
+    A recorded Value (a gradient made with ``create_graph``) is shown by its
+    number, a ``grad`` of None ("no gradient yet") as None.
     """
     x = getattr(x, "data", x)
+    if x is None:
+        return "None"
     return f"{x + 0.0:.6g}"
 
 
@@ -117,6 +121,16 @@ def _subtracted(node: Any) -> tuple[Any, str | None]:
     return None, None
 
 
+def _divisor(node: Any) -> Any:
+    """For x * y**-1 (how ``x / y`` is recorded): y, so the node reads as the quotient it was written as."""
+    right = node.parents[1]
+    if right.primitive is POW and right.label is None:
+        exponent = right.parents[1]
+        if exponent.is_constant and exponent.data == -1.0:
+            return right.parents[0]
+    return None
+
+
 def _composed(node: Any, names: dict[int, str]) -> str:
     """The expression that computed a node, in its operands' names, bracketed as Python would need."""
     op, parents = node.primitive, node.parents
@@ -134,6 +148,8 @@ def _composed(node: Any, names: dict[int, str]) -> str:
             return f"{operand(parents[0])} - {operand(subtracted, tighter=True)}"
         if text is not None:
             return f"{operand(parents[0])} - {text}"
+    if op is MUL and (divisor := _divisor(node)) is not None:
+        return f"{operand(parents[0])} / {operand(divisor, tighter=True)}"
     if op.precedence == ATOM or op.arity not in (1, 2):
         return f"{op.name}({', '.join(names[id(p)] for p in parents)})"
     if op.arity == 1:

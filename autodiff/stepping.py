@@ -135,7 +135,9 @@ class Step:
                 lines.append(f"  {c.name}: a constant, no gradient")
                 continue
             value = number(c.partial)
-            local = c.formula if c.formula == value else f"{c.formula} = {value}"
+            # A formula that is a bare number (a constant's exact digits) is that number: show it once,
+            # as every other number here, never "1.000001 = 1".
+            local = value if c.formula == value or _is_number(c.formula) else f"{c.formula} = {value}"
             indent = " " * (len(c.name) + 4)
             lines.append(f"  {c.name}: local ∂{_wrap(self.name)}/∂{_wrap(c.name)} = {local}")
             lines.append(
@@ -166,6 +168,19 @@ class Steps(list):
 
 def _wrap(name: str) -> str:
     return name if " " not in name else f"({name})"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _one_line(error: Exception) -> str:
+    """An error as one line inside a sentence: its type and its message, line breaks and end stop folded."""
+    return f"{type(error).__name__}: {' '.join(str(error).split()).rstrip('.')}"
 
 
 def _cut(text: str) -> str:
@@ -234,7 +249,7 @@ class Stepper:
             return f"all {total} steps done; gradients added to .grad"
         if self._error is not None:
             return (f"stopped by an error after {len(self.records)} of {total} steps; .grad was not changed "
-                    f"({type(self._error).__name__}: {self._error})")
+                    f"({_one_line(self._error)})")
         text = f"{len(self.records)} of {total} steps done"
         if self.records:
             text += f", last {self._describe(self.current)}"
@@ -266,13 +281,14 @@ class Stepper:
             )
         if self._error is not None:
             raise GraphError(
-                f"this stepper stopped at an error ({self._error}); call back() or reset() to go on, "
-                "or start a new one"
+                f"this stepper stopped at an error ({_one_line(self._error)}); call back() or reset() "
+                "to go on, or start a new one"
             )
         node = self._visits[len(self.records)]
         grads = self._sweep.grads
         before = {parent: grads[parent] for parent in node.parents}
         earlier = node.grad if not isinstance(node.grad, Value) else node.grad.data
+        earlier = 0.0 if earlier is None else earlier  # "no gradient yet": the pass starts it from 0
         upstream = grads[node]
         try:
             partials = self._sweep.visit(node)  # the step itself: the chain rule, as backward runs it
@@ -366,6 +382,14 @@ class Stepper:
             raise
 
 
-def steps(root: Any) -> Stepper:
-    """A :class:`Stepper` over the backward pass of ``root`` (see the module docs)."""
+def steps(root: Any, *, ask: bool = False) -> Any:
+    """A :class:`Stepper` over the backward pass of ``root`` (see the module docs).
+
+    With ``ask=True``, the same sweep as an exercise that asks before it reveals:
+    ``autodiff.exercise(root)`` (see :mod:`autodiff.exercises`); ``.run()`` asks.
+    """
+    if ask:
+        from .exercises import exercise  # below this module: it reads the sweep itself
+
+        return exercise(root)
     return Stepper(root)

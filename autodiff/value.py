@@ -15,13 +15,18 @@ another thread from recording.
 
 from __future__ import annotations
 
+import numbers
+import operator
 import os
+import re
 import sys
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from operator import attrgetter
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from . import backward as _backward
 from . import clock
@@ -123,10 +128,13 @@ class Value:
 
     Arithmetic accepts Python and NumPy numbers on either side.  Comparisons
     (``<``, ``<=``, ``>``, ``>=``) compare ``data`` and return a plain ``bool``:
-    they are not recorded and have no derivative.  ``==`` and hashing are by
-    identity, so Values can be kept in sets and dicts as graph nodes.  A Value
-    never turns into a plain number by itself (``float(v)``, ``math.exp(v)``,
-    ``if v:`` raise ``TypeError``): read ``v.data`` or ``v.item()`` on purpose.
+    they are not recorded and have no derivative.  ``==`` between Values and
+    hashing are by identity, so Values can be kept in sets and dicts as graph
+    nodes; ``v == 3.0`` raises ``TypeError`` (write ``v.data == 3.0``).  A Value
+    never turns into a plain number by itself (``float(v)``, ``int(v)``,
+    ``round(v)``, ``math.exp(v)``, ``if v:`` raise ``TypeError``): read
+    ``v.data`` or ``v.item()`` on purpose.  A format spec formats the number
+    (``f"{loss:.4f}"``); ``f"{v}"`` is the repr.
     """
 
     # The operands live in slots, not in a tuple per node: a network is mostly
@@ -134,11 +142,8 @@ class Value:
     # halves the work of Python's cycle collector while a graph is being built.
     # _x and _y hold the operands of a node with one or two (its op's arity
     # says which); _many holds the tuple of a node with more (sum).
-    __slots__ = ("_data", "grad", "_x", "_y", "_many", "_op", "label", "_created", "scope",
+    __slots__ = ("_data", "_grad", "_x", "_y", "_many", "_op", "label", "_created", "scope",
                  "_mark", "_up", "_assigned", "_site")
-    # Stop NumPy from broadcasting Values into object arrays: `array * value`
-    # then reaches __rmul__, which rejects the array with a clear TypeError.
-    __array_ufunc__ = None
     #: The elementary functions partials use on Values (set below, once VALUES exists).
     FUNCTIONS: Any = None
 
@@ -146,7 +151,7 @@ class Value:
         if type(data) is not float or data - data != 0.0:  # the common case skips the call
             data = _checked_number(data, "Value()", label)
         self._data = data
-        self.grad: Any = 0.0
+        self._grad: Any = 0.0
         self._op: Primitive | None = None
         self.label = label
         self._created = _tick()
@@ -181,6 +186,34 @@ class Value:
             )
         self._data = _checked_number(value, "setting .data", self.label)
         self._assigned = clock.last_assignment = _tick()
+
+    @property
+    def grad(self) -> Any:
+        """d(root)/d(self) summed over the backward passes since the last reset.
+
+        A float after ``backward()``, a recorded Value after
+        ``backward(create_graph=True)``, or ``None``: "no gradient yet" (the
+        PyTorch habit ``p.grad = None``), which the next pass treats as 0 and
+        optimizers skip.  Assigning anything else that is not a finite number
+        is refused here, so a NaN never waits in ``grad`` to be added to.
+        """
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        # The engine writes _grad directly; only a user's assignment pays for this check.
+        if value is None or isinstance(value, Value) or type(value) is float and value - value == 0.0:
+            self._grad = value
+            return
+        number = _real(value)
+        if number is None:
+            raise TypeError(f"cannot assign {type(value).__name__} ({value!r:.60}) to .grad of "
+                            f"{_describe(self)}: a gradient is a finite real number, a Value "
+                            "(create_graph) or None (no gradient yet)")
+        if number - number != 0.0:
+            raise NonFiniteError(f"cannot assign {number!r} to .grad of {_describe(self)}: a gradient "
+                                 "must be finite; assign None or 0.0 to reset it")
+        self._grad = number
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -233,7 +266,7 @@ class Value:
         return Value(self._data, self.label)
 
     def __repr__(self) -> str:
-        text = f"Value(data={_short(self._data)}, grad={_short_grad(self.grad)}"
+        text = f"Value(data={_short(self._data)}, grad={_short_grad(self._grad)}"
         if self._op is not None:
             text += f", op={self._op.name!r}"
         if self.label is not None:
@@ -246,6 +279,10 @@ class Value:
 
         return value_card(self)
 
+    def __format__(self, spec: str) -> str:
+        """``f"{v}"`` is the repr; a format spec formats the number (``f"{loss:.4f}"``)."""
+        return format(self._data, spec) if spec else repr(self)
+
     def __float__(self) -> float:
         raise TypeError(
             f"{_describe(self)} cannot become a plain float by itself: float(v), math.exp(v) and "
@@ -253,6 +290,36 @@ class Value:
             "Use the recorded operations (v.exp(), v.log(), v.sin(), ...), or read the number on "
             "purpose with v.data or v.item()"
         )
+
+    def __int__(self) -> int:
+        raise TypeError(
+            f"{_describe(self)} cannot become a plain int by itself: int(v) would drop it from the graph. "
+            "Read the number on purpose: int(v.data)"
+        )
+
+    def __round__(self, ndigits: int | None = None) -> float:
+        raise TypeError(
+            f"{_describe(self)} cannot be rounded by itself: round(v) would drop it from the graph. "
+            f"Round the number on purpose: round(v.data{'' if ndigits is None else f', {ndigits}'})"
+        )
+
+    def conjugate(self) -> Value:
+        """The complex conjugate of a real number: the Value itself (so ``np.var`` and ``np.std`` work)."""
+        return self
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy functions on Values: ``np.exp(v)`` is ``v.exp()``, ``np.add(v, 2)`` is ``v + 2``.
+
+        With an array among the inputs, the Value joins NumPy's loop over an
+        object array and the result is an object array of Values (each element
+        recorded); with Values and numbers only, the result is one Value.  A
+        function with no recorded counterpart is a TypeError naming what to use.
+
+        >>> x = Value(0.5)
+        >>> np.exp(x).op, (np.array([1.0, 2.0]) * x)[1].data
+        ('exp', 1.0)
+        """
+        return _ufunc(ufunc, method, inputs, kwargs)
 
     def __bool__(self) -> bool:
         raise TypeError(
@@ -284,10 +351,14 @@ class Value:
     # raise: an overflow is an inf, which is refused like in _node).
 
     def __radd__(self, other: Any) -> Value:
+        if type(other) is np.ndarray:
+            return NotImplemented
         other = _operand(other, "+")
         return _node(_add(other._data, self._data), (other, self), ADD)
 
     def __rmul__(self, other: Any) -> Value:
+        if type(other) is np.ndarray:
+            return NotImplemented
         other = _operand(other, "*")
         return _node(_mul(other._data, self._data), (other, self), MUL)
 
@@ -297,15 +368,21 @@ class Value:
     def __sub__(self, other: Any) -> Value:
         if isinstance(other, Value):
             return self + (-other)
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         return self + _constant(-_number(other, "-"))
 
     def __rsub__(self, other: Any) -> Value:
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         return _operand(other, "-") + (-self)
 
     def __truediv__(self, other: Any) -> Value:
         if isinstance(other, Value):
             _check_divisor(self, other)
             return self * other**-1
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         divisor = _number(other, "/")
         if divisor == 0.0:
             raise _blame(DivisionByZeroError(f"division by zero: {_describe(self)} / 0"))
@@ -318,11 +395,15 @@ class Value:
         return self * _constant(reciprocal)
 
     def __rtruediv__(self, other: Any) -> Value:
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         numerator = _operand(other, "/")
         _check_divisor(numerator, self)
         return numerator * self**-1
 
     def __pow__(self, other: Any) -> Value:
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         exponent = _operand(other, "**")
         if exponent._op is not CONSTANT and (self._data < 0.0 or self._data == 0.0 and exponent._data <= 0.0):
             base = _describe(self) if self._op is CONSTANT else f"{_describe(self)} = {self._data!r}"
@@ -335,6 +416,8 @@ class Value:
         return _apply(POW, self, exponent)
 
     def __rpow__(self, other: Any) -> Value:
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         base = _operand(other, "**")
         return base.__pow__(self)
 
@@ -428,16 +511,39 @@ class Value:
 
     # -- comparisons (not differentiable, not recorded) ------------------------
 
-    def __lt__(self, other: Any) -> bool:
+    def __eq__(self, other: object) -> bool:
+        # Nodes are dict keys and set members: between Values, == is identity.  Against a number
+        # it would silently answer the wrong question (is this the same node?), so it is refused.
+        if isinstance(other, Value):
+            return self is other
+        if isinstance(other, numbers.Number):
+            raise TypeError(
+                f"{_describe(self)} == {other!r}: == between a Value and a number is refused, since "
+                "between Values it asks whether they are the same node. Compare the number on "
+                f"purpose: v.data == {other!r}, or in a test v.data == pytest.approx({other!r})"
+            )
+        return NotImplemented
+
+    __hash__ = object.__hash__  # by identity, as == between Values is
+
+    def __lt__(self, other: Any) -> Any:
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         return self._data < _compare(other)
 
-    def __le__(self, other: Any) -> bool:
+    def __le__(self, other: Any) -> Any:
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         return self._data <= _compare(other)
 
-    def __gt__(self, other: Any) -> bool:
+    def __gt__(self, other: Any) -> Any:
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         return self._data > _compare(other)
 
-    def __ge__(self, other: Any) -> bool:
+    def __ge__(self, other: Any) -> Any:
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         return self._data >= _compare(other)
 
 
@@ -447,13 +553,15 @@ def _infix(op: Primitive) -> Any:
 
     def method(self: Value, other: Any) -> Value:
         if type(other) is not Value:
+            if isinstance(other, np.ndarray):
+                return NotImplemented  # NumPy's turn: the array's reflected operator calls __array_ufunc__
             other = _operand(other, symbol)
         out = forward(self._data, other._data)
         if out - out != 0.0:
             raise _not_finite(op, (self, other), out)
         node = _new(Value)
         node._data = out
-        node.grad = 0.0
+        node._grad = 0.0
         node.label = None
         node._created = _tick()
         node._mark = None
@@ -523,6 +631,92 @@ class VALUES:
 
 
 Value.FUNCTIONS = VALUES
+
+
+# -- NumPy functions on Values ------------------------------------------------
+
+#: NumPy ufuncs that are Python operators (or a method under another name) on Values; every other
+#: ufunc calls the Value method of its own name (np.exp -> Value.exp), as NumPy's object loops do.
+_UFUNC_OPERATORS: dict[Any, Any] = {
+    np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul,
+    np.true_divide: operator.truediv, np.power: operator.pow, np.float_power: operator.pow,
+    np.remainder: operator.mod,
+    np.negative: operator.neg, np.positive: lambda x: x, np.absolute: abs,
+    np.square: lambda x: x * x, np.reciprocal: lambda x: 1.0 / x, np.conjugate: lambda x: x,
+    np.maximum: lambda x, y: _operand(x, "maximum").maximum(y),
+    np.minimum: lambda x, y: _operand(x, "minimum").minimum(y),
+    np.greater: operator.gt, np.greater_equal: operator.ge, np.less: operator.lt, np.less_equal: operator.le,
+}
+
+#: What to write instead of a NumPy function that has no recorded counterpart.
+_INSTEAD = {
+    "sinh": "(x.exp() - (-x).exp()) / 2", "cosh": "(x.exp() + (-x).exp()) / 2",
+    "arcsinh": "(x + (x * x + 1).sqrt()).log()", "expm1": "x.exp() - 1", "exp2": "2 ** x",
+    "log2": "x.log() / math.log(2)", "log10": "x.log() / math.log(10)", "cbrt": "x ** (1/3) (for x > 0)",
+    "logaddexp": "autodiff's stable log-sum-exp, e.g. m + ((x - m).exp() + (y - m).exp()).log() "
+                 "with m = x.maximum(y)",
+    "equal": "a comparison of numbers: x.data == y.data", "not_equal": "x.data != y.data",
+    "isfinite": "math.isfinite(x.data)", "isnan": "math.isnan(x.data)",
+}
+_FLAT = ("ceil", "rint", "trunc", "round", "floor_divide", "fmod", "heaviside")
+
+
+def _ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Value.__array_ufunc__: one Value from Values and numbers, an object array when arrays take part."""
+    # NumPy scalars become plain numbers: inside an object loop they would call NumPy again.
+    inputs = tuple(x.item() if isinstance(x, np.generic) else x for x in inputs)
+    if method == "__call__" and not kwargs and not any(isinstance(x, np.ndarray) for x in inputs):
+        rule = _UFUNC_OPERATORS.get(ufunc)
+        if rule is not None:
+            return rule(*inputs)
+        function = getattr(Value, ufunc.__name__, None)
+        if function is None:
+            raise TypeError(_no_counterpart(ufunc.__name__))
+        return function(_operand(inputs[0], ufunc.__name__), *inputs[1:])
+    boxed = []
+    for x in inputs:
+        if isinstance(x, Value):  # a 0-d object array holding it, so NumPy's object loop takes it as it is
+            x, box = np.empty((), dtype=object), x
+            x[()] = box
+        boxed.append(x)
+    try:
+        return getattr(ufunc, method)(*boxed, **kwargs)
+    except TypeError as error:
+        raise TypeError(translate_numpy_error(error)) from None
+
+
+def _no_counterpart(name: str) -> str:
+    if name in _INSTEAD:
+        instead = f"write {_INSTEAD[name]}"
+    elif name in _FLAT:
+        instead = (f"{name} is flat almost everywhere (its derivative is 0), so compute it on x.data "
+                   "as a constant if that is what you mean")
+    else:
+        instead = ("write it with the recorded operations (+ - * / ** %, exp, log, sqrt, sin, cos, tan, "
+                   "arcsin, arccos, arctan, arctan2, tanh, sigmoid, relu, abs, sign, floor, maximum)")
+    return f"np.{name} has no recorded counterpart on Values: {instead}"
+
+
+def translate_numpy_error(error: Exception) -> str:
+    """NumPy's message for a function an object array of Values cannot take, said in our words.
+
+    NumPy runs a function over an object array by calling the method of the
+    function's name on each element ("no callable exp method"): say which
+    element failed and what to write instead.
+    """
+    text = str(error)
+    found = re.search(r"argument \d+ of type (\w+) which has no callable (\w+) method", text)
+    if found is None:
+        return text
+    kind, name = found.groups()
+    if kind == "Value":
+        return _no_counterpart(name)
+    return (
+        f"np.{name} met a plain {kind} inside an array of Values: an element NumPy computed without "
+        "Values (such as the 0 of np.maximum(0, z), np.clip or np.where(c, z, 0)) has no node and no "
+        f"{name} method. Keep every element a Value, e.g. np.vectorize(lambda v: v.relu())(z) for the "
+        f"ReLU, or apply np.{name} before masking"
+    )
 
 
 def sum(values: Iterable[Any]) -> Any:  # noqa: A001 - autodiff.sum mirrors the builtin
@@ -663,7 +857,7 @@ def _node(out: float, parents: tuple[Value, ...], op: Primitive) -> Value:
         raise _not_finite(op, parents, out)
     node = _new(Value)
     node._data = out
-    node.grad = 0.0
+    node._grad = 0.0
     node.label = None
     node._created = _tick()
     node._mark = None
@@ -712,7 +906,7 @@ _data = attrgetter("_data")
 def _constant(number: float) -> Value:
     node = _new(Value)
     node._data = number
-    node.grad = 0.0
+    node._grad = 0.0
     node._op = CONSTANT
     node.label = None
     node._created = _tick()
@@ -809,5 +1003,7 @@ def _short(x: float) -> str:
 
 
 def _short_grad(grad: Any) -> str:
-    """A grad is a number, or a recorded Value after backward(create_graph=True): shown by its number."""
+    """A grad: a number, a Value after backward(create_graph=True) (shown by its number), or None."""
+    if grad is None:
+        return "None"
     return _short(grad) if not isinstance(grad, Value) else f"Value({_short(grad._data)})"

@@ -79,25 +79,25 @@ def pictures(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     cost = chain()
     cost.backward()
-    draw(cost, edge_labels=True, svg=folder / "chain.svg")
+    draw(cost, folder / "chain.svg", edge_labels=True)
     cost.zero_grad()
     stepper = steps(cost)
     stepper.run_to("z3")
-    draw(cost, edge_labels=True, highlight=stepper, svg=folder / "chain_step.svg")
+    draw(cost, folder / "chain_step.svg", edge_labels=True, highlight=stepper)
 
     w1, w2 = xor_weights()
     out = xor_output([1, 0, 1], w1, w2)
     sample = 0.5 * (out - 1.0) ** 2
     sample.backward()
     params = [w for row in w1 for w in row] + w2
-    draw(sample, params=params, cluster=True, svg=folder / "xor_sample.svg")
+    draw(sample, folder / "xor_sample.svg", params=params, cluster=True)
 
     loss = mnist_loss()
     loss.backward()
     started = time.perf_counter()
-    draw(loss, collapse=True, cluster=True, svg=folder / "mnist_collapsed.svg")
+    draw(loss, folder / "mnist_collapsed.svg", collapse=True, cluster=True)
     print(f"mnist_collapsed.svg: {time.perf_counter() - started:.2f} s (plan and dot)")
-    draw(loss, between="layers.0.neurons.3.w.17", svg=folder / "mnist_one_weight.svg")
+    draw(loss, folder / "mnist_one_weight.svg", between="layers.0.neurons.3.w.17")
 
     command_line(["draw", "tanh(x*w + b)", "x=2", "w=-3", "b=6.88", "--params", "w,b",
                   "--edge-labels", "-o", str(folder / "neuron.svg")])

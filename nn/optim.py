@@ -73,9 +73,18 @@ class Optimizer:
         """
         count = len(self.params)
         theta = np.fromiter((p.data for p in self.params), dtype=float, count=count)
-        grad = np.fromiter((p.grad for p in self.params), dtype=float, count=count)
+        grads = [p.grad for p in self.params]
+        skipped = [i for i, g in enumerate(grads) if g is None]  # "no gradient yet": not stepped (PyTorch)
+        grad = np.fromiter((0.0 if g is None else g for g in grads), dtype=float, count=count)
+        old = self.buffers
+        new = self.update(theta, grad)
+        if skipped:  # a skipped parameter keeps its value and its buffers
+            new[skipped] = theta[skipped]
+            for name, buffer in self.buffers.items():
+                if np.ndim(buffer):
+                    buffer[skipped] = old[name][skipped] if name in old else 0.0
         with deferred():
-            for p, value in zip(self.params, self.update(theta, grad).tolist()):
+            for p, value in zip(self.params, new.tolist()):
                 p.data = value
 
     def update(self, theta: np.ndarray, grad: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

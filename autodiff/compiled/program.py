@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..backward import add_into_grads
 from ..errors import DomainError, GraphError, NonFiniteError
 from ..naming import describe
 from ..value import Value
@@ -134,8 +135,7 @@ class Program:
         and gradient averaged over the batch) or "sum".
         """
         loss, grad = self.value_and_grad(*batch, params=self.read_params(), reduction=reduction)
-        for p, g in zip(self.params, grad.tolist()):
-            p.grad += g
+        add_into_grads(self.params, grad.tolist())
         return loss
 
     # -- arrays only -----------------------------------------------------------

@@ -6,8 +6,10 @@ earlier nodes (any earlier node, so shared sub-expressions and fan-out are
 common) or to constants.  Nothing here knows any particular primitive: a step
 is kept only where the table says it is safe (``Primitive.safe``), where its
 forward pass and its local partials are defined, and where they stay small, so
-central differences are accurate.  A new table entry is drawn the moment it is
-registered.
+central differences are accurate: the rule of :func:`~autodiff.testing.graphs.admitted`,
+which the seeded random exercises share.  A new table entry is drawn the moment it is
+registered.  ``RandomGraph``, ``Step`` and ``Const`` live in :mod:`autodiff.testing.graphs`
+(no Hypothesis needed) and are importable from here too.
 
 A drawn graph is a recipe that can be replayed at other inputs, which is what
 :func:`~autodiff.testing.gradcheck` needs::
@@ -34,97 +36,15 @@ RandomGraph:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 from hypothesis import assume
 from hypothesis import strategies as st
 
 from ..primitives import PRIMITIVES, Primitive
-from ..value import Value, apply
-
-#: How many inputs an n-ary primitive (sum) gets at most.
-MAX_NARY = 4
-
-
-@dataclass(frozen=True)
-class Const:
-    """A constant operand of a step (the 2 in ``pow(v0, 2.0)``)."""
-
-    value: float
-
-    def __repr__(self) -> str:
-        return repr(self.value)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One node of a random graph: ``op`` applied to earlier nodes (by index) and constants."""
-
-    op: str
-    args: tuple[int | Const, ...]
-
-    def __str__(self) -> str:
-        operands = ", ".join(f"v{a}" if isinstance(a, int) else repr(a) for a in self.args)
-        return f"{self.op}({operands})"
-
-
-@dataclass(frozen=True, repr=False)
-class RandomGraph:
-    """A replayable computation: input numbers, then steps; the last step is the output.
-
-    Node ``i`` is input ``i`` for ``i < len(values)``, else the result of step
-    ``i - len(values)``.  Calling the graph with one Value per input replays
-    it and returns the output, so a graph is a function for ``gradcheck``.
-
-    >>> graph = RandomGraph(values=(3.0,), steps=(Step("mul", (0, 0)),))
-    >>> inputs, out = graph.build()
-    >>> out.backward()
-    >>> out.data, inputs[0].grad
-    (9.0, 6.0)
-    """
-
-    values: tuple[float, ...]
-    steps: tuple[Step, ...]
-
-    def __call__(self, *inputs: Value) -> Value:
-        return self.nodes(*inputs)[-1]
-
-    def nodes(self, *inputs: Value) -> list[Value]:
-        """Replay the steps on these inputs; every node, inputs first, output last."""
-        if len(inputs) != len(self.values):
-            raise TypeError(f"this graph takes {len(self.values)} inputs, got {len(inputs)}")
-        nodes = list(inputs)
-        for step in self.steps:
-            nodes.append(apply(PRIMITIVES[step.op], *[_resolve(a, nodes) for a in step.args]))
-        return nodes
-
-    def build(self, values: Sequence[float] | None = None) -> tuple[list[Value], Value]:
-        """Fresh input leaves labelled v0, v1... (at ``values``, default the drawn ones) and the output."""
-        inputs = [Value(x, label=f"v{i}") for i, x in enumerate(self.values if values is None else values)]
-        return inputs, self(*inputs)
-
-    def uses(self) -> list[int]:
-        """How many times each node is an operand of a later step (fan-out, with repeats)."""
-        counts = [0] * (len(self.values) + len(self.steps))
-        for step in self.steps:
-            for a in step.args:
-                if isinstance(a, int):
-                    counts[a] += 1
-        return counts
-
-    def __repr__(self) -> str:
-        lines = [f"v{i} = {x!r}" for i, x in enumerate(self.values)]
-        first = len(self.values)
-        lines += [f"v{first + k} = {step}" for k, step in enumerate(self.steps)]
-        lines.append(f"return v{first + len(self.steps) - 1}")
-        return "RandomGraph:\n" + "\n".join("    " + line for line in lines)
-
-
-def _resolve(arg: int | Const, nodes: list[Value]) -> Any:
-    return arg.value if isinstance(arg, Const) else nodes[arg]
-
+from ..value import apply  # noqa: F401 - tests build steps' nodes with it from here
+from .graphs import MAX_NARY, Const, RandomGraph, Step, admissible, admitted
 
 # -- strategies ---------------------------------------------------------------
 
@@ -147,7 +67,7 @@ def arguments(op: Primitive, bound: float = 3.0) -> st.SearchStrategy[tuple[floa
     """
     arity = st.just(op.arity) if op.arity is not None else st.integers(1, MAX_NARY)
     tuples = arity.flatmap(lambda n: st.tuples(*[floats(bound)] * n))
-    return tuples.filter(lambda args: _admissible(op, args, None, math.inf) is not None)
+    return tuples.filter(lambda args: admissible(op, args, None, math.inf) is not None)
 
 
 def graphs(
@@ -184,7 +104,7 @@ def _graphs(draw: Any, max_inputs: int, max_nodes: int, names: tuple[str, ...],
     steps: list[Step] = []
     for _ in range(draw(st.integers(1, max_nodes))):
         step = draw(_step(names, len(data)))
-        out = _admitted(step, data, max_magnitude)
+        out = admitted(step, data, max_magnitude)
         if out is not None:  # otherwise the step is skipped: it would leave the safe domain
             steps.append(step)
             data.append(out)
@@ -195,7 +115,7 @@ def _graphs(draw: Any, max_inputs: int, max_nodes: int, names: tuple[str, ...],
         sinks = [i for i, count in enumerate(RandomGraph(tuple(values), tuple(steps)).uses())
                  if count == 0 and i >= len(values)]
         gather = Step(n_ary[0], tuple(sinks))
-        if len(sinks) > 1 and _admitted(gather, data, max_magnitude) is not None:
+        if len(sinks) > 1 and admitted(gather, data, max_magnitude) is not None:
             steps.append(gather)
     return RandomGraph(tuple(values), tuple(steps))
 
@@ -215,31 +135,3 @@ def _step(draw: Any, names: tuple[str, ...], n_nodes: int) -> Step:
     # Constants only where another operand is a node: a unary step of a constant is a constant.
     operand = node | st.builds(Const, constants()) if arity >= 2 else node
     return Step(op.name, tuple(draw(operand) for _ in range(arity)))
-
-
-def _admitted(step: Step, data: list[float], bound: float) -> float | None:
-    """The step's output if it is safe and small at these node values, else None."""
-    args = [a.value if isinstance(a, Const) else data[a] for a in step.args]
-    constant = [isinstance(a, Const) for a in step.args]
-    if all(constant):
-        return None
-    return _admissible(PRIMITIVES[step.op], args, constant, bound)
-
-
-def _admissible(op: Primitive, args: Sequence[float], constant: Sequence[bool] | None,
-                bound: float) -> float | None:
-    """op's output at ``args`` if the table calls them safe and the output and partials are within bound.
-
-    Partials by constant operands are not needed (backward skips them), so not checked.
-    Returns None when not admissible.
-    """
-    if not op.safe(args):
-        return None
-    try:
-        out = op.forward(*args)
-        partials = [op.partial(i, args, out) for i in range(len(args)) if not (constant and constant[i])]
-    except (ValueError, ZeroDivisionError, OverflowError):
-        return None
-    if not all(math.isfinite(x) and abs(x) <= bound for x in [out, *partials]):
-        return None
-    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -247,3 +248,30 @@ def test_a_users_partial_written_with_math_cos_is_refused_not_differentiated_to_
         assert grad(grad(lambda v: apply(right, v)))(1.0) == pytest.approx(-math.sin(1.0), rel=1e-15)
     finally:
         del autodiff.PRIMITIVES["test_sin_math"], autodiff.PRIMITIVES["test_sin_m"]
+
+
+# Scalar tests in the style other projects' suites use (HIPS/autograd's test_scalar_ops): NumPy's own
+# functions on the argument, differentiated once and twice, against central differences.
+NUMPY_SCALAR_CASES = [
+    (np.tan, (0.4,)), (np.arcsin, (0.3,)), (np.arccos, (-0.6,)), (np.arctan, (1.7,)),
+    (np.arctan2, (0.6, -1.4)), (np.arctan2, (-2.0, 0.5)), (np.sign, (-1.3,)), (np.floor, (2.4,)),
+    (np.mod, (5.3, 1.7)), (np.mod, (-5.3, 1.7)), (np.remainder, (5.3, -1.7)),
+]
+
+
+def _central(f, args, i, h=1e-6):
+    up, down = list(args), list(args)
+    up[i] += h
+    down[i] -= h
+    return (f(*up) - f(*down)) / (2 * h)
+
+
+@pytest.mark.parametrize(("function", "args"), NUMPY_SCALAR_CASES,
+                         ids=[f"{f.__name__}{a}" for f, a in NUMPY_SCALAR_CASES])
+def test_numpy_scalar_functions_differentiate_twice(function, args):
+    for i in range(len(args)):
+        first = grad(function, i)
+        assert first(*args) == pytest.approx(_central(lambda *a: float(function(*a)), args, i), abs=1e-7)
+        for j in range(len(args)):
+            second = grad(first, j)
+            assert second(*args) == pytest.approx(_central(first, args, j, h=1e-5), rel=1e-5, abs=1e-6)

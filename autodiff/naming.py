@@ -80,8 +80,12 @@ def kind(node: Any) -> str:
 # -- names for a whole graph -----------------------------------------------------
 
 
-def node_names(order: Sequence[Any]) -> dict[int, str]:
-    """A readable, unique-enough name for every node of a topological order, by id."""
+def node_names(order: Sequence[Any], length: int = NAME_LENGTH, scoped: bool = False) -> dict[int, str]:
+    """A readable, unique-enough name for every node of a topological order, by id.
+
+    Automatic names longer than ``length`` become ``op#position`` or, with
+    ``scoped``, the name of the module that made the node (``layers.1.neurons.0``).
+    """
     names: dict[int, str] = {}
     for position, node in enumerate(order):
         op = node.primitive
@@ -93,8 +97,8 @@ def node_names(order: Sequence[Any]) -> dict[int, str]:
             text = f"leaf#{position}"
         else:
             text = _composed(node, names)
-            if len(text) > NAME_LENGTH:
-                text = f"{op.name}#{position}"
+            if len(text) > length:
+                text = str(node.scope) if scoped and node.scope else f"{op.name}#{position}"
         names[id(node)] = text
     return names
 
@@ -157,6 +161,19 @@ def _composed(node: Any, names: dict[int, str]) -> str:
     right_associative = op.symbol == "**"
     return (f"{operand(parents[0], tighter=right_associative)} {op.symbol} "
             f"{operand(parents[1], tighter=not right_associative)}")
+
+
+def title(order: Sequence[Any], length: int = 72) -> str:
+    """What a view's title calls the root of ``order`` (its last node): its label or its expression.
+
+    Never an internal ``op#position``: an expression too long for a title is
+    named by its operation and the size of its graph.
+    """
+    root = order[-1]
+    name = node_names(order, length, scoped=True)[id(root)]
+    if "#" not in name or root.label is not None:
+        return name
+    return f"the {root.primitive.name} at the end of a graph of {len(order)} nodes"
 
 
 def definition(node: Any, names: dict[int, str]) -> str:

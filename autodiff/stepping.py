@@ -40,6 +40,7 @@ Constants (the 2 in ``x * 2``) get no step: they never receive a gradient.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,10 +199,12 @@ class Stepper:
     records show, so a backward elsewhere never mixes with them.
     """
 
-    def __init__(self, root: Any) -> None:
+    def __init__(self, root: Any, params: Iterable[Any] | None = None) -> None:
         if not isinstance(root, Value):
             raise GraphError(f"steps() needs a Value as the root, not {type(root).__name__}")
         self.root = root
+        #: The leaves its views call parameters (None: as drawings decide, see :func:`autodiff.draw`).
+        self.params = None if params is None else tuple(params)
         self._sweep = Sweep(root)
         self._order = self._sweep.order
         check_all_fresh(self._order)  # a graph already stale would give wrong records from the first step
@@ -382,14 +385,17 @@ class Stepper:
             raise
 
 
-def steps(root: Any, *, ask: bool = False) -> Any:
+def steps(root: Any, *, params: Iterable[Any] | None = None, ask: bool = False) -> Any:
     """A :class:`Stepper` over the backward pass of ``root`` (see the module docs).
 
-    With ``ask=True``, the same sweep as an exercise that asks before it reveals:
+    ``params`` names the parameter leaves for the stepper's views (its notebook
+    picture, :func:`autodiff.play` of it), as for :func:`autodiff.draw`; nn
+    modules' parameters are known as such without it.  With ``ask=True``, the
+    same sweep as an exercise that asks before it reveals:
     ``autodiff.exercise(root)`` (see :mod:`autodiff.exercises`); ``.run()`` asks.
     """
     if ask:
         from .exercises import exercise  # below this module: it reads the sweep itself
 
         return exercise(root)
-    return Stepper(root)
+    return Stepper(root, params)

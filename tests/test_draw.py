@@ -96,8 +96,8 @@ def test_highlight_the_steppers_current_node():
     stepper = steps(o)
     stepper.run_to("n")
     source = draw(o, highlight=stepper).source
-    assert source.count("penwidth=3") == 1
-    assert "n4 [label=\"{ n | data 0.881374 | grad so far 0.5 }\" color=\"#d62728\"" in source
+    assert source.count("penwidth=4") == 1
+    assert "n4 [label=\"{ n | data 0.881374 | grad so far 0.5 }\" color=\"#000000\"" in source
     assert "{ x | data 2 | grad so far 0 }" in source  # not reached yet
 
 

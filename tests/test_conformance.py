@@ -307,3 +307,16 @@ def test_the_pytest_factory_fails_and_skips_with_the_reason(tmp_path: Path) -> N
         test("deep chain 1,500")
     with pytest.raises(pytest.skip.Exception, match="absent: AttributeError"):
         test("local rule: exp")
+
+
+def test_a_fault_of_the_kit_is_an_error_never_a_pass(monkeypatch) -> None:
+    from autodiff.conformance import running
+
+    def broken_check(kit):
+        raise KeyError("a bug of the kit")
+
+    monkeypatch.setattr(running, "CHECKS", (("diamond", broken_check),))
+    report = run(f"{ENGINES / 'correct.py'}:Value", only=("diamond",))
+    assert [(c.name, c.status) for c in report.checks] == [("diamond", "error")]
+    assert report["diamond"].detail == "the kit itself failed: KeyError: 'a bug of the kit'"
+    assert report.exit_code == 1

@@ -57,6 +57,8 @@ PLANTED = {
         ("    def sin(self):\n", "    def sin(self):\n        return self.sin()\n"),
         ("    def cos(self):\n", "    def cos(self):\n        print('cos!' * 1000)\n"),
     ],
+    "grad None": [("        self.grad = 0.0\n        self._backward",
+                   "        self.grad = None\n        self._backward")],
     "seed by hand": [("        for v in topo:\n            v.grad = 0.0\n        self.grad = 1.0\n", "")],
 }
 
@@ -130,6 +132,11 @@ def test_an_engine_that_needs_the_root_seeded_by_hand_is_a_semantics(planted) ->
     assert [c.status for c in report.checks] == ["pass", "pass"]
     assert report.semantics == ["backward() needs root.grad = 1 set first"]
     assert "semantics: backward() needs root.grad = 1 set first; the kit sets it" in report.shape
+
+
+def test_a_gradient_of_none_where_nothing_flowed_compares_as_zero(planted) -> None:
+    # This engine leaves grad None on leaves outside the root's graph (random programs have such inputs).
+    assert planted("grad None", "random programs")["random programs"].status == "pass"
 
 
 # -- micrograd 0.1.0 ----------------------------------------------------------------------

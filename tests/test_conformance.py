@@ -59,6 +59,8 @@ PLANTED = {
     ],
     "grad None": [("        self.grad = 0.0\n        self._backward",
                    "        self.grad = None\n        self._backward")],
+    "exp hangs above 1": [("    def exp(self):\n",
+                           "    def exp(self):\n        while self.data > 1.0:\n            pass\n")],
     "seed by hand": [("        for v in topo:\n            v.grad = 0.0\n        self.grad = 1.0\n", "")],
 }
 
@@ -256,6 +258,17 @@ def test_hangs_crashes_recursion_and_memory_blow_ups_become_failing_checks(plant
     # An engine that prints cannot garble the answers: cos prints, then computes the right thing.
     assert detail["local rule: cos"][0] == "pass"
     assert detail["local rule: +"][0] == "pass"
+
+
+def test_random_programs_that_hang_stop_the_search_after_two(planted, monkeypatch) -> None:
+    from autodiff.conformance import checks
+
+    monkeypatch.setattr(checks, "PROGRAM_TIMEOUT", 1.0)
+    random = planted("exp hangs above 1", "random programs")["random programs"]
+    assert random.status == "fail"
+    assert "no answer within 1 s" in random.detail
+    # It stops at the second hang, unshrunk; a ** b is exp(b * log(a)) in this engine.
+    assert ".exp()" in random.example or " ** v" in random.example
 
 
 def test_an_engine_that_cannot_be_imported_or_built_is_a_target_error(tmp_path: Path) -> None:

@@ -101,9 +101,10 @@ class Optimizer:
         with np.errstate(over="ignore", invalid="ignore"):  # checked just below, with a better message
             self._step_into(buffers, grad, self.steps + 1, new)
             np.subtract(theta, new, out=new)
-        # One pass: a non-finite gradient makes the new value non-finite too (a false alarm from
-        # a dot product that overflows only costs the two precise checks, which then pass).
-        if not math.isfinite(np.dot(new, new)):
+            # One pass: a non-finite gradient makes the new value non-finite too (a false alarm from
+            # a dot product that overflows only costs the two precise checks, which then pass).
+            finite = math.isfinite(np.dot(new, new))
+        if not finite:
             self._check(grad, "gradient")
             self._check(new, "new value")
         self.buffers, self.steps = buffers, self.steps + 1

@@ -7,15 +7,15 @@
 >>> b.data, a.grad
 (10.0, 6.0)
 
-The top-level functions ``steps``, ``draw``, ``explain`` and ``play`` live in the
-submodules ``stepping``, ``drawing``, ``explaining`` and ``playing`` (named apart
+The top-level functions ``steps``, ``draw``, ``explain``, ``play`` and ``exercise`` live in the
+submodules ``stepping``, ``drawing``, ``explaining``, ``playing`` and ``exercises`` (named apart
 from the functions, so neither hides the other); ``compile`` is the function of
 the package :mod:`autodiff.compile`.
 """
 
 from .backward import topological_order
 from .compiled import compile
-from .drawing import draw
+from .drawing import draw, save
 from .errors import (
     AutodiffError,
     DivisionByZeroError,
@@ -24,6 +24,7 @@ from .errors import (
     NonFiniteError,
     StaleGraphError,
 )
+from .exercises import Exercise, exercise
 from .explaining import explain
 from .forward import jvp
 from .functional import grad, value_and_grad
@@ -38,6 +39,7 @@ __all__ = [
     "AutodiffError",
     "DivisionByZeroError",
     "DomainError",
+    "Exercise",
     "GraphError",
     "NonFiniteError",
     "Primitive",
@@ -48,6 +50,7 @@ __all__ = [
     "apply",
     "compile",
     "draw",
+    "exercise",
     "explain",
     "grad",
     "jvp",
@@ -55,6 +58,7 @@ __all__ = [
     "play",
     "register",
     "replay",
+    "save",
     "scope",
     "steps",
     "sum",

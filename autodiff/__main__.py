@@ -19,7 +19,7 @@ from pathlib import Path
 
 import graphviz
 
-from .drawing import FORMATS, TooBigToDraw, draw, save
+from .drawing import FORMATS, TooBigToDraw, draw
 from .errors import AutodiffError
 from .explaining import explain
 from .expression import ExpressionError, evaluate, functions
@@ -45,13 +45,14 @@ def parser() -> argparse.ArgumentParser:
                      help=f"write the drawing; the suffix picks the format ({', '.join(FORMATS)})")
     sub.add_argument("--steps", action="store_true", help="print the backward pass one node at a time")
     sub.add_argument("--explain", metavar="NAME", help="print d(expression)/d(NAME) as a sum over paths")
-    sub.add_argument("--edge-labels", action="store_true", help="label edges with local partials")
+    _drawing_arguments(sub, edge_labels=False)
     page = commands.add_parser(
         "play", help="write an HTML page that plays the backward pass step by step, forward and back",
         description="Writes one self-contained HTML file (no network needed): Next / Back / Play / Reset "
         "buttons and the arrow keys step the backward pass over the drawing. " + functions_text,
     )
     _expression_arguments(page, max_nodes=MAX_NODES)
+    _drawing_arguments(page, edge_labels=True)
     page.add_argument("-o", "--output", type=Path, default=Path("backprop.html"),
                       help="the page to write (default: backprop.html)")
     return top
@@ -67,6 +68,30 @@ def _expression_arguments(sub: argparse.ArgumentParser, max_nodes: int) -> None:
                      help=f"refuse drawings of more than N nodes (default {max_nodes})")
 
 
+def _drawing_arguments(sub: argparse.ArgumentParser, edge_labels: bool) -> None:
+    """The drawing options of draw() and play(), the same for both commands."""
+    sub.add_argument("--edge-labels", action=argparse.BooleanOptionalAction, default=edge_labels,
+                     help="label each edge with its local partial (default: "
+                     f"{'on' if edge_labels else 'off'})")
+    sub.add_argument("--cluster", action="store_true", help="draw a box around the nodes of each module")
+    sub.add_argument("--collapse", nargs="?", const=True, default=False, type=int, metavar="N",
+                     help="draw each module as one node (N: only the first N module levels)")
+    sub.add_argument("--between", metavar="NAME",
+                     help="draw only the paths from the variable NAME to the result")
+    sub.add_argument("--legend", action=argparse.BooleanOptionalAction, default=True,
+                     help="name the roles' colours (default: on)")
+
+
+def _drawing_options(args: argparse.Namespace, leaves: dict[str, Value], params: list[Value]) -> dict:
+    """The options draw() and play() share, from the command line."""
+    if args.between is not None and args.between not in leaves:
+        raise _not_a_variable(args.between, leaves, args.expression)
+    return {"params": params, "edge_labels": args.edge_labels, "rankdir": args.rankdir,
+            "cluster": args.cluster, "collapse": args.collapse,
+            "between": None if args.between is None else leaves[args.between],
+            "max_nodes": args.max_nodes, "legend": args.legend}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = parser().parse_args(argv)
@@ -74,8 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _play(args) if args.command == "play" else _draw(args)
     except TooBigToDraw as error:
         print(f"error: this drawing would have {error.size} nodes (--max-nodes {error.max_nodes}); Graphviz "
-              f"would take long and the picture would be hard to read. Pass --max-nodes {error.size} to "
-              "draw it anyway, or drop --output to print the gradients only.", file=sys.stderr)
+              f"would take long and the picture would be hard to read. Draw less (--collapse, or --between "
+              f"NAME for the paths from one variable), pass --max-nodes {error.size} to draw it anyway, or "
+              "drop --output to print the gradients only.", file=sys.stderr)
         return USAGE_ERROR
     except AutodiffError as error:  # a bad expression, a value outside a domain, an overflow
         print(f"error: {error}", file=sys.stderr)
@@ -107,16 +133,14 @@ def _draw(args: argparse.Namespace) -> int:
     if args.explain:
         print(explain(root, leaves[args.explain]))
     if args.output is not None:
-        graph = draw(root, params=params, edge_labels=args.edge_labels, rankdir=args.rankdir,
-                     max_nodes=args.max_nodes)
-        save(graph, args.output)
+        draw(root, args.output, **_drawing_options(args, leaves, params))
         print(f"wrote {args.output}")
     return 0
 
 
 def _play(args: argparse.Namespace) -> int:
     root, leaves, params = _compute(args)
-    page = play(root, args.output, params=params, rankdir=args.rankdir, max_nodes=args.max_nodes)
+    page = play(root, args.output, **_drawing_options(args, leaves, params))
     print(f"{args.expression} = {number(root.data)}; {page.steps} steps")
     print(f"wrote {args.output} (open it in a browser: → next, ← back, space plays)")
     return 0

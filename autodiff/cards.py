@@ -19,7 +19,7 @@ from .naming import kind, number
 
 _TABLE = 'style="border-collapse: collapse; font-family: Helvetica, Arial, sans-serif; font-size: 13px"'
 _CELL = 'style="border: 1px solid #ccc; padding: 2px 8px; text-align: left"'
-_RECORD = ('style="background: #f6f6f6; border-left: 4px solid #d62728; padding: 6px; '
+_RECORD = ('style="background: #f6f6f6; border-left: 4px solid #000000; padding: 6px; '
            'font-size: 12px; white-space: pre-wrap"')
 
 
@@ -78,7 +78,8 @@ def stepper_view(stepper: Any) -> str:
     from .drawing import TooBigToDraw, draw
 
     try:
-        svg = draw(stepper.root, highlight=stepper).pipe(format="svg").decode("utf-8")
+        svg = draw(stepper.root, highlight=stepper, params=stepper.params,
+                   edge_labels=True).pipe(format="svg").decode("utf-8")
         picture = svg[svg.index("<svg"):]
     except TooBigToDraw as error:
         picture = f"<p>(no picture: {escape(str(error))})</p>"

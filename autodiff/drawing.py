@@ -19,9 +19,9 @@ digraph {
     graph [rankdir=LR]
     node [fontname=Helvetica fontsize=11]
     edge [fontname=Helvetica fontsize=9]
-    n0 [label="{ x | data 2 | grad -3 }" fillcolor="#cfe2ff" shape=record style=filled]
-    n1 [label="{ w | data -3 | grad 2 }" fillcolor="#cfe2ff" shape=record style=filled]
-    n2 [label="{ y | data -6 | grad 1 }" fillcolor="#ffc9c9" shape=record style=filled]
+    n0 [label="{ x | data 2 | grad -3 }" fillcolor="#bfe3f7" shape=record style=filled]
+    n1 [label="{ w | data -3 | grad 2 }" fillcolor="#bfe3f7" shape=record style=filled]
+    n2 [label="{ y | data -6 | grad 1 }" fillcolor="#f2b896" shape=record style=filled]
     op2 [label="*" shape=circle]
     op2 -> n2
     n0 -> op2
@@ -49,15 +49,17 @@ from .naming import find_node, node_names, number, partial_formula
 if TYPE_CHECKING:
     import graphviz
 
-#: Fill colour of each role.  Parameters are leaves in ``params`` (by default,
-#: leaves that belong to an nn module); inputs are the other leaves.
+#: Fill colour of each role, the same in every view: light tints of the Okabe-Ito palette (sky blue,
+#: orange, vermillion, bluish green), told apart with the common kinds of colour blindness and on a
+#: washed-out projector; the page also gives each role a shape.  Parameters are leaves in ``params``
+#: (by default, leaves that belong to an nn module); inputs are the other leaves.
 COLOURS = {
-    "input": "#cfe2ff",
-    "parameter": "#ffe8a3",
-    "constant": "#eeeeee",
+    "input": "#bfe3f7",
+    "parameter": "#f7d58c",
+    "constant": "#e8e8e8",
     "intermediate": "#ffffff",
-    "output": "#ffc9c9",
-    "module": "#e2f0d9",
+    "output": "#f2b896",
+    "module": "#a6dcc9",
 }
 #: What the legend calls each role.
 ROLE_NAMES = {
@@ -68,7 +70,7 @@ ROLE_NAMES = {
     "output": "output (loss)",
     "module": "module",
 }
-HIGHLIGHT = {"color": "#d62728", "penwidth": "3"}
+HIGHLIGHT = {"color": "#000000", "penwidth": "4"}  # black and thick: it reads without colour
 #: File suffixes :func:`save` writes, and the Graphviz format of each (None: the DOT source itself).
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": None, ".gv": None}
 
@@ -102,6 +104,7 @@ class Look:
 
 def draw(
     root: Any,
+    path: str | os.PathLike[str] | None = None,
     *,
     params: Iterable[Any] | None = None,
     edge_labels: bool = False,
@@ -113,9 +116,11 @@ def draw(
     group: Grouping | None = None,
     max_nodes: int = 500,
     legend: bool = True,
-    svg: str | os.PathLike[str] | None = None,
 ) -> graphviz.Digraph:
     """Draw the graph of ``root``; return a :class:`graphviz.Digraph` (it renders in Jupyter).
+
+    With ``path`` the drawing is also written there, in the format its suffix
+    names (``draw(o, "graph.svg")``; .png, .pdf, .dot as for :func:`save`).
 
     - ``params``: the parameter leaves (default: leaves that belong to a module, see
       :func:`scope_levels`); the other leaves are inputs.
@@ -132,7 +137,6 @@ def draw(
     - ``between``: a leaf (or its label): keep only the paths from it to the root.
     - ``max_nodes``: refuse larger drawings (Graphviz would take minutes).
     - ``legend``: name the colours of the roles drawn, under the graph.
-    - ``svg``: a file to write the SVG to (atomically); :func:`save` writes other formats.
     """
     stepping = highlight if hasattr(highlight, "gradient_so_far") and not highlight.done else None
     look = Look(
@@ -145,9 +149,8 @@ def draw(
     )
     graph = draw_with(look, root, params=params, rankdir=rankdir, cluster=cluster, collapse=collapse,
                       between=between, group=group, max_nodes=max_nodes, legend=legend)
-    if svg is not None:
-        with replaced_atomically(svg) as file:
-            file.write(graph.pipe(format="svg"))
+    if path is not None:
+        save(graph, path)
     return graph
 
 

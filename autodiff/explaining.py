@@ -151,7 +151,7 @@ def explain(root: Any, leaf: Any, max_paths: int = 12, top: int = 5) -> Explanat
     check_all_fresh(order)  # paths over numbers from before and after an assignment would explain nothing
     names = node_names(order)
     if isinstance(leaf, str) or any(node is leaf for node in order):
-        leaf = find_node(order, leaf, "leaf", names)
+        leaf = find_node(order, leaf, "node", names)  # any node, not only leaves
         count = count_paths(root, leaf)
     else:  # a Value the root does not depend on: the derivative is 0
         names[id(leaf)], count = leaf.label or "this leaf", 0

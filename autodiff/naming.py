@@ -3,7 +3,8 @@
 The stepper, explanations, drawings, the page and error messages all name
 nodes here, so a node is called the same everywhere.  A label is used as is; a
 constant is its number; an unlabelled result is written from its operands'
-names (``x * w + b``, ``tanh(n)``, ``a - 1``) while that stays short, else
+names (``x * w + b``, ``tanh(n)``, ``a - 1``, ``x / y``: a subtraction and a
+division read as written, though recorded as ``x + (-y)`` and ``x * y**-1``) while that stays short, else
 ``op#position``; an unlabelled leaf is ``leaf#position``.  How tightly each
 operation binds comes from the primitive table.
 
@@ -26,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .errors import GraphError
-from .primitives import ADD, ATOM, CONSTANT, NEG, UNARY, Primitive
+from .primitives import ADD, ATOM, CONSTANT, MUL, NEG, POW, UNARY, Primitive
 
 #: Automatic names longer than this fall back to ``op#position``.
 NAME_LENGTH = 24
@@ -79,8 +80,12 @@ def kind(node: Any) -> str:
 # -- names for a whole graph -----------------------------------------------------
 
 
-def node_names(order: Sequence[Any]) -> dict[int, str]:
-    """A readable, unique-enough name for every node of a topological order, by id."""
+def node_names(order: Sequence[Any], length: int = NAME_LENGTH, scoped: bool = False) -> dict[int, str]:
+    """A readable, unique-enough name for every node of a topological order, by id.
+
+    Automatic names longer than ``length`` become ``op#position`` or, with
+    ``scoped``, the name of the module that made the node (``layers.1.neurons.0``).
+    """
     names: dict[int, str] = {}
     for position, node in enumerate(order):
         op = node.primitive
@@ -92,8 +97,8 @@ def node_names(order: Sequence[Any]) -> dict[int, str]:
             text = f"leaf#{position}"
         else:
             text = _composed(node, names)
-            if len(text) > NAME_LENGTH:
-                text = f"{op.name}#{position}"
+            if len(text) > length:
+                text = str(node.scope) if scoped and node.scope else f"{op.name}#{position}"
         names[id(node)] = text
     return names
 
@@ -120,6 +125,16 @@ def _subtracted(node: Any) -> tuple[Any, str | None]:
     return None, None
 
 
+def _divisor(node: Any) -> Any:
+    """For x * y**-1 (how ``x / y`` is recorded): y, so the node reads as the quotient it was written as."""
+    right = node.parents[1]
+    if right.primitive is POW and right.label is None:
+        exponent = right.parents[1]
+        if exponent.is_constant and exponent.data == -1.0:
+            return right.parents[0]
+    return None
+
+
 def _composed(node: Any, names: dict[int, str]) -> str:
     """The expression that computed a node, in its operands' names, bracketed as Python would need."""
     op, parents = node.primitive, node.parents
@@ -137,6 +152,8 @@ def _composed(node: Any, names: dict[int, str]) -> str:
             return f"{operand(parents[0])} - {operand(subtracted, tighter=True)}"
         if text is not None:
             return f"{operand(parents[0])} - {text}"
+    if op is MUL and (divisor := _divisor(node)) is not None:
+        return f"{operand(parents[0])} / {operand(divisor, tighter=True)}"
     if op.precedence == ATOM or op.arity not in (1, 2):
         return f"{op.name}({', '.join(names[id(p)] for p in parents)})"
     if op.arity == 1:
@@ -144,6 +161,19 @@ def _composed(node: Any, names: dict[int, str]) -> str:
     right_associative = op.symbol == "**"
     return (f"{operand(parents[0], tighter=right_associative)} {op.symbol} "
             f"{operand(parents[1], tighter=not right_associative)}")
+
+
+def title(order: Sequence[Any], length: int = 72) -> str:
+    """What a view's title calls the root of ``order`` (its last node): its label or its expression.
+
+    Never an internal ``op#position``: an expression too long for a title is
+    named by its operation and the size of its graph.
+    """
+    root = order[-1]
+    name = node_names(order, length, scoped=True)[id(root)]
+    if "#" not in name or root.label is not None:
+        return name
+    return f"the {root.primitive.name} at the end of a graph of {len(order)} nodes"
 
 
 def definition(node: Any, names: dict[int, str]) -> str:

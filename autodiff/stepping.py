@@ -40,6 +40,7 @@ Constants (the 2 in ``x * 2``) get no step: they never receive a gradient.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,7 +136,9 @@ class Step:
                 lines.append(f"  {c.name}: a constant, no gradient")
                 continue
             value = number(c.partial)
-            local = c.formula if c.formula == value else f"{c.formula} = {value}"
+            # A formula that is a bare number (a constant's exact digits) is that number: show it once,
+            # as every other number here, never "1.000001 = 1".
+            local = value if c.formula == value or _is_number(c.formula) else f"{c.formula} = {value}"
             indent = " " * (len(c.name) + 4)
             lines.append(f"  {c.name}: local ∂{_wrap(self.name)}/∂{_wrap(c.name)} = {local}")
             lines.append(
@@ -168,6 +171,19 @@ def _wrap(name: str) -> str:
     return name if " " not in name else f"({name})"
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _one_line(error: Exception) -> str:
+    """An error as one line inside a sentence: its type and its message, line breaks and end stop folded."""
+    return f"{type(error).__name__}: {' '.join(str(error).split()).rstrip('.')}"
+
+
 def _cut(text: str) -> str:
     return text if len(text) <= LINE else text[: LINE - 1] + "…"
 
@@ -183,10 +199,12 @@ class Stepper:
     records show, so a backward elsewhere never mixes with them.
     """
 
-    def __init__(self, root: Any) -> None:
+    def __init__(self, root: Any, params: Iterable[Any] | None = None) -> None:
         if not isinstance(root, Value):
             raise GraphError(f"steps() needs a Value as the root, not {type(root).__name__}")
         self.root = root
+        #: The leaves its views call parameters (None: as drawings decide, see :func:`autodiff.draw`).
+        self.params = None if params is None else tuple(params)
         self._sweep = Sweep(root)
         self._order = self._sweep.order
         check_all_fresh(self._order)  # a graph already stale would give wrong records from the first step
@@ -234,7 +252,7 @@ class Stepper:
             return f"all {total} steps done; gradients added to .grad"
         if self._error is not None:
             return (f"stopped by an error after {len(self.records)} of {total} steps; .grad was not changed "
-                    f"({type(self._error).__name__}: {self._error})")
+                    f"({_one_line(self._error)})")
         text = f"{len(self.records)} of {total} steps done"
         if self.records:
             text += f", last {self._describe(self.current)}"
@@ -266,8 +284,8 @@ class Stepper:
             )
         if self._error is not None:
             raise GraphError(
-                f"this stepper stopped at an error ({self._error}); call back() or reset() to go on, "
-                "or start a new one"
+                f"this stepper stopped at an error ({_one_line(self._error)}); call back() or reset() "
+                "to go on, or start a new one"
             )
         node = self._visits[len(self.records)]
         grads = self._sweep.grads
@@ -367,6 +385,17 @@ class Stepper:
             raise
 
 
-def steps(root: Any) -> Stepper:
-    """A :class:`Stepper` over the backward pass of ``root`` (see the module docs)."""
-    return Stepper(root)
+def steps(root: Any, *, params: Iterable[Any] | None = None, ask: bool = False) -> Any:
+    """A :class:`Stepper` over the backward pass of ``root`` (see the module docs).
+
+    ``params`` names the parameter leaves for the stepper's views (its notebook
+    picture, :func:`autodiff.play` of it), as for :func:`autodiff.draw`; nn
+    modules' parameters are known as such without it.  With ``ask=True``, the
+    same sweep as an exercise that asks before it reveals:
+    ``autodiff.exercise(root)`` (see :mod:`autodiff.exercises`); ``.run()`` asks.
+    """
+    if ask:
+        from .exercises import exercise  # below this module: it reads the sweep itself
+
+        return exercise(root)
+    return Stepper(root, params)

@@ -16,13 +16,17 @@ another thread from recording.
 from __future__ import annotations
 
 import numbers
+import operator
 import os
+import re
 import sys
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from operator import attrgetter
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from . import backward as _backward
 from . import clock
@@ -114,10 +118,13 @@ class Value:
 
     Arithmetic accepts Python and NumPy numbers on either side.  Comparisons
     (``<``, ``<=``, ``>``, ``>=``) compare ``data`` and return a plain ``bool``:
-    they are not recorded and have no derivative.  ``==`` and hashing are by
-    identity, so Values can be kept in sets and dicts as graph nodes.  A Value
-    never turns into a plain number by itself (``float(v)``, ``math.exp(v)``,
-    ``if v:`` raise ``TypeError``): read ``v.data`` or ``v.item()`` on purpose.
+    they are not recorded and have no derivative.  ``==`` between Values and
+    hashing are by identity, so Values can be kept in sets and dicts as graph
+    nodes; ``v == 3.0`` raises ``TypeError`` (write ``v.data == 3.0``).  A Value
+    never turns into a plain number by itself (``float(v)``, ``int(v)``,
+    ``round(v)``, ``math.exp(v)``, ``if v:`` raise ``TypeError``): read
+    ``v.data`` or ``v.item()`` on purpose.  A format spec formats the number
+    (``f"{loss:.4f}"``); ``f"{v}"`` is the repr.
     """
 
     # The operands live in slots, not in a tuple per node: a network is mostly
@@ -127,9 +134,6 @@ class Value:
     # says which); _many holds the tuple of a node with more (sum).
     __slots__ = ("_data", "_grad", "_x", "_y", "_many", "_op", "label", "_created", "scope",
                  "_mark", "_up", "_assigned", "_site")
-    # Stop NumPy from broadcasting Values into object arrays: `array * value`
-    # then reaches __rmul__, which rejects the array with a clear TypeError.
-    __array_ufunc__ = None
     #: The elementary functions partials use on Values (set below, once VALUES exists).
     FUNCTIONS: Any = None
 
@@ -265,6 +269,10 @@ class Value:
 
         return value_card(self)
 
+    def __format__(self, spec: str) -> str:
+        """``f"{v}"`` is the repr; a format spec formats the number (``f"{loss:.4f}"``)."""
+        return format(self._data, spec) if spec else repr(self)
+
     def __float__(self) -> float:
         raise TypeError(
             f"{_describe(self)} cannot become a plain float by itself: float(v), math.exp(v) and "
@@ -272,6 +280,36 @@ class Value:
             "Use the recorded operations (v.exp(), v.log(), v.sin(), ...), or read the number on "
             "purpose with v.data or v.item()"
         )
+
+    def __int__(self) -> int:
+        raise TypeError(
+            f"{_describe(self)} cannot become a plain int by itself: int(v) would drop it from the graph. "
+            "Read the number on purpose: int(v.data)"
+        )
+
+    def __round__(self, ndigits: int | None = None) -> float:
+        raise TypeError(
+            f"{_describe(self)} cannot be rounded by itself: round(v) would drop it from the graph. "
+            f"Round the number on purpose: round(v.data{'' if ndigits is None else f', {ndigits}'})"
+        )
+
+    def conjugate(self) -> Value:
+        """The complex conjugate of a real number: the Value itself (so ``np.var`` and ``np.std`` work)."""
+        return self
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy functions on Values: ``np.exp(v)`` is ``v.exp()``, ``np.add(v, 2)`` is ``v + 2``.
+
+        With an array among the inputs, the Value joins NumPy's loop over an
+        object array and the result is an object array of Values (each element
+        recorded); with Values and numbers only, the result is one Value.  A
+        function with no recorded counterpart is a TypeError naming what to use.
+
+        >>> x = Value(0.5)
+        >>> np.exp(x).op, (np.array([1.0, 2.0]) * x)[1].data
+        ('exp', 1.0)
+        """
+        return _ufunc(ufunc, method, inputs, kwargs)
 
     def __bool__(self) -> bool:
         raise TypeError(
@@ -303,10 +341,14 @@ class Value:
     # raise: an overflow is an inf, which is refused like in _node).
 
     def __radd__(self, other: Any) -> Value:
+        if type(other) is np.ndarray:
+            return NotImplemented
         other = _operand(other, "+")
         return _node(_add(other._data, self._data), (other, self), ADD)
 
     def __rmul__(self, other: Any) -> Value:
+        if type(other) is np.ndarray:
+            return NotImplemented
         other = _operand(other, "*")
         return _node(_mul(other._data, self._data), (other, self), MUL)
 
@@ -316,15 +358,21 @@ class Value:
     def __sub__(self, other: Any) -> Value:
         if isinstance(other, Value):
             return self + (-other)
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         return self + _constant(-_number(other, "-"))
 
     def __rsub__(self, other: Any) -> Value:
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         return _operand(other, "-") + (-self)
 
     def __truediv__(self, other: Any) -> Value:
         if isinstance(other, Value):
             _check_divisor(self, other)
             return self * other**-1
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         divisor = _number(other, "/")
         if divisor == 0.0:
             raise _blame(DivisionByZeroError(f"division by zero: {_describe(self)} / 0"))
@@ -337,11 +385,15 @@ class Value:
         return self * _constant(reciprocal)
 
     def __rtruediv__(self, other: Any) -> Value:
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         numerator = _operand(other, "/")
         _check_divisor(numerator, self)
         return numerator * self**-1
 
     def __pow__(self, other: Any) -> Value:
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         exponent = _operand(other, "**")
         if exponent._op is not CONSTANT and (self._data < 0.0 or self._data == 0.0 and exponent._data <= 0.0):
             base = _describe(self) if self._op is CONSTANT else f"{_describe(self)} = {self._data!r}"
@@ -354,6 +406,8 @@ class Value:
         return _apply(POW, self, exponent)
 
     def __rpow__(self, other: Any) -> Value:
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         base = _operand(other, "**")
         return base.__pow__(self)
 
@@ -413,16 +467,39 @@ class Value:
 
     # -- comparisons (not differentiable, not recorded) ------------------------
 
-    def __lt__(self, other: Any) -> bool:
+    def __eq__(self, other: object) -> bool:
+        # Nodes are dict keys and set members: between Values, == is identity.  Against a number
+        # it would silently answer the wrong question (is this the same node?), so it is refused.
+        if isinstance(other, Value):
+            return self is other
+        if isinstance(other, numbers.Number):
+            raise TypeError(
+                f"{_describe(self)} == {other!r}: == between a Value and a number is refused, since "
+                "between Values it asks whether they are the same node. Compare the number on "
+                f"purpose: v.data == {other!r}, or in a test v.data == pytest.approx({other!r})"
+            )
+        return NotImplemented
+
+    __hash__ = object.__hash__  # by identity, as == between Values is
+
+    def __lt__(self, other: Any) -> Any:
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         return self._data < _compare(other)
 
-    def __le__(self, other: Any) -> bool:
+    def __le__(self, other: Any) -> Any:
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         return self._data <= _compare(other)
 
-    def __gt__(self, other: Any) -> bool:
+    def __gt__(self, other: Any) -> Any:
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         return self._data > _compare(other)
 
-    def __ge__(self, other: Any) -> bool:
+    def __ge__(self, other: Any) -> Any:
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         return self._data >= _compare(other)
 
 
@@ -432,6 +509,8 @@ def _infix(op: Primitive) -> Any:
 
     def method(self: Value, other: Any) -> Value:
         if type(other) is not Value:
+            if isinstance(other, np.ndarray):
+                return NotImplemented  # NumPy's turn: the array's reflected operator calls __array_ufunc__
             other = _operand(other, symbol)
         out = forward(self._data, other._data)
         if out - out != 0.0:
@@ -493,6 +572,91 @@ class VALUES:
 
 
 Value.FUNCTIONS = VALUES
+
+
+# -- NumPy functions on Values ------------------------------------------------
+
+#: NumPy ufuncs that are Python operators (or a method under another name) on Values; every other
+#: ufunc calls the Value method of its own name (np.exp -> Value.exp), as NumPy's object loops do.
+_UFUNC_OPERATORS: dict[Any, Any] = {
+    np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul,
+    np.true_divide: operator.truediv, np.power: operator.pow, np.float_power: operator.pow,
+    np.negative: operator.neg, np.positive: lambda x: x, np.absolute: abs,
+    np.square: lambda x: x * x, np.reciprocal: lambda x: 1.0 / x, np.conjugate: lambda x: x,
+    np.maximum: lambda x, y: _operand(x, "maximum").maximum(y),
+    np.minimum: lambda x, y: _operand(x, "minimum").minimum(y),
+    np.greater: operator.gt, np.greater_equal: operator.ge, np.less: operator.lt, np.less_equal: operator.le,
+}
+
+#: What to write instead of a NumPy function that has no recorded counterpart.
+_INSTEAD = {
+    "sinh": "(x.exp() - (-x).exp()) / 2", "cosh": "(x.exp() + (-x).exp()) / 2",
+    "arcsinh": "(x + (x * x + 1).sqrt()).log()", "expm1": "x.exp() - 1", "exp2": "2 ** x",
+    "log2": "x.log() / math.log(2)", "log10": "x.log() / math.log(10)", "cbrt": "x ** (1/3) (for x > 0)",
+    "logaddexp": "autodiff's stable log-sum-exp, e.g. m + ((x - m).exp() + (y - m).exp()).log() "
+                 "with m = x.maximum(y)",
+    "equal": "a comparison of numbers: x.data == y.data", "not_equal": "x.data != y.data",
+    "isfinite": "math.isfinite(x.data)", "isnan": "math.isnan(x.data)",
+}
+_FLAT = ("floor", "ceil", "rint", "trunc", "round", "floor_divide", "remainder", "fmod", "sign", "heaviside")
+
+
+def _ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Value.__array_ufunc__: one Value from Values and numbers, an object array when arrays take part."""
+    # NumPy scalars become plain numbers: inside an object loop they would call NumPy again.
+    inputs = tuple(x.item() if isinstance(x, np.generic) else x for x in inputs)
+    if method == "__call__" and not kwargs and not any(isinstance(x, np.ndarray) for x in inputs):
+        rule = _UFUNC_OPERATORS.get(ufunc)
+        if rule is not None:
+            return rule(*inputs)
+        function = getattr(Value, ufunc.__name__, None)
+        if function is None:
+            raise TypeError(_no_counterpart(ufunc.__name__))
+        return function(_operand(inputs[0], ufunc.__name__), *inputs[1:])
+    boxed = []
+    for x in inputs:
+        if isinstance(x, Value):  # a 0-d object array holding it, so NumPy's object loop takes it as it is
+            x, box = np.empty((), dtype=object), x
+            x[()] = box
+        boxed.append(x)
+    try:
+        return getattr(ufunc, method)(*boxed, **kwargs)
+    except TypeError as error:
+        raise TypeError(translate_numpy_error(error)) from None
+
+
+def _no_counterpart(name: str) -> str:
+    if name in _INSTEAD:
+        instead = f"write {_INSTEAD[name]}"
+    elif name in _FLAT:
+        instead = (f"{name} is flat almost everywhere (its derivative is 0), so compute it on x.data "
+                   "as a constant if that is what you mean")
+    else:
+        instead = ("write it with the recorded operations (+ - * / **, exp, log, sqrt, sin, cos, tanh, "
+                   "sigmoid, relu, abs, maximum)")
+    return f"np.{name} has no recorded counterpart on Values: {instead}"
+
+
+def translate_numpy_error(error: Exception) -> str:
+    """NumPy's message for a function an object array of Values cannot take, said in our words.
+
+    NumPy runs a function over an object array by calling the method of the
+    function's name on each element ("no callable exp method"): say which
+    element failed and what to write instead.
+    """
+    text = str(error)
+    found = re.search(r"argument \d+ of type (\w+) which has no callable (\w+) method", text)
+    if found is None:
+        return text
+    kind, name = found.groups()
+    if kind == "Value":
+        return _no_counterpart(name)
+    return (
+        f"np.{name} met a plain {kind} inside an array of Values: an element NumPy computed without "
+        "Values (such as the 0 of np.maximum(0, z), np.clip or np.where(c, z, 0)) has no node and no "
+        f"{name} method. Keep every element a Value, e.g. np.vectorize(lambda v: v.relu())(z) for the "
+        f"ReLU, or apply np.{name} before masking"
+    )
 
 
 def sum(values: Iterable[Any]) -> Any:  # noqa: A001 - autodiff.sum mirrors the builtin

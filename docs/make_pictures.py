@@ -79,25 +79,25 @@ def pictures(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     cost = chain()
     cost.backward()
-    draw(cost, edge_labels=True, svg=folder / "chain.svg")
+    draw(cost, folder / "chain.svg", edge_labels=True)
     cost.zero_grad()
     stepper = steps(cost)
     stepper.run_to("z3")
-    draw(cost, edge_labels=True, highlight=stepper, svg=folder / "chain_step.svg")
+    draw(cost, folder / "chain_step.svg", edge_labels=True, highlight=stepper)
 
     w1, w2 = xor_weights()
     out = xor_output([1, 0, 1], w1, w2)
     sample = 0.5 * (out - 1.0) ** 2
     sample.backward()
     params = [w for row in w1 for w in row] + w2
-    draw(sample, params=params, cluster=True, svg=folder / "xor_sample.svg")
+    draw(sample, folder / "xor_sample.svg", params=params, cluster=True)
 
     loss = mnist_loss()
     loss.backward()
     started = time.perf_counter()
-    draw(loss, collapse=True, cluster=True, svg=folder / "mnist_collapsed.svg")
+    draw(loss, folder / "mnist_collapsed.svg", collapse=True, cluster=True)
     print(f"mnist_collapsed.svg: {time.perf_counter() - started:.2f} s (plan and dot)")
-    draw(loss, between="layers.0.neurons.3.w.17", svg=folder / "mnist_one_weight.svg")
+    draw(loss, folder / "mnist_one_weight.svg", between="layers.0.neurons.3.w.17")
 
     command_line(["draw", "tanh(x*w + b)", "x=2", "w=-3", "b=6.88", "--params", "w,b",
                   "--edge-labels", "-o", str(folder / "neuron.svg")])
@@ -117,10 +117,17 @@ def pages(folder: Path, images: Path) -> None:
     autodiff.play(sample, folder / "xor_sample.html", params=[w for row in w1 for w in row] + w2)
     shots = {1: "play_chain_step1.png", 7: "play_chain_step7.png", 18: "play_chain_end.png"}
     screenshots(folder / "chain.html", {step: images / name for step, name in shots.items()})
+    screenshots(folder / "chain.html", {4: images / "play_chain_presenter.png"}, keys="p")
+    import nn
+
+    mlp = nn.MLP(2, [3, 1], seed=1)
+    autodiff.play((mlp([0.5, -1.0]) - 1.0) ** 2, folder / "mlp_collapsed.html", collapse=True)
+    screenshots(folder / "mlp_collapsed.html", {5: images / "play_mlp_collapsed.png"})
 
 
-def screenshots(page: Path, shots: dict[int, Path]) -> None:
-    """Open ``page`` in headless Chromium, press → up to each step and save a screenshot there."""
+def screenshots(page: Path, shots: dict[int, Path], keys: str = "") -> None:
+    """Open ``page`` in headless Chromium at a projector's 1280x720, press ``keys``, then → up to each
+    step, and save a screenshot there."""
     import shutil
 
     from selenium import webdriver
@@ -130,13 +137,17 @@ def screenshots(page: Path, shots: dict[int, Path]) -> None:
 
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,820",
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,720",
                      "--force-device-scale-factor=1", "--hide-scrollbars"):
         options.add_argument(argument)  # --no-sandbox: Chromium refuses its sandbox as root
     driver = shutil.which("chromedriver") or "/usr/bin/chromedriver"
     browser = webdriver.Chrome(service=Service(driver), options=options)
     try:
+        inner = browser.execute_script("return [window.innerWidth, window.innerHeight]")
+        browser.set_window_size(2 * 1280 - inner[0], 2 * 720 - inner[1])  # the page itself gets 1280x720
         browser.get(page.resolve().as_uri())
+        if keys:
+            ActionChains(browser).send_keys(keys).perform()
         done = 0
         for step, target in sorted(shots.items()):
             ActionChains(browser).send_keys(Keys.ARROW_RIGHT * (step - done)).perform()

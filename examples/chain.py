@@ -1,16 +1,18 @@
-"""The 3Blue1Brown chain, four sigmoid neurons in a row, by the engine and by hand.
+"""The 3Blue1Brown chain a0 -> a1 -> a2 -> a3, by the engine and by hand.
 
 The tutorial "Back Propagation Calculus in Neural Network" follows
-3Blue1Brown's smallest network and derives its gradients by hand.
-
-Each layer has one neuron with one weight and one bias:
-z(l) = w(l) a(l-1) + b(l), a(l) = sigmoid(z(l)), and the cost of one sample is
-C0 = (a(L) - y)**2 with y = 1.0.  The chain rule gives, for the last layer,
+3Blue1Brown's smallest network, four neurons in a row, and derives its
+gradients by hand.  The first neuron is the input a0; each of the other three
+is a sigmoid neuron with one weight and one bias, so the chain has three
+weights and three biases:
+z(l) = w(l) a(l-1) + b(l), a(l) = sigmoid(z(l)) for l = 1, 2, 3 (L = 3), and
+the cost of one sample is C0 = (a(L) - y)**2 with y = 1.0.  The chain rule
+gives, for the last neuron,
 
     dC0/dw(L) = a(L-1) * sigmoid'(z(L)) * 2 (a(L) - y)
     dC0/db(L) =      1 * sigmoid'(z(L)) * 2 (a(L) - y)
 
-and each earlier layer multiplies in w(l+1) sigmoid'(z(l)) once more.  This
+and each earlier neuron multiplies in w(l+1) sigmoid'(z(l)) once more.  This
 script prints those hand-made numbers beside the engine's gradients, then
 trains the chain and prints the cost falling.
 
@@ -32,22 +34,22 @@ import autodiff
 import nn
 from nn.train import History, fit, predict
 
-LAYERS = 4
+NEURONS = 4  # a0 (the input), a1, a2, a3
+WEIGHTS = NEURONS - 1  # one weight and one bias per sigmoid neuron
 
 
 def build(seed: int) -> nn.MLP:
-    """Four layers of one sigmoid neuron each, weights and biases from N(0, 1) with ``seed``."""
-    return nn.MLP(1, [1] * LAYERS, activation="sigmoid", seed=seed)
+    """a0 -> a1 -> a2 -> a3: three one-neuron sigmoid layers, weights and biases N(0, 1) from ``seed``."""
+    return nn.MLP(1, [1] * WEIGHTS, activation="sigmoid", seed=seed)
 
 
-def cost(output: Any, target: float) -> autodiff.Value:
+def cost(output: autodiff.Value, target: float) -> autodiff.Value:
     """C0 = (a(L) - y)**2, the 3Blue1Brown cost of one sample (no factor 1/2)."""
-    (a,) = output
-    return (a - target) ** 2
+    return (output - target) ** 2
 
 
 def engine_gradients(model: nn.MLP, x: float, y: float) -> tuple[float, list[tuple[float, float]]]:
-    """C0 and (dC0/dw, dC0/db) for every layer, first to last, from one backward pass."""
+    """C0 and (dC0/dw, dC0/db) for each sigmoid neuron, a1 to a3, from one backward pass."""
     model.zero_grad()
     c = cost(model([x]), y)
     c.backward()
@@ -57,7 +59,7 @@ def engine_gradients(model: nn.MLP, x: float, y: float) -> tuple[float, list[tup
 def hand_gradients(
     weights: list[float], biases: list[float], x: float, y: float
 ) -> list[tuple[float, float]]:
-    """(dC0/dw, dC0/db) for every layer by the chain rule written out with plain floats."""
+    """(dC0/dw, dC0/db) for each sigmoid neuron by the chain rule written out with plain floats."""
     activations, zs = [x], []
     for w, b in zip(weights, biases):
         zs.append(w * activations[-1] + b)
@@ -75,9 +77,9 @@ def hand_gradients(
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line's options (``argv`` None: ``sys.argv``)."""
     parser = argparse.ArgumentParser(
-        description="The 3Blue1Brown chain of four one-neuron sigmoid layers, as in the tutorial \"Back "
-        "Propagation Calculus in Neural Network\": the engine's gradients beside the hand chain rule, "
-        "then training.",
+        description="The 3Blue1Brown chain a0 -> a1 -> a2 -> a3 (the input and three sigmoid neurons: three "
+        "weights, three biases), as in the tutorial \"Back Propagation Calculus in Neural Network\": the "
+        "engine's gradients beside the hand chain rule, then training.",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the N(0, 1) initial weights (default 0)")
     parser.add_argument("--input", type=float, default=1.0, help="the input a(0) (default 1.0)")
@@ -97,13 +99,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     c0, engine = engine_gradients(model, args.input, args.target)
     hand = hand_gradients(weights, biases, args.input, args.target)
 
-    print(f"3Blue1Brown chain: {LAYERS} layers of one sigmoid neuron, "
+    print(f"3Blue1Brown chain a0 -> a1 -> a2 -> a3: {NEURONS} neurons, {WEIGHTS} weights, {WEIGHTS} biases, "
           f"input a(0) = {args.input:g}, target y = {args.target:g}, "
           f"cost C0 = (a(L) - y)^2 = {c0:.6f}\n")
-    print("layer        w          b     dC0/dw engine      dC0/dw by hand"
+    print("neuron       w          b     dC0/dw engine      dC0/dw by hand"
           "    dC0/db engine      dC0/db by hand")
     for layer, (w, b, (ew, eb), (hw, hb)) in enumerate(zip(weights, biases, engine, hand), start=1):
-        print(f"{layer:5}  {w:9.5f}  {b:9.5f}  {ew:17.12f}  {hw:17.12f}  {eb:17.12f}  {hb:17.12f}")
+        print(f"   a{layer}  {w:9.5f}  {b:9.5f}  {ew:17.12f}  {hw:17.12f}  {eb:17.12f}  {hb:17.12f}")
     largest = max(abs(e - h) for pair_e, pair_h in zip(engine, hand) for e, h in zip(pair_e, pair_h))
     print(f"largest difference engine - hand: {largest:.1e}\n")
 
@@ -112,7 +114,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     history = fit(model, [[args.input]], [args.target], cost, optimizer, epochs=args.steps,
                   reduction="sum", progress=False)
     seconds = time.perf_counter() - start
-    final = float(predict(model, [[args.input]])[0, 0])
+    final = float(predict(model, [[args.input]])[0])
     every = max(1, args.steps // 10)
     print(f"training: gradient descent, learning rate {args.lr:g}")
     for record in history:

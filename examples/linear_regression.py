@@ -16,6 +16,7 @@ the intercept only crawls.
     python examples/linear_regression.py                      # the shipped data/points.csv
     python examples/linear_regression.py --data my.csv --plot line.png
     python examples/linear_regression.py --generate 200 --seed 3
+    python examples/linear_regression.py --original           # the line fit's own data.csv, fetched
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     source.add_argument("--data", metavar="CSV", default=DATA,
                         help="two-column CSV of x,y points (default: examples/data/points.csv, "
                         "made by datasets.linear_points(100, seed=0))")
+    source.add_argument("--original", action="store_true",
+                        help="the line fit's own data.csv (mattnedrich/GradientDescentExample, MIT), fetched "
+                        "into the data cache on first use and checked against its SHA-256, or taken from the "
+                        "folder $AUTODIFF_DATA_MIRROR names")
     source.add_argument("--generate", metavar="N", type=int,
                         help="use N points from datasets.linear_points(N, seed=SEED) instead of a CSV")
     parser.add_argument("--seed", type=int, default=0, help="seed for --generate (default 0)")
@@ -72,7 +77,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Fit the line, print the tutorial's report and the least-squares line; return the numbers."""
     args = parse_args(argv)
-    if args.generate is not None:
+    if args.original:
+        points, source = _original_points(), "the line fit's original data.csv"
+    elif args.generate is not None:
         points = datasets.linear_points(args.generate, seed=args.seed)
         source = f"nn.datasets.linear_points({args.generate}, seed={args.seed})"
     else:
@@ -101,6 +108,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return {"m": m, "b": b, "start_error": start_error, "end_error": end_error,
             "least_squares": (best_m, best_b), "least_squares_error": best_error,
             "history": history, "seconds": seconds, "points": points}
+
+
+def _original_points() -> np.ndarray:
+    """The line fit's original 100 points (nn.resources), or exit with the fetcher's explanation."""
+    from nn.mnist import FetchError  # noqa: PLC0415 - only --original fetches
+    from nn.resources import fetch_resource  # noqa: PLC0415
+
+    try:
+        return datasets.load_csv_points(fetch_resource("line-fit"))
+    except FetchError as error:
+        raise SystemExit(f"linear_regression.py: --original: {error}") from None
 
 
 def plot(points: np.ndarray, fitted: tuple[float, float], best: tuple[float, float], history: History,

@@ -1,12 +1,13 @@
 """MNIST digits through the engine: Nielsen's [784, 30, 10] sigmoid network.
 
-Seeds 000 and 001 describe the task: 28 x 28 = 784 pixels in, 10 outputs (one
-per digit), sigmoid everywhere, weights and biases from a standard normal, the
+The backpropagation-calculus tutorial and the "How Neural Network Works"
+tutorial describe the task: 28 x 28 = 784 pixels in, 10 outputs (one per
+digit), sigmoid everywhere, weights and biases from a standard normal, the
 cost derivative a - y (the quadratic cost), mini-batch SGD with
 w -= eta/len(batch) * (sum of gradients) (the mean of the per-sample losses).
 Accuracy is the share of test images whose most active output is the right
 digit.  The hidden layer of 30, eta 3.0 and mini-batches of 10 are the
-settings of Nielsen's book (the seeds give none).
+settings of Nielsen's book (the tutorials give none).
 
 The gradients come from the generic chain rule: by default through compiled
 mode (the traced graph of one sample replayed over each batch with NumPy),

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                   reduction="sum", progress=args.progress)
     seconds = time.perf_counter() - start
     after = predict(model, inputs).ravel()
-    probe = float(predict(model, [PROBE])[0, 0])
+    probe = float(predict(model, [PROBE])[0])
 
     print(f"XOR (Alex Punnen's chapter 6): 3-4-1 sigmoid network, no biases, "
           f"weights from RandomState({args.seed})")

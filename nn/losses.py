@@ -1,8 +1,8 @@
 """Losses, softmax and accuracy, built from the engine's primitives.
 
 Every loss here is a function of one sample: it takes the model's outputs (a
-list of Values, as a :class:`~nn.Layer` returns) and the target, and returns one
-scalar Value.  A batch loss is the sum or the mean of these (see
+list of Values, as a :class:`~nn.Layer` returns, or one Value, as a one-output
+MLP returns) and the target, and returns one scalar Value.  A batch loss is the sum or the mean of these (see
 :class:`nn.optim.SGD` for how that choice gives the conventions of the
 tutorials whose networks the examples train).  Nothing here is a new primitive: softmax, log-sum-exp and the
 cross-entropies are compositions of ``exp``, ``log``, ``sum`` and arithmetic,

@@ -13,9 +13,9 @@ drawings can cluster or collapse by.
 21
 >>> [name for name, _ in model.named_parameters()][:2]
 ['layers.0.neurons.0.w.0', 'layers.0.neurons.0.w.1']
->>> out = model([1.0, 0.0, 1.0])       # one output, still a list
->>> len(out), out[0].scope
-(1, 'layers.1.neurons.0')
+>>> out = model([1.0, 0.0, 1.0])       # one output: a Value (a Layer always gives a list)
+>>> out.scope
+'layers.1.neurons.0'
 """
 
 from __future__ import annotations
@@ -331,7 +331,7 @@ class MLP(Module):
     >>> model = MLP(3, [4, 1], bias=False)
     >>> np.random.seed(1)                    # the XOR chapter's weights
     >>> model.set_weights([np.random.random((3, 4)), np.random.random((4, 1))])
-    >>> round(model([0, 0, 1])[0].data, 3)
+    >>> round(model([0, 0, 1]).data, 3)
     0.758
     >>> model.set_weights([np.zeros((4, 3)), np.zeros((4, 1))])
     Traceback (most recent call last):
@@ -357,11 +357,15 @@ class MLP(Module):
         ]
         self.set_name("")
 
-    def forward(self, x: list[Value]) -> list[Value]:
-        """The last layer's outputs, each layer feeding the next."""
+    def forward(self, x: list[Value]) -> Value | list[Value]:
+        """The last layer's outputs, each layer feeding the next; one output is returned as a Value.
+
+        A one-output network's output is a number, so ``model(x) - y`` reads as
+        on paper; a :class:`Layer` always returns a list.
+        """
         for layer in self.layers:
             x = layer._run(x)
-        return x
+        return x[0] if len(x) == 1 else x
 
     def set_weights(self, weights: Sequence[Any], biases: Sequence[Any] | None = None) -> None:
         """Set every layer's (nin, nout) weights and (nout,) biases, after checking all shapes."""

@@ -120,11 +120,16 @@ def test_a_big_drawing_is_refused_with_options_the_command_has(tmp_path, capsys)
     argv = ["draw", "sum(x*x, x*w, w*w, x+w)", "x=2", "w=3", "-o", str(tmp_path / "g.svg")]
     assert main([*argv, "--max-nodes", "5"]) == 2
     err = capsys.readouterr().err
-    assert "this drawing would have 12 nodes (--max-nodes 5)" in err and "Pass --max-nodes 12" in err
-    assert "collapse" not in err and "between" not in err  # Python options the command line does not have
-    options = parser()._subparsers._group_actions[0].choices["draw"]._option_string_actions
-    assert "--max-nodes" in options and "--output" in options
+    assert "this drawing would have 12 nodes (--max-nodes 5)" in err and "pass --max-nodes 12" in err
+    assert "--collapse" in err and "--between NAME" in err
+    for command in ("draw", "play"):  # the advice works for both commands
+        options = parser()._subparsers._group_actions[0].choices[command]._option_string_actions
+        wanted = {"--max-nodes", "--output", "--collapse", "--between", "--cluster", "--edge-labels"}
+        assert wanted <= set(options)
     assert main([*argv, "--max-nodes", "12"]) == 0
+    assert main([*argv, "--max-nodes", "11", "--between", "w"]) == 0  # x*x is not on a path from w
+    page = ["play", *argv[1:4], "-o", str(tmp_path / "p.html"), "--max-nodes", "5"]
+    assert main(page) == 2 and "--collapse" in capsys.readouterr().err
 
 
 def test_play_writes_the_page(tmp_path, capsys):

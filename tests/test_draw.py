@@ -96,8 +96,8 @@ def test_highlight_the_steppers_current_node():
     stepper = steps(o)
     stepper.run_to("n")
     source = draw(o, highlight=stepper).source
-    assert source.count("penwidth=3") == 1
-    assert "n4 [label=\"{ n | data 0.881374 | grad so far 0.5 }\" color=\"#d62728\"" in source
+    assert source.count("penwidth=4") == 1
+    assert "n4 [label=\"{ n | data 0.881374 | grad so far 0.5 }\" color=\"#000000\"" in source
     assert "{ x | data 2 | grad so far 0 }" in source  # not reached yet
 
 
@@ -111,9 +111,19 @@ def test_rankdir_and_bad_rankdir():
 def test_svg_file_is_written_whole(tmp_path):
     o, *_ = neuron()
     target = tmp_path / "graph.svg"
-    draw(o, svg=target)
+    draw(o, target)
     assert ET.parse(target).getroot().tag == f"{SVG}svg"
     assert [p.name for p in tmp_path.iterdir()] == ["graph.svg"]
+
+
+def test_draw_writes_the_format_the_path_names_and_save_is_exported(tmp_path):
+    o, *_ = neuron()
+    graph = autodiff.draw(o, tmp_path / "graph.png")
+    assert (tmp_path / "graph.png").read_bytes().startswith(b"\x89PNG")
+    autodiff.save(graph, tmp_path / "graph.dot")
+    assert (tmp_path / "graph.dot").read_text() == graph.source
+    with pytest.raises(ValueError, match="suffix .txt"):
+        autodiff.draw(o, tmp_path / "graph.txt")
 
 
 def test_module_levels_come_from_nested_scopes_not_from_parsing_names():

@@ -124,7 +124,39 @@ def test_non_finite_numbers_are_refused(bad):
 OPERATORS = [operator.add, operator.sub, operator.mul, operator.truediv, operator.pow]
 
 
-NOT_NUMBERS = [True, None, "2", 1j, np.array([1.0, 2.0]), np.array(2.0), [1.0], np.bool_(True)]
+NOT_NUMBERS = [True, None, "2", 1j, [1.0], np.bool_(True)]
+
+
+@pytest.mark.parametrize("op", OPERATORS, ids=lambda op: op.__name__)
+def test_a_value_with_an_array_is_an_array_of_values(op):
+    # NumPy code runs on Values (autodiff.arrays): the array's elements each meet the Value, recorded.
+    x = Value(2.0, label="x")
+    for result, expected in ((op(x, np.array([1.0, 4.0])), [op(2.0, 1.0), op(2.0, 4.0)]),
+                             (op(np.array([1.0, 4.0]), x), [op(1.0, 2.0), op(4.0, 2.0)])):
+        assert result.dtype == object and result.shape == (2,)
+        assert all(isinstance(v, Value) and v.parents for v in result)
+        assert [v.data for v in result] == pytest.approx(expected)
+    zero_d = op(x, np.array(3.0))
+    assert isinstance(zero_d, Value) and zero_d.data == pytest.approx(op(2.0, 3.0))
+
+
+def test_numpy_functions_on_a_value_record_or_name_what_to_write():
+    x = Value(0.5, label="x")
+    assert np.exp(x).op == "exp" and np.add(2, x).op == "add" and np.maximum(0, x).op == "max"
+    (np.tanh(x) * np.float64(2.0)).backward()
+    assert x.grad == pytest.approx(2 * (1 - np.tanh(0.5) ** 2))
+    with pytest.raises(TypeError, match=r"np.sinh has no recorded counterpart.*x.exp\(\)"):
+        np.sinh(x)
+    with pytest.raises(TypeError, match="np.floor has no recorded counterpart.*flat"):
+        np.floor(x)
+
+
+def test_var_and_std_of_values_record():
+    xs = np.array([Value(1.0), Value(2.0), Value(4.0)], dtype=object)
+    var, std = np.var(xs), np.std(xs)
+    assert isinstance(var, Value) and var.data == pytest.approx(np.var([1.0, 2.0, 4.0]))
+    std.backward()
+    assert [v.grad for v in xs] == pytest.approx(list((np.array([1.0, 2.0, 4.0]) - 7 / 3) / (3 * std.data)))
 
 
 @pytest.mark.parametrize("bad", NOT_NUMBERS)

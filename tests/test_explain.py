@@ -105,7 +105,7 @@ def test_unrelated_leaf_and_missing_backward_are_said_plainly():
     unrelated = explain(y, q)
     assert unrelated.count == 0 and unrelated.total == 0.0
     assert str(unrelated).startswith("d(y)/d(q) = 0: y does not depend on q (no path)")
-    with pytest.raises(GraphError, match="no leaf labelled or named 'p'"):
+    with pytest.raises(GraphError, match="no node labelled or named 'p'"):
         explain(y, "p")
     e = explain(y, "x")
     assert not e.agrees and "they differ (run backward()" in str(e)
@@ -131,6 +131,23 @@ def test_names_follow_precedence():
     assert names[id(out)] == "((x * w + b) * -w) ** 2"
     longer = out.tanh()
     assert node_names(topological_order(longer))[id(longer)] == "tanh#9"  # too long: op#position
+
+
+def test_a_quotient_is_named_as_written_though_recorded_as_a_product_with_a_reciprocal():
+    x, y, z = Value(2.0, label="x"), Value(3.0, label="y"), Value(4.0, label="z")
+    cases = {"x / y": x / y, "1 / y": 1 / y, "x / (y * z)": x / (y * z), "(x + y) / z": (x + y) / z,
+             "x / y / z": x / y / z, "x / (y / z)": x / (y / z), "x - y / z": x - y / z,
+             "(x / y) ** 2": (x / y) ** 2, "x * y ** 2": x * y**2}
+    for written, node in cases.items():
+        assert node_names(topological_order(node))[id(node)] == written
+    quotient = x / y
+    reciprocal = quotient.parents[1]
+    assert quotient.primitive.name == "mul" and reciprocal.primitive.name == "pow"  # still recorded so
+    assert node_names(topological_order(quotient))[id(reciprocal)] == "y ** (-1)"
+    labelled = y**-1
+    labelled.label = "r"
+    product = x * labelled
+    assert node_names(topological_order(product))[id(product)] == "x * r"  # a labelled reciprocal is itself
 
 
 def test_a_stale_graph_or_a_non_value_leaf_is_refused():

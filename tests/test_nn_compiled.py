@@ -80,8 +80,7 @@ def test_a_loss_that_branches_on_data_is_refused_with_advice():
     model.set_weights([np.array([[1.0], [0.0]])], [np.array([0.0])])  # output = first input
 
     def branching(output, target):  # the graph differs between samples: it cannot be replayed
-        out = output[0]
-        return out * out if out > 0 else -out
+        return output * output if output > 0 else -output
 
     with pytest.raises(TraceError, match="compiled mode cannot trace the loss.*mode='scalar'"):
         fit(model, [[1.0, 2.0], [-3.0, 4.0]], [1.0, 0.0], branching, nn.SGD(model, lr=0.1), epochs=1,
@@ -143,5 +142,5 @@ def test_fit_then_predict_trace_the_loss_with_its_checks_and_nothing_more(monkey
     predicted = predict(model, x, mode="compiled")
     # The loss once and its three check rows; the model's program comes from the loss's trace.
     assert calls == [True, False, False, False]
-    expected = [model(row)[0].data for row in x.tolist()]
+    expected = [model(row).data for row in x.tolist()]
     assert np.allclose(predicted.ravel(), expected, rtol=1e-12, atol=0)

@@ -60,7 +60,17 @@ def test_zero_grad():
 def test_layer_returns_a_list_even_for_one_neuron():
     out = nn.Layer(3, 1)([1.0, 2.0, 3.0])
     assert isinstance(out, list) and len(out) == 1 and isinstance(out[0], Value)
-    assert isinstance(nn.MLP(3, [1])([1.0, 2.0, 3.0]), list)
+
+
+def test_a_one_output_mlp_returns_a_value_so_it_reads_as_on_paper():
+    model = nn.MLP(3, [4, 1], seed=0)
+    out = model([1.0, 2.0, 3.0])
+    assert isinstance(out, Value)
+    loss = (out - 1.0) ** 2  # Karpathy-style: yout - ygt, no [0]
+    loss.backward()
+    assert all(p.grad != 0.0 for p in model.layers[1].parameters())
+    two = nn.MLP(3, [4, 2], seed=0)([1.0, 2.0, 3.0])
+    assert isinstance(two, list) and len(two) == 2
 
 
 def test_neuron_is_one_sum_node_then_the_activation():
@@ -110,7 +120,7 @@ def test_one_neuron_layers_chain_rule_by_hand():
     for w, b in zip(ws, bs):
         zs.append(w * activations[-1] + b)
         activations.append(1 / (1 + math.exp(-zs[-1])))
-    cost = (model(x)[0] - y) ** 2
+    cost = (model(x) - y) ** 2
     assert cost.data == pytest.approx((activations[-1] - y) ** 2, rel=1e-14)
     cost.backward()
     upstream = 2 * (activations[-1] - y)
@@ -151,7 +161,7 @@ def test_inputs_become_leaves_once_per_forward():
 def test_values_given_as_inputs_are_used_as_they_are():
     model = nn.MLP(2, [1])
     x = [Value(1.0, label="a"), Value(2.0, label="b")]
-    model(x)[0].backward()
+    model(x).backward()
     assert x[0].grad != 0.0 and x[1].grad != 0.0
 
 
@@ -251,7 +261,7 @@ def test_neuron_set_weights_checks_everything_before_changing_anything():
 
 def test_set_weights_makes_old_graphs_stale():
     model = nn.MLP(2, [1])
-    out = model([1.0, 1.0])[0]
+    out = model([1.0, 1.0])
     model.set_weights(*model.get_weights())
     with pytest.raises(autodiff.StaleGraphError):
         out.backward()

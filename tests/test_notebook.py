@@ -48,7 +48,7 @@ def test_a_stepper_shows_the_graph_with_its_node_highlighted_and_the_record():
     assert "no step yet" in stepper._repr_html_()
     stepper.run_to("n")
     view = stepper._repr_html_()
-    assert view.count("<svg") == 1 and 'stroke="#d62728"' in view  # the highlight, drawn by Graphviz
+    assert view.count("<svg") == 1 and 'stroke="#000000"' in view  # the highlight, drawn by Graphviz
     assert "grad so far 0.5" in view
     assert "2 of 6 steps done, last n (add), next x * w (mul)" in view
     assert "step 2 of 6: n = x * w + b  [add, data 0.881374]" in view

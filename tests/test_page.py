@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -14,18 +15,20 @@ from autodiff.naming import number
 from autodiff.stepping import steps
 
 #: What the page shows, read in one script: every value's grad field by name, the highlighted
-#: nodes, the record panel, the edges that have carried their contribution (id and label), the status.
+#: nodes, the record panel, the current step's edges (id and what flowed), the status.
 STATE = """
 const grads = {};
 for (const g of document.querySelectorAll("g.node")) {
-  const t = g.querySelectorAll("text");
-  if (t.length === 3) grads[t[0].textContent] = t[2].textContent;
+  const grad = g.querySelector("text.grad");
+  if (grad) grads[g.querySelector("text.name").textContent] = grad.textContent;
 }
 return {
   grads: grads,
-  current: [...document.querySelectorAll("g.node.current")].map(g => g.querySelector("text").textContent),
+  current: [...document.querySelectorAll("g.node.current")].map(
+    g => g.querySelector("text.name").textContent),
   record: document.getElementById("record").textContent,
-  sent: [...document.querySelectorAll("g.edge.sent")].map(e => [e.id, e.querySelector("text").textContent]),
+  sent: [...document.querySelectorAll("g.edge.active")].map(
+    e => [e.id, e.querySelector("text.flow").textContent]),
   status: document.getElementById("status").textContent,
 };
 """
@@ -54,12 +57,12 @@ def expected(stepper) -> dict:
     """What the page must show for the stepper as it stands, from its own records and gradients."""
     position = {id(node): k for k, node in enumerate(topological_order(stepper.root))}
     sent = []
-    for record in stepper.records:
+    for record in stepper.records[-1:]:  # only the current step's edges show what flowed
         for index, c in enumerate(record.contributions):
             if c.partial is not None:
                 sent.append([f"e{position[id(record.node)]}_{index}", signed(c.contribution)])
     return {
-        "grads": {stepper.names[id(node)]: f"grad so far {number(stepper.gradient_so_far(node))}"
+        "grads": {stepper.names[id(node)]: f"grad {number(stepper.gradient_so_far(node))}"
                   for node in stepper.order},
         "current": [stepper.records[-1].name] if stepper.records else [],
         "sent": sorted(sent),
@@ -175,8 +178,9 @@ def test_the_page_is_one_file_that_needs_nothing_else(tmp_path):
     text = (tmp_path / "backprop.html").read_text(encoding="utf-8")
     assert text == page.html and [p.name for p in tmp_path.iterdir()] == ["backprop.html"]
     assert "<svg" in text and "<script>" in text and "<style>" in text
-    for external in ("<link", " src=", "@import", "url(", "https:"):
+    for external in ("<link", " src=", "@import", "https:"):
         assert external not in text, external
+    assert re.findall(r"url\((?!#)", text) == []  # only the page's own markers (url(#arrow))
     assert text.replace("http://www.w3.org/", "").count("http") == 0
 
 
@@ -216,3 +220,204 @@ def test_in_a_notebook_the_page_sits_in_a_frame_of_its_own():
     assert "<script>" not in frame  # escaped into the attribute, run only inside the frame
     assert repr(page) == ("<Page: the backward pass of 'o' in 6 steps "
                           "(play(root, path) or page.save(path) writes it)>")
+
+
+def test_play_takes_every_drawing_option_of_draw():
+    import inspect
+
+    parameters = inspect.signature(autodiff.draw).parameters.items()
+    options = {name for name, p in parameters if p.kind is p.KEYWORD_ONLY}
+    assert options - {"highlight"} <= set(inspect.signature(play).parameters)  # the page highlights the step
+    assert play(labelled_chain(), collapse=True, cluster=True, between="w2", legend=False).steps > 0
+
+
+# -- in front of a class: a projector's screen ---------------------------------------------------
+
+#: Where everything is on screen: the picture's area, the root's box, every box and every text of the picture
+#: (its rendered font size: CSS size times the picture's scale; and the height of its box on screen).
+GEOMETRY = """
+const area = document.getElementById("picture").getBoundingClientRect();
+const svg = document.querySelector("#picture svg");
+const scale = svg.getScreenCTM().a;
+const rect = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+const texts = [...svg.querySelectorAll("text")].filter(t => t.textContent.trim() !== "" &&
+  getComputedStyle(t).visibility !== "hidden");
+return {
+  viewport: [0, 0, window.innerWidth, window.innerHeight],
+  area: [area.left, area.top, area.right, area.bottom],
+  boxes: Object.fromEntries([...svg.querySelectorAll("g.node")].map(
+    g => [g.id, rect(g.querySelector(".shape"))])),
+  labels: [...svg.querySelectorAll("g.edge text.partial")].map(rect),
+  sizes: texts.map(t => parseFloat(getComputedStyle(t).fontSize) * scale),
+  heights: texts.map(t => t.getBoundingClientRect().height),
+  current: [...svg.querySelectorAll("g.node.current")].map(g => g.id),
+};
+"""
+
+
+def inside(inner, outer, slack=0.5) -> bool:
+    return (inner[0] >= outer[0] - slack and inner[1] >= outer[1] - slack and inner[2] <= outer[2] + slack
+            and inner[3] <= outer[3] + slack)
+
+
+@pytest.fixture(params=[(1280, 720), (1920, 1080)], ids=["1280x720", "1920x1080"])
+def projector(request):
+    width, height = request.param
+    driver = chromium(width, height)
+    inner = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+    driver.set_window_size(2 * width - inner[0], 2 * height - inner[1])  # the page itself gets the screen
+    assert driver.execute_script("return [window.innerWidth, window.innerHeight]") == [width, height]
+    yield driver
+    driver.quit()
+
+
+def test_3blue1browns_chain_is_whole_and_readable_on_a_projector_at_step_0(projector, tmp_path):
+    cost = labelled_chain()
+    assert len([n for n in topological_order(cost) if not n.is_constant]) == 18  # 6 weights and biases, a0
+    open_page(projector, tmp_path, cost)
+    shown_now = projector.execute_script(GEOMETRY)
+    assert len(shown_now["boxes"]) == 18
+    screen = [max(a, b) if k < 2 else min(a, b) for k, (a, b) in enumerate(zip(shown_now["area"],
+                                                                                 shown_now["viewport"]))]
+    root = f"n{len(topological_order(cost)) - 1}"
+    assert inside(shown_now["boxes"][root], screen)
+    for box, where in shown_now["boxes"].items():
+        assert inside(where, screen), box
+    assert shown_now["labels"] and all(inside(label, screen) for label in shown_now["labels"])
+    assert min(shown_now["sizes"]) >= 14 and min(shown_now["heights"]) >= 14
+    press(projector, "p")  # presenter mode: the chain-rule line joins the page, the graph stays whole
+    press(projector, "\ue014")
+    shown_now = projector.execute_script(GEOMETRY)
+    assert all(inside(where, shown_now["viewport"]) for where in shown_now["boxes"].values())
+    assert min(shown_now["sizes"]) >= 14
+
+
+def test_presenter_mode_shows_the_chain_rule_line_big(browser, tmp_path):
+    from selenium.webdriver.common.keys import Keys
+
+    cost = labelled_chain()
+    open_page(browser, tmp_path, cost)
+    stepper = steps(cost)
+    for _ in range(4):
+        press(browser, Keys.PAGE_DOWN)  # a presenter's remote
+        stepper.step()
+    press(browser, "p")
+    chain = browser.find_element("id", "chain")
+    assert chain.is_displayed() and float(chain.value_of_css_property("font-size")[:-2]) >= 24
+    record = stepper.records[-1]
+    assert chain.text.splitlines() == [
+        f"∂C/∂{c.name if ' ' not in c.name else '(' + c.name + ')'} += ∂z3/∂"
+        f"{c.name if ' ' not in c.name else '(' + c.name + ')'} × ∂C/∂z3 = {number(c.partial)} × "
+        f"{number(record.upstream)} = {number(c.contribution)}" for c in record.contributions]
+    press(browser, Keys.PAGE_UP)
+    stepper.back()
+    check(browser, stepper)
+    press(browser, "p")
+    assert not browser.find_element("id", "chain").is_displayed()
+
+
+def test_every_edge_number_is_the_local_partial_and_the_current_edges_show_what_flowed(browser, tmp_path):
+    cost = labelled_chain()
+    open_page(browser, tmp_path, cost)
+    position = {id(node): k for k, node in enumerate(topological_order(cost))}
+    partials = {}
+    for record in steps(cost).run():
+        for index, c in enumerate(record.contributions):
+            if c.partial is not None:
+                partials[f"e{position[id(record.node)]}_{index}"] = number(c.partial)
+    labels = browser.execute_script(
+        "return Object.fromEntries([...document.querySelectorAll('g.edge')].map("
+        "e => [e.id, e.querySelector('text.partial').textContent]))")
+    assert labels == partials
+    assert "the local partial" in browser.find_element("id", "legend").text
+
+
+def mlp_loss():
+    import nn
+
+    model = nn.MLP(2, [3, 1], seed=1)
+    return (model([0.5, -1.0]) - 1.0) ** 2, model
+
+
+def test_a_2_3_1_mlp_collapsed_highlights_the_module_of_a_step_and_shows_its_record(browser, tmp_path):
+    loss, model = mlp_loss()
+    path = tmp_path / "mlp.html"
+    play(loss, path, collapse=True)
+    browser.get(path.resolve().as_uri())
+    roles = browser.execute_script("return [...document.querySelectorAll('g.node')].map(g => g.classList[1])")
+    assert "role-module" in roles and len(roles) < 15  # one box per neuron, not 52 nodes
+    stepper = steps(loss)
+    while True:
+        record = stepper.step()
+        press(browser, "\ue014")
+        if record.node.scope:  # inside a neuron: its module's box is the current one
+            break
+    state = browser.execute_script(GEOMETRY)
+    modules = browser.execute_script(
+        "return [...document.querySelectorAll('g.node.current text.name')].map(t => t.textContent)")
+    assert modules == [record.node.scope]
+    assert len(state["current"]) == 1 and state["current"][0].startswith("g")
+    assert browser.find_element("id", "record").text == str(record)
+
+
+def test_zoomed_in_the_current_node_stays_in_view_and_the_step_list_follows(browser, tmp_path):
+    loss, model = mlp_loss()
+    path = tmp_path / "mlp.html"
+    play(loss, path)  # all 52 nodes: the picture is bigger than the screen at readable size
+    browser.get(path.resolve().as_uri())
+    for _ in range(4):
+        press(browser, "+")
+    for step in range(1, 25):
+        press(browser, "\ue014")
+        state = browser.execute_script(GEOMETRY)
+        (current,) = state["current"]
+        assert inside(state["boxes"][current], state["area"]), step
+        follows = browser.execute_script("""
+          const list = document.getElementById("lines"), li = list.querySelector("li.current");
+          const l = list.getBoundingClientRect(), r = li.getBoundingClientRect();
+          return r.top >= l.top - 1 && r.bottom <= l.bottom + 1;""")
+        assert follows, step
+    before = browser.execute_script("return document.querySelector('#picture svg').getAttribute('viewBox')")
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    area = browser.find_element("id", "picture")
+    ActionChains(browser).move_to_element(area).click_and_hold().move_by_offset(-120, -40).release().perform()
+    after = browser.execute_script("return document.querySelector('#picture svg').getAttribute('viewBox')")
+    assert after != before  # dragged: panned
+    assert [float(a) - float(b) for a, b in zip(after.split(), before.split())][2:] == [0.0, 0.0]  # same zoom
+
+
+def test_play_speed_is_adjustable_from_the_keyboard(browser, tmp_path):
+    cost = labelled_chain()
+    open_page(browser, tmp_path, cost)
+    for _ in range(5):
+        press(browser, "]")  # faster: 1.2 s - 5 * 0.2 s = 0.2 s per step
+    assert browser.find_element("id", "speedtext").text == "0.2 s"
+    click(browser, "play")
+    time.sleep(2.0)
+    click(browser, "play")
+    assert int(shown(browser)["status"].split()[1]) >= 6  # at 1.2 s per step it would be 1
+    press(browser, "[")
+    assert browser.find_element("id", "speedtext").text == "0.4 s"
+
+
+def test_titles_name_the_expression_never_an_internal_number():
+    from autodiff.naming import node_names
+
+    a, b = Value(0.3, label="w"), Value(0.2, label="bias")
+    root = ((a * 2.0 + b).sigmoid() * (a - b).tanh() + b * a).exp()  # unlabelled, its name too long
+    order = topological_order(root)
+    assert "#" in node_names(order)[id(root)]
+    page = play(root)
+    heading = page.html[page.html.index("<h1>"):page.html.index("</h1>")]
+    assert "#" not in heading and "exp(" in heading
+
+
+def test_nn_parameters_are_parameters_without_params(tmp_path):
+    loss, model = mlp_loss()
+    page = play(loss)
+    assert page.html.count('class="node role-parameter"') == len(model.parameters())
+    assert page.html.count('class="node role-input"') == 2
+    stepper = steps(labelled_chain(), params=[])
+    assert stepper.params == ()
+    assert play(stepper).html.count('class="node role-parameter"') == 0

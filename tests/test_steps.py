@@ -343,3 +343,31 @@ def test_a_slice_of_records_prints_like_records():
     records = steps(o).run()
     assert repr(records[-2:]) == repr(records[4]) + "\n" + repr(records[5])
     assert repr(records[:0]) == "(no steps)" and records[0] is records[:1][0]
+
+
+def test_the_error_that_stopped_a_stepper_is_quoted_on_one_line(monkeypatch):
+    o, *_ = neuron()
+    stepper = steps(o)
+
+    def failing(node):
+        raise ValueError("a partial failed\n  at line 2.\n")
+
+    monkeypatch.setattr(stepper._sweep, "visit", failing)
+    with pytest.raises(ValueError):
+        stepper.step()
+    with pytest.raises(GraphError) as raised:
+        stepper.step()
+    assert str(raised.value) == ("this stepper stopped at an error (ValueError: a partial failed at line 2); "
+                                 "call back() or reset() to go on, or start a new one")
+    assert "\n" not in stepper.where()
+
+
+def test_a_constant_partial_is_written_once_as_every_number_is():
+    x = Value(2.0, label="x")
+    y = x * 1.000001
+    y.label = "y"
+    record = str(steps(y).step())
+    assert "local ∂y/∂x = 1\n" in record and "1.000001" not in record
+    z = x * x
+    z.label = "z"
+    assert "local ∂z/∂x = x = 2\n" in str(steps(z).step())  # a formula still shows its number

@@ -80,12 +80,19 @@ def test_gradcheck_reports_a_wrong_partial_as_a_table():
     assert (x.grad, y.grad) == (0.0, 0.0)  # the caller's Values are not touched
 
 
-def test_gradcheck_names_inputs_by_index_without_labels():
+def test_gradcheck_names_unlabelled_inputs_v0_v1_as_the_random_graphs_do():
+    seen = []
+
+    def f(a, b):
+        seen.extend([a.label, b.label])
+        return a * b + apply(WRONG_SQUARE, b)
+
     with pytest.raises(GradcheckError) as info:
-        gradcheck(lambda a, b: a * b + apply(WRONG_SQUARE, b), [1.0, -0.5])
+        gradcheck(f, [1.0, -0.5])
     rows = str(info.value).splitlines()[2:]
-    assert rows[0].startswith("0 ") and rows[0].endswith("ok")
-    assert rows[1].startswith("1 ") and rows[1].endswith("FAIL")
+    assert rows[0].startswith("v0 ") and rows[0].endswith("ok")
+    assert rows[1].startswith("v1 ") and rows[1].endswith("FAIL")
+    assert seen[:2] == ["v0", "v1"]  # the leaves f sees carry the same names
 
 
 def test_gradcheck_tolerances():

@@ -95,7 +95,7 @@ def xor_chapter():
 
 def test_xor_chapter_initial_outputs(xor_chapter):
     model, _, _ = xor_chapter
-    outputs = [model(x)[0].data for x in X003]
+    outputs = [model(x).data for x in X003]
     assert np.round(outputs, 3).tolist() == [0.758, 0.771, 0.791, 0.801]
 
 

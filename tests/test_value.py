@@ -93,6 +93,35 @@ def test_comparisons_are_not_recorded_and_equality_is_identity():
     assert x <= y and x >= y
 
 
+@pytest.mark.parametrize("number", [3.0, 3, np.float64(3.0), np.int64(3)])
+def test_equality_with_a_number_is_refused_naming_the_way_to_compare_data(number):
+    x = Value(3.0, label="x")
+    for compare in (lambda: x == number, lambda: number == x, lambda: x != number):
+        with pytest.raises(TypeError, match=r"'x' == .*v\.data == .*pytest\.approx"):
+            compare()
+    assert x.data == number  # what the message says to write instead
+
+
+def test_equality_with_other_things_is_false_and_values_stay_dict_keys():
+    x = Value(3.0)
+    assert (x == None) is False and (x != None) is True  # noqa: E711 (the operator is what is tested)
+    assert (x == "3") is False and x not in [None, "x"]
+    assert {x: 1}[x] == 1 and x in {x} and x in [Value(3.0), x]
+
+
+@pytest.mark.parametrize("convert, advice", [(int, r"int\(v\.data\)"), (round, r"round\(v\.data\)"),
+                                             (lambda v: round(v, 2), r"round\(v\.data, 2\)")])
+def test_int_and_round_are_refused_like_float(convert, advice):
+    with pytest.raises(TypeError, match=r"'loss' cannot .*" + advice):
+        convert(Value(2.5, label="loss"))
+
+
+def test_a_format_spec_formats_the_number_and_no_spec_keeps_the_repr():
+    loss = Value(0.123456, label="loss")
+    assert f"{loss:.4f}" == "0.1235" and f"{loss:>8.2f}" == "    0.12" and f"{loss:e}" == "1.234560e-01"
+    assert f"{loss}" == repr(loss) == str(loss)
+
+
 def test_comparison_with_non_number_is_a_type_error():
     with pytest.raises(TypeError, match="str"):
         _ = Value(1.0) < "2"

@@ -69,8 +69,8 @@ def gradcheck(
 def analytic_gradient(
     f: Function, data: Sequence[float], labels: Sequence[str | None] | None = None
 ) -> list[float]:
-    """d f / d input for each input, by one backward pass over fresh leaves."""
-    leaves = [Value(x, label=None if labels is None else labels[i]) for i, x in enumerate(data)]
+    """d f / d input for each input, by one backward pass over fresh leaves (unlabelled: v0, v1, ...)."""
+    leaves = [Value(x, label=_name(i, labels)) for i, x in enumerate(data)]
     out = _evaluate(f, leaves)
     out.backward()
     return [leaf.grad for leaf in leaves]
@@ -154,7 +154,7 @@ def _report(
     header = ("input", "value", "analytic", "numeric", "abs error", "")
     rows = [header]
     for i, (x, a, n, bad) in enumerate(zip(data, analytic, numeric, failing)):
-        name = repr(labels[i]) if labels[i] is not None else str(i)
+        name = repr(labels[i]) if labels[i] is not None else _name(i, labels)
         rows.append((name, _num(x), _num(a), _num(n), _num(abs(a - n)), "FAIL" if bad else "ok"))
     widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
@@ -164,6 +164,12 @@ def _report(
         f"gradcheck failed for {name}: {count} of {len(data)} gradients differ from central "
         f"differences (eps={eps:g}, rtol={rtol:g}, atol={atol:g})\n" + "\n".join(lines)
     )
+
+
+def _name(i: int, labels: Sequence[str | None] | None) -> str:
+    """Input i's label, or v0, v1, ... as the random graphs of the strategies name their inputs."""
+    label = None if labels is None else labels[i]
+    return f"v{i}" if label is None else label
 
 
 def _num(x: float) -> str:

@@ -24,6 +24,8 @@ from autodiff.files import sweep_stale
 
 PROJECT = "scalar-autodiff"
 DATA_DIR_VARIABLE = "AUTODIFF_DATA_DIR"
+#: Names a folder that holds data files under their mirror names; fetching looks there before the network.
+MIRROR_VARIABLE = "AUTODIFF_DATA_MIRROR"
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class DataFile:
     digest: str
     size: int | None = None  # checked exactly when known
     max_size: int | None = None  # else the most bytes a download may bring
+    mirror_name: str | None = None  # its name in the $AUTODIFF_DATA_MIRROR folder, when not ``name``
 
     @property
     def limit(self) -> int:
@@ -64,22 +67,27 @@ COMPLETE_SETS = (IDX_FILES, (PICKLE_FILE,))
 
 
 def default_cache_dir() -> Path:
-    """The directory MNIST is kept in unless told otherwise.
+    """The directory MNIST is kept in unless told otherwise: :func:`data_cache_dir` ``("mnist")``."""
+    return data_cache_dir("mnist")
 
-    ``$AUTODIFF_DATA_DIR/mnist`` if that variable is set, else ``mnist`` in this
+
+def data_cache_dir(folder: str) -> Path:
+    """The directory a data set is kept in unless told otherwise.
+
+    ``$AUTODIFF_DATA_DIR/<folder>`` if that variable is set, else ``<folder>`` in this
     project's folder of the platform's user cache: ``$XDG_CACHE_HOME`` or
     ``~/.cache`` on Linux, ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows.
     """
     override = os.environ.get(DATA_DIR_VARIABLE)
     if override:
-        return Path(override).expanduser() / "mnist"
+        return Path(override).expanduser() / folder
     if sys.platform == "win32":
         root = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
     elif sys.platform == "darwin":
         root = Path.home() / "Library" / "Caches"
     else:
         root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return root / PROJECT / "mnist"
+    return root / PROJECT / folder
 
 
 def resolve(cache_dir: str | Path | None) -> Path:
@@ -130,9 +138,9 @@ def find_cached(directory: Path, sets: Sequence[Sequence[DataFile]] = COMPLETE_S
     return None
 
 
-def sweep(directory: Path) -> list[Path]:
-    """Remove temporary files that killed downloads of MNIST's files left in ``directory``."""
-    return [path for expected in (*IDX_FILES, PICKLE_FILE) for path in sweep_stale(directory / expected.name)]
+def sweep(directory: Path, files: Sequence[DataFile] = (*IDX_FILES, PICKLE_FILE)) -> list[Path]:
+    """Remove temporary files left in ``directory`` by killed downloads of ``files`` (default: MNIST's)."""
+    return [path for expected in files for path in sweep_stale(directory / expected.name)]
 
 
 def diagnose(directory: Path) -> str:

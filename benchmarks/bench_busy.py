@@ -7,7 +7,8 @@ network, quadratic cost, SGD eta 3.0, synthetic images):
 
 1. hand-written NumPy, the whole mini-batch as matrices, BLAS limited to one
    thread with threadpoolctl: the single-threaded baseline;
-2. compiled mode with the library's thread choice (``autodiff.compiled.blas.THREADS = 1``);
+2. compiled mode with the library's thread choice (``autodiff.compiled.blas.THREADS = 1``),
+   limited once per turn as ``nn.fit`` does once per call;
 3. compiled mode with BLAS left at its default (``THREADS = None``: every
    core, what the library did before it chose).
 

@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import autodiff
 from autodiff import Value
-from autodiff.compiled import compile  # noqa: A004
+from autodiff.compiled import blas, compile  # noqa: A004
 
 SIZES = (784, 30, 10)
 ETA = 3.0
@@ -177,15 +177,13 @@ def interleaved(steps: dict[str, Callable[[np.ndarray], None]], order: list[np.n
 
     Taking turns spreads the load of a shared machine evenly over the methods.
     Methods named in HAND_WRITTEN run with one BLAS thread; the others with
-    whatever the library chooses.
+    whatever the library chooses, once per turn as ``nn.fit`` does once per call.
     """
     seconds = dict.fromkeys(steps, 0.0)
     for k in range(0, len(order), segment):
         for name, step in steps.items():
-            if name in HAND_WRITTEN:
-                with CONTROLLER.limit(limits=1, user_api="blas"):
-                    seconds[name] += epoch(step, order[k:k + segment])
-            else:
+            limit = CONTROLLER.limit(limits=1, user_api="blas") if name in HAND_WRITTEN else blas.limited()
+            with limit:
                 seconds[name] += epoch(step, order[k:k + segment])
     return seconds
 

@@ -27,6 +27,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -62,22 +64,29 @@ def one_load(images: np.ndarray, targets: np.ndarray, seed: int) -> dict[str, fl
     program = compile_program(quadratic_loss(weights, biases), (images[:2], targets[:2]), params)
     steps = program.batches(images, targets, reduction="mean")
 
-    def compiled(threads: int | None):
+    def compiled():
         theta, grad = program.read_params(), np.empty(len(params))
 
         def step(rows: np.ndarray) -> None:
-            blas.THREADS = threads
             steps.value_and_grad(rows, theta, out=grad)
             np.multiply(grad, ETA, out=grad)
             theta.__isub__(grad)
 
         return step
 
-    try:
-        return interleaved({"vectorised": lambda rows: step_vectorised(hand, images[rows], targets[rows]),
-                            "after": compiled(1), "before": compiled(None)}, order)
-    finally:
-        blas.THREADS = 1
+    @contextmanager
+    def threads(choice: int | None) -> Iterator[None]:
+        """A turn with ``blas.THREADS = choice``, limited once for the turn as nn.fit limits once per call."""
+        blas.THREADS = choice
+        try:
+            with blas.limited():
+                yield
+        finally:
+            blas.THREADS = 1
+
+    return interleaved({"vectorised": lambda rows: step_vectorised(hand, images[rows], targets[rows]),
+                        "after": compiled(), "before": compiled()}, order,
+                       turns={"after": lambda: threads(1), "before": lambda: threads(None)})
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -172,17 +173,23 @@ def blas_threads() -> str:
 
 
 def interleaved(steps: dict[str, Callable[[np.ndarray], None]], order: list[np.ndarray],
-                segment: int = 25) -> dict[str, float]:
+                segment: int = 25, turns: dict[str, Callable[[], Any]] | None = None) -> dict[str, float]:
     """Seconds per method for the whole epoch, the methods taking turns every ``segment`` mini-batches.
 
     Taking turns spreads the load of a shared machine evenly over the methods.
     Methods named in HAND_WRITTEN run with one BLAS thread; the others with
     whatever the library chooses, once per turn as ``nn.fit`` does once per call.
+    ``turns`` may give a method what to enter around each of its turns instead.
     """
     seconds = dict.fromkeys(steps, 0.0)
     for k in range(0, len(order), segment):
         for name, step in steps.items():
-            limit = CONTROLLER.limit(limits=1, user_api="blas") if name in HAND_WRITTEN else blas.limited()
+            if turns and name in turns:
+                limit = turns[name]()
+            elif name in HAND_WRITTEN:
+                limit = CONTROLLER.limit(limits=1, user_api="blas")
+            else:
+                limit = blas.limited()
             with limit:
                 seconds[name] += epoch(step, order[k:k + segment])
     return seconds

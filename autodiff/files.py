@@ -23,6 +23,7 @@ given target whose writing process is gone.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -124,8 +125,9 @@ def replaced_atomically(path: str | os.PathLike[str], mode: str = "wb", **option
             target_of(path)  # refuse a FIFO or device put at the path while we wrote
             os.replace(temporary, target)
     except OSError as error:
-        if isinstance(error, NotRegularFileError) or error.filename not in (None, str(temporary)):
-            raise
+        if isinstance(error, NotRegularFileError) or error.filename not in (None, str(temporary)) \
+                or error.filename is None and error.errno not in _WRITE_ERRORS:
+            raise  # not the writing of this file that failed (a download cut short, say)
         # Name the file the caller asked for: the temporary one is gone, and the target unchanged.
         raise type(error)(error.errno, f"{error.strerror or error} (writing {target}: nothing was "
                           "changed)", str(path)) from error
@@ -133,6 +135,8 @@ def replaced_atomically(path: str | os.PathLike[str], mode: str = "wb", **option
         temporary.unlink(missing_ok=True)
 
 
+#: What failed writes and syncs raise: a disk full, a quota, a read-only or failing file system.
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG, errno.EACCES, errno.EPERM}
 #: The longest file name most file systems take, in bytes.
 NAME_MAX = 255
 #: What a temporary name adds to the target's: ".", ".<pid>.<8 hex digits>.tmp" (pids up to 10 digits).

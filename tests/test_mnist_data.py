@@ -15,6 +15,7 @@ import os
 import pickle
 import sys
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -629,3 +630,32 @@ def test_a_file_given_as_the_data_folder_is_named(tmp_path: Path) -> None:
     given.write_bytes(b"not a folder")
     with pytest.raises(NotADirectoryError, match=f"{given} is a file, not a folder: give the folder"):
         mnist.load(given, download=False)
+
+
+class Trickles(Quiet):
+    """Announces the whole file, then sends it a byte at a time."""
+
+    def do_GET(self) -> None:
+        content = PAYLOAD[self.path.rsplit("/", 1)[-1]]
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        try:
+            for byte in content:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.02)
+        except OSError:  # the client gave up
+            pass
+
+
+def test_a_trickling_mirror_is_given_up_after_a_deadline(tmp_path: Path, monkeypatch) -> None:
+    from nn.mnist import sources
+
+    monkeypatch.setattr(sources, "MIN_BYTES_PER_SECOND", 2000)  # 1,100 bytes: 0.55 s plus the timeout
+    start = time.monotonic()
+    expected = "a.bin: TimeoutError: only .* bytes after"
+    with serving(Trickles) as url, pytest.raises(FetchError, match=expected):
+        fetch(tmp_path, sources=[UrlSource(url, FILES)], timeout=1)
+    assert time.monotonic() - start < 15  # the whole file would take 22 s
+    assert leftovers(tmp_path) == []

@@ -19,19 +19,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import GraphError
-from .exercises import DIGITS, RELATIVE, Exercise, hidden_note
+from .backward import topological_order
+from .exercises import DIGITS, MAX_VALUES, RELATIVE, Exercise, hidden_note
+
+#: A page gets its questions only up to this many values unless guessing is asked for (``play(guess=True)``,
+#: up to :data:`~autodiff.exercises.MAX_VALUES`): predicting every mistake at every value takes time that
+#: grows with the square of the graph (about 2 s at 300 values), paid by every page.
+QUIZ_VALUES = 100
 
 
-def quiz(root: Any, ids: dict[int, str]) -> dict[str, Any] | None:
+def quiz(root: Any, ids: dict[int, str], asked: bool = False) -> dict[str, Any] | None:
     """The questions of ``root``'s backward pass for the page (``ids``: each drawn value's element id).
 
-    None when the graph is too big for an exercise (the page then has the switch disabled).
+    None when the graph has more than :data:`QUIZ_VALUES` values, or :data:`~autodiff.exercises.MAX_VALUES`
+    when guessing was ``asked`` for (the page then has the switch disabled).
     """
-    try:
-        practice = Exercise(root)
-    except GraphError:
+    if len(topological_order(root)) > (MAX_VALUES if asked else QUIZ_VALUES):
         return None
+    practice = Exercise(root)
 
     def edge(consumer: Any, index: int) -> str:
         return f"e{ids[id(consumer)][1:]}_{index}"
@@ -55,7 +60,9 @@ def asked(quiz: dict[str, Any] | None) -> dict[str, int]:
 def switch(quiz: dict[str, Any] | None, on: bool) -> str:
     """The switch for the page's controls: checked when the page starts guessing, disabled without a quiz."""
     if quiz is None:
-        return ('<label id="guessbox" title="guess first needs a graph small enough for an exercise">'
+        why = (f"guess first: on pages of at most {QUIZ_VALUES} values, or {MAX_VALUES} with "
+               "play(root, guess=True)")
+        return (f'<label id="guessbox" title="{why}">'
                 '<input id="guess" type="checkbox" disabled> guess first</label>')
     return SWITCH.replace("{{checked}}", " checked" if on else "")
 
@@ -175,13 +182,14 @@ SCRIPT = """
     form.classList.toggle("answered", f !== null && f.question !== null && outcomes[f.question] !== null);
     if (f === null) {
       record = quiz.intro + "\\n\\nPress Next (→) to start.";
-      chain = record;
+      chain = "Guess first: " + questions.length + " questions. Next (→) to start.";  // short: big type
       verdict.textContent = ""; verdict.className = "";
     } else if (f.question === null) {
       const d = "d(" + quiz.rootName + ")/d(" + quiz.rootName + ") = 1";
-      record = f.complete === quiz.root ? d + ": the sweep starts here. Next (→) for the first question."
+      const root = f.complete === quiz.root;
+      record = root ? d + ": the sweep starts here. Next (→) for the first question."
         : f.name + " has no question of its own: " + quiz.hiddenNote;
-      chain = record;
+      chain = root ? d + ": the sweep starts here." : f.name + ": no question of its own.";
       verdict.textContent = ""; verdict.className = "";
     } else {
       const q = questions[f.question];
@@ -193,7 +201,10 @@ SCRIPT = """
       verdict.textContent = said[f.question];
       verdict.className = outcomes[f.question] === null ? (said[f.question] ? "wrong" : "") : "right";
     }
-    if (done === frames.length) record += "\\n\\nScore: " + score() + ".";
+    if (done === frames.length) {
+      record += "\\n\\nScore: " + score() + ".";
+      chain += "\\nScore: " + score() + ".";
+    }
     $("record").textContent = record;
     $("chain").textContent = chain;
     const right = outcomes.filter((x) => x === "first try").length;

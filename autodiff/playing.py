@@ -104,7 +104,8 @@ def play(
     by a stepper of its own, stepped to the end and reset.
 
     The page's "guess first" switch (``g``) asks each gradient before showing
-    it (:mod:`autodiff.guessing`); ``guess=True`` starts the page with it on.
+    it (:mod:`autodiff.guessing`); ``guess=True`` starts the page with it on
+    (and allows it on graphs of up to 300 values instead of 100).
     """
     if isinstance(root, Stepper):
         start, params, root = len(root.records), params if params is not None else root.params, root.root
@@ -125,7 +126,7 @@ def play(
     ids = {id(node): f"n{position}" for position, node in enumerate(plan.order)}
     first = {ids[id(node)]: number(stepper.gradient_so_far(node)) for node in stepper.order}
     frames = _frames(stepper, ids)
-    quiz = guessing.quiz(root, ids)
+    quiz = guessing.quiz(root, ids, asked=guess)
     for frame in frames:
         frame["question"] = guessing.asked(quiz).get(frame["complete"])
     widest = _widest(first, frames)

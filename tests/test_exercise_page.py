@@ -12,7 +12,7 @@ import re
 
 import pytest
 from browser import chromium
-from helpers import labelled_neuron
+from helpers import labelled_chain, labelled_neuron
 from selenium.webdriver.common.keys import Keys
 
 import autodiff
@@ -43,6 +43,19 @@ return {
   outcomes: window.quiz.outcomes(),
 };
 """
+
+
+def test_in_presenter_mode_the_question_is_big_under_the_picture(browser, tmp_path):
+    open_exercise(browser, tmp_path, exercise(labelled_chain()))  # big enough to be fitted to the room left
+    key(browser, "p")
+    key(browser, Keys.ARROW_RIGHT)
+    key(browser, Keys.ARROW_RIGHT)
+    shown = browser.execute_script(
+        "const box = document.getElementById('picture').getBoundingClientRect();"
+        "return [document.getElementById('chain').textContent, box.height,"
+        " document.querySelector('#picture svg').viewBox.baseVal.height,"
+        " getComputedStyle(document.getElementById('answer')).display]")
+    assert shown[0] == "d(C)/d(a3 - y) = ?" and shown[1] > 200 and shown[2] > 0 and shown[3] != "none"
 
 
 @pytest.fixture(scope="module")
@@ -194,9 +207,11 @@ def test_a_random_exercise_with_a_quotient_is_diagnosed_where_the_learner_sees_i
 
 def test_a_page_too_big_for_an_exercise_has_the_switch_disabled_and_plays_as_ever():
     big = autodiff.sum([Value(float(i)) * 2 for i in range(150)])  # 451 values: more than an exercise takes
-    page = play(big, max_nodes=700)
+    page = play(big, max_nodes=700, guess=True)
     assert '<input id="guess" type="checkbox" disabled>' in page.html and '"quiz": null' in page.html
     assert "window.quiz" not in page.html  # the mode's script is left out with its data
+    middle = autodiff.sum([Value(float(i)) * 2 for i in range(40)])  # 121 values: on request only
+    assert '"quiz": null' in play(middle).html and '"quiz": null' not in play(middle, guess=True).html
 
 
 def test_the_page_carries_the_exercises_numbers_and_computes_none():

@@ -22,6 +22,7 @@ from .errors import (
     DomainError,
     GraphError,
     NonFiniteError,
+    RuleError,
     StaleGraphError,
 )
 from .exercises import Exercise, exercise
@@ -43,6 +44,7 @@ __all__ = [
     "GraphError",
     "NonFiniteError",
     "Primitive",
+    "RuleError",
     "StaleGraphError",
     "Stepper",
     "Value",

@@ -26,6 +26,7 @@ from .errors import (
 )
 from .exercises import Exercise, exercise
 from .explaining import explain
+from .exporting import handout, slides
 from .forward import jvp
 from .functional import grad, value_and_grad
 from .playing import play
@@ -53,6 +54,7 @@ __all__ = [
     "exercise",
     "explain",
     "grad",
+    "handout",
     "jvp",
     "no_grad",
     "play",
@@ -60,6 +62,7 @@ __all__ = [
     "replay",
     "save",
     "scope",
+    "slides",
     "steps",
     "sum",
     "topological_order",

@@ -139,3 +139,16 @@ def admissible(op: Primitive, args: Sequence[float], constant: Sequence[bool] | 
     if not all(math.isfinite(x) and abs(x) <= bound for x in [out, *partials]):
         return None
     return out
+
+
+def admitted_node(node: Value, bound: float) -> bool:
+    """Whether a recorded node passes the same rule at the numbers it was computed from (leaves do).
+
+    The conformance kit's programs are written with operators (``a / b``),
+    which this engine records as several primitives: each of them must pass.
+    """
+    parents = node.parents
+    if not parents:  # a leaf or a constant
+        return True
+    return admissible(node.primitive, [p.data for p in parents], [p.is_constant for p in parents],
+                      bound) is not None

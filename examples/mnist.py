@@ -18,6 +18,7 @@ or through scalar Value graphs with ``--mode scalar`` (slow: use a small
     python examples/mnist.py --epochs 30 --plot mnist.png
     python examples/mnist.py --mode scalar --train-size 1000 --test-size 1000 --epochs 1
     python examples/mnist.py --epochs 12 --resume  # continue from the last checkpoint
+    python examples/mnist.py --network2            # chapter 3's network2: cross-entropy, lambda 5, ...
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ from autodiff.files import NotRegularFileError, target_of
 from nn import mnist
 
 OPTIMIZERS = {"sgd": nn.SGD, "adam": nn.Adam}
+#: The output layer and the cost of each --cost: Nielsen's cross-entropy is computed from the logits of a
+#: linear output layer (the same cost as on sigmoid outputs, without the log(0) of a saturated sigmoid).
+COSTS = {"quadratic": ("sigmoid", nn.quadratic),
+         "cross-entropy": ("linear", nn.sigmoid_cross_entropy_with_logits)}
+#: Chapter 3's network2 run: 784-30-10, cross-entropy, eta 0.5, lambda 5.0, 1/sqrt(n_in) weights, batch 10,
+#: 30 epochs, monitored on the 10,000 validation images.
+NETWORK2 = {"cost": "cross-entropy", "lr": 0.5, "lmbda": 5.0, "init": "scaled", "epochs": 30,
+            "batch_size": 10, "validation": True}
+VALIDATION_SIZE = 10_000
 
 
 def whole(minimum: int) -> Callable[[str], int]:
@@ -77,6 +87,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lr", type=positive_number, default=3.0, help="learning rate eta (default 3.0)")
     parser.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="sgd",
                         help="sgd (Nielsen's, the default) or adam (try --lr 0.01)")
+    parser.add_argument("--cost", choices=tuple(COSTS), default="quadratic",
+                        help="quadratic (chapter 1, the default) or cross-entropy (chapter 3: sigmoid "
+                        "cross-entropy, computed from the output layer's logits)")
+    parser.add_argument("--lmbda", type=float, default=0.0, metavar="LAMBDA",
+                        help="L2 regularisation in Nielsen's form: each step shrinks the weights (not the "
+                        "biases) by (1 - lr * lambda / n), n the training images (default 0; sgd only)")
+    parser.add_argument("--init", choices=("normal", "scaled"), default="normal",
+                        help="initial weights: normal N(0, 1) (chapter 1, the default) or scaled "
+                        "N(0, 1)/sqrt(n_in) (chapter 3); biases N(0, 1) either way")
+    parser.add_argument("--validation", action="store_true",
+                        help="hold out 10,000 validation images (the data's own split, or the last 10,000 "
+                        "training images, as Nielsen's) and report their accuracy after every epoch")
+    parser.add_argument("--validation-size", type=whole(1), default=VALIDATION_SIZE, metavar="N",
+                        help="with --validation and data without a validation split: hold out the last N "
+                        "training images (default 10,000)")
+    parser.add_argument("--network2", action="store_true",
+                        help="chapter 3's network2 settings: --cost cross-entropy --lr 0.5 --lmbda 5 "
+                        "--init scaled --epochs 30 --batch-size 10 --validation (options given after it "
+                        "still count)")
     parser.add_argument("--seed", type=whole(0), default=3,
                         help="seed of the initial weights and the shuffling (default 3)")
     parser.add_argument("--mode", choices=nn.modes.MODES, default="compiled",
@@ -93,23 +122,52 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     _plot.add_arguments(parser, "accuracy and loss per epoch (misclassified digits go to a second file: "
                         "out.png gives out_errors.png)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.network2:  # the preset, then whatever the command line said explicitly
+        parser.set_defaults(**NETWORK2)
+        args = parser.parse_args(argv)
+    if not (0 <= args.lmbda < math.inf):
+        parser.error(f"--lmbda must be a finite number >= 0, got {args.lmbda}")
+    if args.lmbda and args.optimizer != "sgd":
+        parser.error("--lmbda is Nielsen's weight decay, an option of sgd: drop it or use --optimizer sgd")
+    return args
 
 
-def load_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Training images, labels, test images, labels: the first --train-size / --test-size.
+def split_validation(data: mnist.MNIST, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Training images and labels, validation images and labels: the data's own split if it has one.
+
+    Without one (the IDX files), the last ``size`` training images are held out: with 10,000, the
+    images Nielsen's validation set holds.
+    """
+    if data.validation_images is not None and len(data.validation_images):
+        return data.train_images, data.train_labels, data.validation_images, data.validation_labels
+    keep = len(data.train_images) - size
+    if keep < 1:
+        raise SystemExit(f"--validation: only {len(data.train_images)} training images, too few to hold "
+                         f"out {size} (see --validation-size)")
+    return (data.train_images[:keep], data.train_labels[:keep], data.train_images[keep:],
+            data.train_labels[keep:])
+
+
+def load_data(args: argparse.Namespace) -> tuple[np.ndarray, ...]:
+    """Training images, labels, test images, labels, validation images, labels (None without --validation).
+
+    Training and test sets are cut to the first --train-size / --test-size.
 
     The images stay float32, as loaded: nn.fit and nn.predict take them without a copy (every float32
     is exactly a float64, so training computes the same numbers), which halves the memory they take.
     """
     data = mnist.load(args.data_dir, download=not args.no_download)
-    for option, size, images in (("--train-size", args.train_size, data.train_images),
+    train_x, train_y, valid_x, valid_y = data.train_images, data.train_labels, None, None
+    if args.validation:
+        train_x, train_y, valid_x, valid_y = split_validation(data, args.validation_size)
+    for option, size, images in (("--train-size", args.train_size, train_x),
                                  ("--test-size", args.test_size, data.test_images)):
         if size is not None and size > len(images):
             raise SystemExit(f"{option} {size}: the data set has only {len(images)} images")
-    train_x, train_y = data.train_images[: args.train_size], data.train_labels[: args.train_size]
+    train_x, train_y = train_x[: args.train_size], train_y[: args.train_size]
     test_x, test_y = data.test_images[: args.test_size], data.test_labels[: args.test_size]
-    return train_x, train_y, test_x, test_y
+    return train_x, train_y, test_x, test_y, valid_x, valid_y
 
 
 def confusion_matrix(labels: np.ndarray, guesses: np.ndarray, classes: int = 10) -> np.ndarray:
@@ -167,13 +225,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.plot:
         _plot.pyplot()  # fail now, not after training, if matplotlib is missing
     check_checkpoint(args.checkpoint)
-    train_x, train_y, test_x, test_y = load_data(args)
-    model = nn.MLP(784, [*args.hidden, 10], activation="sigmoid", init="normal", seed=args.seed)
-    optimizer = OPTIMIZERS[args.optimizer](model, lr=args.lr)
+    train_x, train_y, test_x, test_y, valid_x, valid_y = load_data(args)
+    output_activation, cost = COSTS[args.cost]
+    model = nn.MLP(784, [*args.hidden, 10], activation="sigmoid", output_activation=output_activation,
+                   init=args.init, seed=args.seed)
+    optimizer = (nn.SGD(model, lr=args.lr, weight_decay=args.lmbda / len(train_x)) if args.lmbda
+                 else OPTIMIZERS[args.optimizer](model, lr=args.lr))
     history = resume(model, optimizer, args) if args.resume else nn.History(mode=args.mode)
-    print(f"MNIST: {len(train_x)} training and {len(test_x)} test images; network "
-          f"{'-'.join(map(str, [784, *args.hidden, 10]))}, sigmoid, quadratic cost, batch {args.batch_size}, "
-          f"{args.optimizer} lr {args.lr:g}, {args.mode} mode")
+    held_out = f", {len(valid_x)} validation" if valid_x is not None else ""
+    decay = f", lambda {args.lmbda:g}" if args.lmbda else ""
+    print(f"MNIST: {len(train_x)} training{held_out} and {len(test_x)} test images; network "
+          f"{'-'.join(map(str, [784, *args.hidden, 10]))}, sigmoid, {args.cost} cost, {args.init} init, "
+          f"batch {args.batch_size}, {args.optimizer} lr {args.lr:g}{decay}, {args.mode} mode")
 
     tested: dict[int, np.ndarray] = {}  # the test outputs after the last epoch evaluated, by its number
 
@@ -183,8 +246,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         tested.clear()
         tested[epoch] = nn.predict(model, test_x, mode=args.mode)
         record.metrics["test_accuracy"] = nn.accuracy(tested[epoch], test_y)
-        print(f"epoch {epoch:3d}: loss {record.loss:.5f}, test accuracy {record.metrics['test_accuracy']:.4f}"
-              f" ({record.seconds:.1f} s)", flush=True)
+        validation = ""
+        if valid_x is not None:
+            record.metrics["validation_accuracy"] = nn.accuracy(nn.predict(model, valid_x, mode=args.mode),
+                                                                valid_y)
+            validation = f", validation accuracy {record.metrics['validation_accuracy']:.4f}"
+        print(f"epoch {epoch:3d}: loss {record.loss:.5f}{validation}, test accuracy "
+              f"{record.metrics['test_accuracy']:.4f} ({record.seconds:.1f} s)", flush=True)
         if args.checkpoint:
             os.makedirs(os.path.dirname(os.path.abspath(args.checkpoint)), exist_ok=True)
             nn.save(model, args.checkpoint, metadata={"epochs": history.to_records(), "args": vars(args)},
@@ -194,7 +262,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     remaining, before = args.epochs - len(history), len(history)
     if remaining > 0:
         start = time.perf_counter()
-        nn.fit(model, train_x, np.eye(10)[train_y], nn.quadratic, optimizer, epochs=remaining,
+        nn.fit(model, train_x, np.eye(10)[train_y], cost, optimizer, epochs=remaining,
                batch_size=args.batch_size, reduction="mean", seed=args.seed, mode=args.mode, history=history,
                evaluate=evaluate, progress=args.progress)
         print(summary(history, before, time.perf_counter() - start))
@@ -231,7 +299,10 @@ def plot(path: str, history: nn.History, images: np.ndarray, labels: np.ndarray,
     left.plot(numbers, history.metric("test_accuracy"), marker="o")
     left.set(title="test accuracy", xlabel="epoch")
     right.plot(numbers, history.losses, marker="o", color="tab:red")
-    right.set(title="training loss (mean quadratic cost)", xlabel="epoch")
+    if "validation_accuracy" in history.epochs[-1].metrics:
+        left.plot(numbers, history.metric("validation_accuracy"), marker=".", label="validation")
+        left.legend(["test", "validation"], fontsize="small")
+    right.set(title="training loss (mean cost per image)", xlabel="epoch")
     figure.tight_layout()
     print(f"wrote {_plot.save(figure, path)}")
     wrong = np.flatnonzero(guesses != labels)[:12]

@@ -21,6 +21,8 @@ from .losses import (
     mse,
     nll,
     quadratic,
+    sigmoid_cross_entropy,
+    sigmoid_cross_entropy_with_logits,
     softmax,
 )
 from .module import MLP, Layer, Module, Neuron
@@ -55,6 +57,8 @@ __all__ = [
     "predict",
     "quadratic",
     "save",
+    "sigmoid_cross_entropy",
+    "sigmoid_cross_entropy_with_logits",
     "softmax",
     "train",
 ]

@@ -10,6 +10,7 @@ normal     standard normal N(0, 1) (Nielsen's MNIST network)      N(0, 1)
 uniform    uniform on [0, 1) (``np.random.random``, the XOR net)  [0, 1)
 xavier     uniform on [-r, r], r = sqrt(6 / (fan_in + fan_out))   0
 he         normal with standard deviation sqrt(2 / fan_in)        0
+scaled     N(0, 1) / sqrt(fan_in) (Nielsen's chapter 3)           N(0, 1)
 =========  =====================================================  ==========
 
 ``fan_in`` is the number of inputs of a neuron, ``fan_out`` the number of
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-SCHEMES = ("normal", "uniform", "xavier", "he")
+SCHEMES = ("normal", "uniform", "xavier", "he", "scaled")
 
 #: What a random source may be given as: a Generator, or an int seed (None = seed 0).
 RandomSource = np.random.Generator | int | None
@@ -59,6 +60,8 @@ def sample(scheme: str, size: tuple[int, ...], fan_in: int, fan_out: int,
     check_scheme(scheme)
     if scheme == "normal":
         return generator.standard_normal(size)
+    if scheme == "scaled":  # the weighted input's spread no longer grows with the number of inputs
+        return generator.standard_normal(size) / np.sqrt(fan_in)
     if scheme == "uniform":
         return generator.random(size)
     if scheme == "xavier":
@@ -68,8 +71,8 @@ def sample(scheme: str, size: tuple[int, ...], fan_in: int, fan_out: int,
 
 
 def biases(scheme: str, nout: int, generator: np.random.Generator) -> np.ndarray:
-    """Biases of shape (nout,): random for 'normal' and 'uniform', zero for 'xavier' and 'he'."""
+    """Biases of shape (nout,): random for 'normal', 'scaled' and 'uniform', zero for 'xavier' and 'he'."""
     check_scheme(scheme)
-    if scheme in ("normal", "uniform"):
+    if scheme in ("normal", "scaled", "uniform"):
         return sample(scheme, (nout,), 1, nout, generator)
     return np.zeros(nout)

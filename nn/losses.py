@@ -201,6 +201,64 @@ def binary_cross_entropy_with_logits(logit: Any, target: float) -> Value:
     return autodiff.sum(terms)
 
 
+def sigmoid_cross_entropy(outputs: Any, target: Any) -> Value:
+    """Nielsen's cross-entropy of sigmoid outputs: -sum_j (y_j log a_j + (1 - y_j) log(1 - a_j)).
+
+    ``outputs`` are the sigmoid activations a_j of the last layer; ``target``
+    is a class index (one-hot y) or one value y_j in [0, 1] per output.  Its
+    gradient by the output layer's input z_j is a_j - y_j, chapter 3's delta:
+    no sigmoid' factor to slow learning.  Every term is written for every
+    output, so the graph is the same for every sample (compiled mode needs
+    that); once a sigmoid rounds to exactly 1 or 0 (|z| above about 37, common
+    with large initial weights) the log of 0 raises a DomainError: use
+    :func:`sigmoid_cross_entropy_with_logits` on a linear output layer, the
+    same cost computed without rounding the sigmoid.
+
+    >>> from autodiff import Value
+    >>> z = [Value(0.0), Value(2.0)]
+    >>> a = [zj.sigmoid() for zj in z]
+    >>> c = sigmoid_cross_entropy(a, 1)
+    >>> round(c.data, 6)
+    0.820075
+    >>> c.backward()
+    >>> [round(zj.grad, 6) for zj in z]     # a - y
+    [0.5, -0.119203]
+    """
+    a, y = _pair(outputs, _one_hot_or_row(target, len(_vector(outputs, "sigmoid_cross_entropy")),
+                                          "sigmoid_cross_entropy"), "sigmoid_cross_entropy")
+    return -autodiff.sum([yj * aj.log() + (1.0 - yj) * (1.0 - aj).log() for aj, yj in zip(a, y)])
+
+
+def sigmoid_cross_entropy_with_logits(logits: Any, target: Any) -> Value:
+    """:func:`sigmoid_cross_entropy` from the logits z_j of a linear output layer, never overflowing.
+
+    The sum over outputs of :func:`binary_cross_entropy_with_logits`:
+    sum_j (y_j softplus(-z_j) + (1 - y_j) softplus(z_j)), with the gradient
+    sigmoid(z_j) - y_j for any z.  Predictions are sigmoid(z), and the most
+    active output is the same as the largest logit.
+
+    >>> from autodiff import Value
+    >>> round(sigmoid_cross_entropy_with_logits([Value(0.0), Value(2.0)], 1).data, 6)
+    0.820075
+    >>> z = [Value(-40.0), Value(40.0)]      # sigmoid(40) rounds to 1: the other form would raise
+    >>> round(sigmoid_cross_entropy_with_logits(z, 0).data, 6)
+    80.0
+    """
+    name = "sigmoid_cross_entropy_with_logits"
+    z, y = _pair(logits, _one_hot_or_row(target, len(_vector(logits, name)), name), name)
+    return autodiff.sum([yj * _softplus(-zj) + (1.0 - yj) * _softplus(zj) for zj, yj in zip(z, y)])
+
+
+def _one_hot_or_row(target: Any, classes: int, name: str) -> Any:
+    """A class index as a one-hot row of numbers; a row (numbers or Values) as it is, its numbers checked."""
+    if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
+        if not 0 <= target < classes:
+            raise ValueError(f"{name}: class index {target} is out of range for {classes} outputs")
+        return [1.0 if j == target else 0.0 for j in range(classes)]
+    row = [target] if isinstance(target, (Value, numbers.Real)) else list(target)
+    return [t if isinstance(t, Value) else _probability(t, name) for t in row]
+
+
 def accuracy(predictions: Iterable[Any], labels: Iterable[Any]) -> float:
     """Share of samples whose most active output is the label (ties go to the first).
 

@@ -100,7 +100,7 @@ class Optimizer:
         buffers = dict(self.buffers)  # the rules assign new buffers, so the old ones stay as they were
         with np.errstate(over="ignore", invalid="ignore"):  # checked just below, with a better message
             self._step_into(buffers, grad, self.steps + 1, new)
-            np.subtract(theta, new, out=new)
+            np.subtract(self._decayed(theta), new, out=new)
         # One pass: a non-finite gradient makes the new value non-finite too (a false alarm from
         # a dot product that overflows only costs the two precise checks, which then pass).
         if not math.isfinite(np.dot(new, new)):
@@ -119,6 +119,10 @@ class Optimizer:
         if np.may_share_memory(out, theta):  # a refused update would have changed theta
             raise ValueError(f"{type(self).__name__}.update: out must not share memory with theta")
         return out
+
+    def _decayed(self, theta: np.ndarray) -> np.ndarray:
+        """The parameters the step's amount is subtracted from (SGD's weight decay shrinks them first)."""
+        return theta
 
     def _step_into(self, buffers: dict[str, np.ndarray], grad: np.ndarray, t: int, out: np.ndarray) -> None:
         """Write the amount to subtract at step ``t`` into ``out`` (by default what :meth:`_update` gives)."""
@@ -217,6 +221,13 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent: p -= lr * v with v = momentum * v + grad (v = grad without momentum).
 
+    ``weight_decay`` is L2 regularisation in the form of Nielsen's chapter 3:
+    each step first shrinks every weight, w -> (1 - lr * weight_decay) w, then
+    subtracts lr times the gradient; biases are left alone unless
+    ``decay_biases``.  Nielsen's ``lmbda`` over a training set of n samples is
+    ``weight_decay=lmbda / n`` with the mean loss over each mini-batch.  The
+    recorded loss is the data loss alone, without the 1/2 (lmbda/n) sum w^2 term.
+
     The tutorials' conventions come from how the batch loss is reduced, not
     from the optimizer.  Nielsen's "Neural Networks and Deep Learning" takes
     w -= eta/len(batch) * (sum of per-sample gradients): that is SGD on the
@@ -243,9 +254,28 @@ class SGD(Optimizer):
     True
     """
 
-    def __init__(self, params: Iterable[Value] | Any, lr: float, momentum: float = 0.0) -> None:
+    def __init__(self, params: Iterable[Value] | Any, lr: float, momentum: float = 0.0,
+                 weight_decay: float = 0.0, decay_biases: bool = False) -> None:
         super().__init__(params, lr)
         self.momentum = _fraction(momentum, "momentum")
+        self.weight_decay = _non_negative(weight_decay, "weight_decay")
+        self.decay_biases = bool(decay_biases)
+        self._decay_mask = self._mask()
+
+    def _mask(self) -> np.ndarray:
+        """Which parameters decay: all but biases (labelled ``b`` or ``... .b``)."""
+        return np.array([self.decay_biases or not _is_bias(p) for p in self.params], dtype=bool)
+
+    def _decayed(self, theta: np.ndarray) -> np.ndarray:
+        if not self.weight_decay:
+            return theta
+        # Nielsen's order: (1 - eta * lambda/n) * w, then minus eta times the mean gradient.
+        return theta * np.where(self._decay_mask, 1.0 - self.lr * self.weight_decay, 1.0)
+
+    def reorder(self, params: list[Value]) -> None:
+        """As :meth:`Optimizer.reorder`; which parameters decay follows them."""
+        super().reorder(params)
+        self._decay_mask = self._mask()
 
     def _step_into(self, buffers: dict[str, np.ndarray], grad: np.ndarray, t: int, out: np.ndarray) -> None:
         if self.momentum == 0.0:  # no temporary vector: a compiled epoch takes thousands of these steps
@@ -263,7 +293,8 @@ class SGD(Optimizer):
         return ("momentum_buffer",) if self.momentum else ()
 
     def __repr__(self) -> str:
-        return f"SGD({len(self.params)} parameters, lr={self.lr}, momentum={self.momentum})"
+        decay = f", weight_decay={self.weight_decay}" if self.weight_decay else ""
+        return f"SGD({len(self.params)} parameters, lr={self.lr}, momentum={self.momentum}{decay})"
 
 
 class Adam(Optimizer):
@@ -300,6 +331,17 @@ class Adam(Optimizer):
 
     def __repr__(self) -> str:
         return f"Adam({len(self.params)} parameters, lr={self.lr}, betas={self.betas}, eps={self.eps})"
+
+
+def _is_bias(p: Value) -> bool:
+    """A bias by its label: ``b``, or a dotted name ending in ``.b`` (``layers.0.neurons.3.b``)."""
+    return p.label is not None and (p.label == "b" or p.label.endswith(".b"))
+
+
+def _non_negative(x: Any, name: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not 0.0 <= float(x) < math.inf:
+        raise ValueError(f"{name} must be a finite number >= 0, got {x!r}")
+    return float(x)
 
 
 def _unsorted(buffer: np.ndarray, order: np.ndarray) -> np.ndarray:

@@ -110,3 +110,28 @@ def test_the_final_confusion_matrix_reuses_the_last_evaluation(example, data_dir
     assert len(calls) == 2  # once per epoch; the confusion matrix uses the last epoch's outputs
     assert result["history"].metric("test_accuracy")[-1] == result["accuracy"]
     assert "true \\ guessed" in capsys.readouterr().out
+
+
+def test_network2_settings_cross_entropy_weight_decay_scaled_init_and_validation(example, data_dir, capsys):
+    mnist = example("mnist")
+    args = mnist.parse_args(["--network2", "--epochs", "2"])
+    settings = (args.cost, args.lr, args.lmbda, args.init, args.validation)
+    assert settings == ("cross-entropy", 0.5, 5.0, "scaled", True)
+    assert args.epochs == 2  # an option given explicitly wins over the preset
+    result = mnist.main(["--data-dir", str(data_dir), "--no-download", "--network2", "--epochs", "2",
+                         "--validation-size", "100", "--checkpoint", "", "--no-progress"])
+    out = capsys.readouterr().out
+    assert "500 training, 100 validation and 200 test images" in out
+    assert "cross-entropy cost, scaled init" in out and "lambda 5" in out
+    validation = result["history"].metric("validation_accuracy")
+    assert len(validation) == 2 and validation[-1] >= 0.8
+    assert "validation accuracy" in out and result["accuracy"] >= 0.8
+
+
+def test_lambda_needs_sgd_and_validation_needs_enough_images(example, data_dir, capsys):
+    mnist = example("mnist")
+    with pytest.raises(SystemExit):
+        mnist.parse_args(["--lmbda", "5", "--optimizer", "adam"])
+    assert "--lmbda is Nielsen's weight decay, an option of sgd" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="too few to hold out 10000"):
+        mnist.main(["--data-dir", str(data_dir), "--no-download", "--validation", "--checkpoint", ""])

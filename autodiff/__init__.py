@@ -22,6 +22,7 @@ from .errors import (
     DomainError,
     GraphError,
     NonFiniteError,
+    RuleError,
     StaleGraphError,
 )
 from .exercises import Exercise, exercise
@@ -44,6 +45,7 @@ __all__ = [
     "GraphError",
     "NonFiniteError",
     "Primitive",
+    "RuleError",
     "StaleGraphError",
     "Stepper",
     "Value",

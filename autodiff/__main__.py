@@ -36,7 +36,7 @@ def parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m autodiff``."""
     top = argparse.ArgumentParser(prog="python -m autodiff", description="Draw, step and explain gradients.")
     commands = top.add_subparsers(dest="command", required=True)
-    functions_text = f"Functions: {', '.join(sorted(functions()))}. Operators: + - * / ** and unary -."
+    functions_text = f"Functions: {', '.join(sorted(functions()))}. Operators: + - * / ** % and unary -."
     sub = commands.add_parser(
         "draw", help="compute an expression forward and backward; draw, step or explain it",
         description=functions_text,

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .errors import GraphError
-from .primitives import ADD, ATOM, CONSTANT, MUL, NEG, POW, UNARY, Primitive
+from .primitives import ADD, ATOM, CONSTANT, MUL, NEG, POW, UNARY, Primitive, parse_expression
 
 #: Automatic names longer than this fall back to ``op#position``.
 NAME_LENGTH = 24
@@ -214,7 +214,7 @@ def partial_formula(node: Any, index: int, names: dict[int, str]) -> str:
     ``y * x**(y-1)`` for ``d ** 2`` becomes ``2 * d``.
     """
     op = node.primitive
-    tree = ast.parse(op.formula(index), mode="eval")
+    tree = parse_expression(op.formula(index))
     symbols = {op.input_name(i): p for i, p in enumerate(node.parents)}
     symbols["out"] = node
     body = _Fold(symbols, names).visit(tree).body

@@ -45,8 +45,9 @@ def test_steps_and_explain(capsys):
     [
         (["tanh(x*q + b)", "x=1", "b=2"], "unknown name 'q'; give it a value as q=NUMBER",
          "  tanh(x*q + b)\n         ^"),
-        (["sinh(x)", "x=1"], "unknown function 'sinh'; the functions are abs, cos, exp, log, log1p, max, "
-         "relu, sigmoid, sin, sqrt, sum, tanh", "  sinh(x)\n  ^^^^"),
+        (["sinh(x)", "x=1"], "unknown function 'sinh'; the functions are abs, arccos, arcsin, arctan, "
+         "arctan2, cos, exp, floor, log, log1p, max, relu, sigmoid, sign, sin, sqrt, sum, tan, tanh",
+         "  sinh(x)\n  ^^^^"),
         (["x +* 2", "x=1"], "not a valid expression", "  x +* 2\n     ^"),
         (["x.real", "x=1"], "attribute access is not allowed", "  x.real\n  ^^^^^^"),
         (["__import__('os')", "x=1"], "unknown function '__import__'", "  __import__('os')\n  ^^^^^^^^^^"),

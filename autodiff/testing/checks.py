@@ -27,6 +27,9 @@ x                0.94001   0.94001  ...
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import itertools
 import math
 import random
 from collections.abc import Sequence
@@ -39,7 +42,7 @@ from ..backward import Sweep, local_partials
 from ..errors import DomainError, NonFiniteError
 from ..functional import grad
 from ..naming import definition, node_names
-from ..primitives import ARRAYS, FLOATS, Primitive
+from ..primitives import ARRAYS, FLOATS, Primitive, parse_expression
 from ..replaying import Replayer
 from ..value import Value, apply
 
@@ -296,8 +299,11 @@ class PrimitiveCheck:
     """One check of a primitive at one point: what the rules give against what is expected.
 
     ``what`` names the rule ('partial by x', 'd/dy of the partial by x',
-    'forward'), ``form`` the numbers it ran on ('floats', 'arrays', 'Values').
-    ``expected`` is central differences (or, for the array form, the float form).
+    'forward'), ``form`` the numbers it ran on ('floats', 'arrays', 'Values';
+    'arrays of all points', one point per lane, and 'folded by compile', the
+    number compiled mode writes in place of a partial that looks constant).
+    ``expected`` is central differences (or, for the array forms, the float
+    form).  ``inherited`` names the rule a failure follows from, if it does.
     """
 
     what: str
@@ -307,6 +313,7 @@ class PrimitiveCheck:
     expected: float
     ok: bool
     error: str = ""
+    inherited: str = ""  # a failure that follows from another rule's (e.g. a partial that reads out)
 
 
 @dataclass(frozen=True)
@@ -334,14 +341,21 @@ class PrimitiveReport:
         for row in self.rows:
             groups.setdefault((row.what, row.form), []).append(row)
         bad = [key for key, rows in groups.items() if not all(r.ok for r in rows)]
+        inherited = [key for key in bad if all(r.ok or r.inherited for r in groups[key])]
+        own = [key for key in bad if key not in inherited]
         lines = [f"check_primitive({self.primitive.name}): {len(groups) - len(bad)} of {len(groups)} rules "
-                 f"agree with central differences at {len(self.points)} safe points"]
-        if bad:
-            lines[0] += "; disagreeing: " + ", ".join(f"{what} (on {form})" for what, form in bad)
+                 f"agree at {len(self.points)} safe points"]
+        if own:
+            lines[0] += "; disagreeing: " + ", ".join(f"{what} (on {form})" for what, form in own)
+        if inherited:
+            lines[0] += "; failing only through another rule: " + ", ".join(
+                f"{what} (on {form})" for what, form in inherited)
         table = [_group_row(self.primitive, key, rows) for key, rows in groups.items()]
         lines += _table(("rule", "on", "failing", "worst at", "rule gives", "expected", ""), table)
+        notes = {row.inherited for row in self.failures if row.inherited}
         errors = {row.error for row in self.failures if row.error}
-        return "\n".join(lines + [f"error: {text}" for text in sorted(errors)])
+        return "\n".join(lines + [f"note: {text}" for text in sorted(notes)]
+                         + [f"error: {text}" for text in sorted(errors)])
 
 
 def _group_row(p: Primitive, key: tuple[str, str], rows: list[PrimitiveCheck]) -> list[str]:
@@ -349,8 +363,8 @@ def _group_row(p: Primitive, key: tuple[str, str], rows: list[PrimitiveCheck]) -
     worst = max(failing or rows, key=lambda r: math.inf if r.got is None else abs(r.got - r.expected))
     point = ", ".join(f"{p.input_name(i)}={x:.4g}" for i, x in enumerate(worst.point))
     got = "error" if worst.got is None else _num(worst.got)
-    return [key[0], key[1], f"{len(failing)} of {len(rows)}", point, got, _num(worst.expected),
-            "FAIL" if failing else "ok"]
+    verdict = "ok" if not failing else "FAIL (inherited)" if all(r.inherited for r in failing) else "FAIL"
+    return [key[0], key[1], f"{len(failing)} of {len(rows)}", point, got, _num(worst.expected), verdict]
 
 
 def check_primitive(p: Primitive, points: Sequence[Sequence[float]] | None = None, count: int = 10,
@@ -364,7 +378,18 @@ def check_primitive(p: Primitive, points: Sequence[Sequence[float]] | None = Non
     the array forms against the float forms; each first derivative through
     Values (``grad`` of ``apply(p, ...)``); and each second derivative
     (``grad(grad(...))``, which differentiates the partial run on Values)
-    against central differences of the float partial.  Returns a
+    against central differences of the float partial.
+
+    Compiled mode traces a graph at one sample and then runs the array forms
+    on every sample, so two more comparisons hold it to the float forms away
+    from any one point: ``array_forward`` and each partial on one array of
+    all the points (and a few far ones, up to 1000, that ``safe`` admits),
+    lane by lane; and a partial that compiled mode folds into its code as a
+    constant (it gives one number on its two probe arrays) against the float
+    partial at each of those points.
+
+    A second derivative that fails only because the partial it differentiates
+    reads ``out`` while another partial fails is marked as inherited.  Returns a
     :class:`PrimitiveReport`; ``print(report)`` names each rule that disagrees.
     """
     if not isinstance(p, Primitive):
@@ -373,7 +398,99 @@ def check_primitive(p: Primitive, points: Sequence[Sequence[float]] | None = Non
     rows: list[PrimitiveCheck] = []
     for point in chosen:
         rows += _first_order(p, point, eps, rtol, atol) + _second_order(p, point, eps, rtol, atol)
-    return PrimitiveReport(p, tuple(chosen), tuple(rows))
+    everywhere = chosen + [point for point in _far_points(p) if point not in chosen]
+    rows += _lanes(p, everywhere, rtol, atol) + _folded(p, everywhere, rtol, atol)
+    return PrimitiveReport(p, tuple(chosen), tuple(_mark_inherited(p, rows)))
+
+
+#: Far from the sampled box: where a rule written for small inputs (np.all(x < 10)) shows.
+FAR = (-1000.0, -40.5, -7.25, 7.25, 40.5, 1000.0)
+
+
+def _far_points(p: Primitive) -> list[tuple[float, ...]]:
+    n = 2 if p.arity is None else p.arity
+    candidates = itertools.product(FAR, repeat=n) if n <= 2 else [(x,) * n for x in FAR]
+    return [point for point in candidates if _usable(p, point)]
+
+
+def _lanes(p: Primitive, points: list[tuple[float, ...]], rtol: float, atol: float) -> list[PrimitiveCheck]:
+    """The array forms on one array of many points (a lane each) against the float forms at each."""
+    rows: list[PrimitiveCheck] = []
+    form = "arrays of all points"
+    for size in sorted({len(point) for point in points}):  # an n-ary primitive: one array per input count
+        group = [point for point in points if len(point) == size]
+        columns = [np.array(column) for column in zip(*group)]
+        outs = [p.forward(*point) for point in group]
+        array_out = _run(len(group), p.array_forward, *columns)
+        rows += [_row("forward", form, point, lambda k=k, lanes=array_out: _lane(lanes, k), out, rtol, atol)
+                 for k, (point, out) in enumerate(zip(group, outs))]
+        for i in range(1 if p.arity is None else size):
+            partial = _run(len(group), p.partial, i, columns, array_out, ARRAYS)
+            rows += [_row(f"partial by {p.input_name(i)}", form, point, lambda k=k, lanes=partial:
+                          _lane(lanes, k), p.partial(i, point, out, FLOATS), rtol, atol)
+                     for k, (point, out) in enumerate(zip(group, outs))]
+    return rows
+
+
+def _run(lanes: int, rule: Any, *args: Any) -> Any:
+    """A rule's result on arrays as one lane per point, or the exception it (or its input) raised."""
+    failed = next((a for a in args if isinstance(a, Exception)), None)
+    if failed is not None:
+        return failed
+    try:
+        return np.broadcast_to(rule(*args), (lanes,))
+    except Exception as error:  # noqa: BLE001 - a user's rule failing is reported, not raised
+        return error
+
+
+def _lane(lanes: Any, k: int) -> float:
+    """Lane k of an array result, re-raising the error it was instead."""
+    if isinstance(lanes, Exception):
+        raise lanes
+    return float(lanes[k])
+
+
+def _folded(p: Primitive, points: list[tuple[float, ...]], rtol: float, atol: float) -> list[PrimitiveCheck]:
+    """Each partial compiled mode folds into a constant, against the float partial at every point."""
+    from ..compiled.codegen import constant_partial  # noqa: PLC0415 - compiled mode builds on this package
+
+    rows: list[PrimitiveCheck] = []
+    for i in range(1 if p.arity is None else p.arity):
+        arity = p.arity if p.arity is not None else 2
+        constant = constant_partial(p, i, arity)
+        if constant is None:
+            continue
+        for point in points:
+            if p.arity is None or len(point) == arity:
+                expected = p.partial(i, point, p.forward(*point), FLOATS)
+                rows.append(_row(f"partial by {p.input_name(i)}", "folded by compile", point,
+                                 lambda constant=constant: constant, expected, rtol, atol))
+    return rows
+
+
+def _mark_inherited(p: Primitive, rows: list[PrimitiveCheck]) -> list[PrimitiveCheck]:
+    """Mark a failing d/dy of the partial by x as inherited when that partial reads out and y's fails.
+
+    Differentiating ``out / x`` by y differentiates ``out``, which is y's partial's business.
+    """
+    wrong = {(row.what, row.point) for row in rows if not row.ok and row.form == "floats"}
+    marked = []
+    for row in rows:
+        for i in range(len(row.point)):
+            for j in range(len(row.point)):
+                name_i, name_j = p.input_name(i), p.input_name(j)
+                if (not row.ok and row.what == f"d/d{name_j} of the partial by {name_i}"
+                        and "out" in _names(p.formula(i)) and (f"partial by {name_j}", row.point) in wrong):
+                    row = dataclasses.replace(row, inherited=(
+                        f"d/d{name_j} of the partial by {name_i} differentiates out (its formula "
+                        f"{p.formula(i)} reads it), whose derivative by {name_j} is the partial by {name_j}, "
+                        f"which disagrees: fix that one first"))
+        marked.append(row)
+    return marked
+
+
+def _names(formula: str) -> set[str]:
+    return {node.id for node in ast.walk(parse_expression(formula)) if isinstance(node, ast.Name)}
 
 
 def _points(p: Primitive, points: Sequence[Sequence[float]] | None, count: int,

@@ -23,6 +23,7 @@ This module reads nodes only through their public protocol (``data``,
 from __future__ import annotations
 
 import ast
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,10 +42,11 @@ def number(x: Any) -> str:
     A recorded Value (a gradient made with ``create_graph``) is shown by its
     number, a ``grad`` of None ("no gradient yet") as None.
     """
-    x = getattr(x, "data", x)
+    if not isinstance(x, numbers.Real):  # a Value (NumPy's scalars have a .data of their own)
+        x = getattr(x, "data", x)
     if x is None:
         return "None"
-    return f"{x + 0.0:.6g}"
+    return f"{float(x) + 0.0:.6g}"
 
 
 def describe(node: Any) -> str:

@@ -230,6 +230,27 @@ def checked_forward(p: Primitive, result: Any) -> float:
     return number
 
 
+def checked_array_forward(p: Primitive, result: Any, args: Sequence[np.ndarray]) -> np.ndarray:
+    """What a primitive's ``array_forward`` returned on ``args``, or :class:`RuleError` naming it.
+
+    Compiled mode writes the result into the rows of a group of nodes: it must
+    be a real array of the inputs' (broadcast) shape, one number per node and
+    sample, or NumPy would broadcast one sample's number over the batch or drop
+    an imaginary part, silently.  The built-in primitives are trusted.
+    """
+    shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+    if isinstance(result, np.ndarray) and result.dtype.kind in "fiu" and result.shape == shape:
+        return result
+    kind = _kind(result) + (f" of {result.dtype}" if isinstance(result, np.ndarray) else "")
+    raise RuleError(f"{p.name}'s array_forward returned {kind} for inputs of shape {shape}; it must return "
+                    "a float array of that shape, computed elementwise (one number per input)")
+
+
+def is_built_in(p: Primitive) -> bool:
+    """Whether ``p`` is one of the table's own primitives (whose rules are trusted and tested here)."""
+    return p.name in _BUILT_IN and PRIMITIVES.get(p.name) is p
+
+
 def checked_partial(p: Primitive, i: int, result: Any, m: Any) -> Any:
     """What partial ``i`` returned on the numbers of namespace ``m``, converted, or :class:`RuleError`.
 

@@ -200,3 +200,25 @@ def test_explain_refuses_a_sum_over_paths_that_is_not_finite():
         y.backward()
     with pytest.raises(NonFiniteError, match="backward through log: local partial inf times upstream"):
         explain(y, x)
+
+
+@pytest.mark.parametrize(("array_forward", "what"), [
+    (lambda x: x * x + 0j, "of complex128"),
+    (lambda x: (x * x)[..., :1], r"of shape \(2, 1\) of float64 for inputs of shape \(2, 2\)"),
+    (lambda x: None, "NoneType None"),
+    (lambda x: [1.0], "list"),
+])
+def test_a_users_array_forward_of_the_wrong_kind_or_shape_is_refused(array_forward, what):
+    # Before: one sample's number broadcast over the batch ([5, 5] for [5, 25]) or the imaginary part
+    # dropped, silently; None gave "undefined" and a list a TraceError about assigning .data.
+    square = Primitive(name="test_sq", symbol="sq", arity=1, forward=lambda x: x * x,
+                       array_forward=array_forward, partials=(lambda a, out, m: 2 * a[0],),
+                       formulas=("2 * x",))
+    w = Value(1.0)
+
+    def run():
+        program = compile(lambda x: apply(square, w * x[0]) + apply(square, w * x[1]), [1.0, 2.0], [w])
+        return program.forward(np.array([[1.0, 2.0], [3.0, 4.0]]))
+
+    with pytest.raises(TypeError, match=f"test_sq's array_forward returned .*{what}"):
+        run()

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from ..primitives import ADD, MUL, NEG, POW, SIGMOID, SUM, Primitive
+from ..primitives import ADD, MUL, NEG, POW, SIGMOID, SUM, Primitive, checked_array_forward, is_built_in
 from .patterns import DENSE, SIGMOID_IN_PLACE, SQUARE, SQUARED_ERROR
 from .plan import Apply, Dense, Index, Plan, Repeating, outside_pow_domain, rows_of
 
@@ -229,8 +229,11 @@ def _apply_forward(w: _Writer, step: Apply) -> None:
             w.emit(line)
     elif isinstance(op.array_forward, np.ufunc):
         w.emit(f"{_function(w, op)}({', '.join(args)}, out={out})")
-    else:
+    elif is_built_in(op):
         w.emit(f"{out}[...] = {_function(w, op)}({', '.join(args)})")
+    else:  # a user's rule: its result is checked before it is written (see checked_array_forward)
+        check, inputs = w.bind("checked_array_forward", checked_array_forward), f"({', '.join(args)},)"
+        w.emit(f"{out}[...] = {check}({w.bind_op(op, op)}, {_function(w, op)}(*{inputs}), {inputs})")
     if step.valued_exponent:  # refused where the scalar engine refuses it: the careful path names the node
         outside = w.bind("outside_pow_domain", outside_pow_domain)
         w.emit(f"if {outside}({args[0]}, {args[1]}).any(): raise FloatingPointError('pow')")

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..primitives import MUL, POW, SUM, Primitive
+from ..primitives import MUL, POW, SUM, Primitive, checked_array_forward, is_built_in
 from .patterns import DENSE
 from .tracing import Graph
 
@@ -93,7 +93,9 @@ class Apply:
 
     def forward(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray]) -> None:
         """Compute the group's rows of ``vals`` with the primitive's NumPy form."""
-        vals[self.out] = self.op.array_forward(*self.gather(vals))
+        args = list(self.gather(vals))
+        result = self.op.array_forward(*args)
+        vals[self.out] = result if is_built_in(self.op) else checked_array_forward(self.op, result, args)
 
     def backward(self, vals: np.ndarray, grads: np.ndarray, theta: np.ndarray, gtheta: np.ndarray,
                  inputs: list[np.ndarray]) -> None:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from . import picture
-from .drawing import Grouping, TooBigToDraw, _plan, _roles_drawn
+from .drawing import Grouping, TooBigToDraw, _plan, _roles_drawn, check_max_nodes
 from .errors import GraphError
 from .files import replaced_atomically
 from .naming import number, title
@@ -144,6 +144,7 @@ def walkthrough(root: Any, *, params: Iterable[Any] | None = None, edge_labels: 
         start, params, root = len(root.records), params if params is not None else root.params, root.root
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
+    check_max_nodes(max_nodes)
     plan = _plan(root, params, between, collapse, group)
     if plan.size > max_nodes:
         raise TooBigToDraw(

@@ -22,10 +22,12 @@ from .errors import (
     DomainError,
     GraphError,
     NonFiniteError,
+    RuleError,
     StaleGraphError,
 )
 from .exercises import Exercise, exercise
 from .explaining import explain
+from .exporting import handout, slides
 from .forward import jvp
 from .functional import grad, value_and_grad
 from .playing import play
@@ -43,6 +45,7 @@ __all__ = [
     "GraphError",
     "NonFiniteError",
     "Primitive",
+    "RuleError",
     "StaleGraphError",
     "Stepper",
     "Value",
@@ -53,6 +56,7 @@ __all__ = [
     "exercise",
     "explain",
     "grad",
+    "handout",
     "jvp",
     "no_grad",
     "play",
@@ -60,6 +64,7 @@ __all__ = [
     "replay",
     "save",
     "scope",
+    "slides",
     "steps",
     "sum",
     "topological_order",

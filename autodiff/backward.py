@@ -27,9 +27,9 @@ from operator import add, attrgetter
 from typing import Any
 
 from . import clock
-from .errors import DomainError, GraphError, NonFiniteError, StaleGraphError
+from .errors import DomainError, GraphError, NonFiniteError, RuleError, StaleGraphError
 from .naming import describe, operands
-from .primitives import CONSTANT, FLOATS, first_input, one, second_input
+from .primitives import CONSTANT, FLOATS, checked_partial, first_input, one, second_input
 
 #: Serialises what passes add into the shared ``.grad`` of nodes.
 _grad_lock = threading.Lock()
@@ -215,21 +215,25 @@ def _sweep_slots(computed: list[Any]) -> float:
                     elif dx is one:
                         x._up += upstream
                     else:
-                        x._up += dx((x._data, y._data), node._data, m) * upstream
+                        p = dx((x._data, y._data), node._data, m)
+                        x._up += (p if type(p) is float else checked_partial(op, 0, p, m)) * upstream
                 if y._op is not constant:
                     if dy is first_input:
                         y._up += x._data * upstream
                     elif dy is one:
                         y._up += upstream
                     else:
-                        y._up += dy((x._data, y._data), node._data, m) * upstream
+                        p = dy((x._data, y._data), node._data, m)
+                        y._up += (p if type(p) is float else checked_partial(op, 1, p, m)) * upstream
             elif op.arity == 1:
                 x = node._x
                 if x._op is not constant:
-                    x._up += op.partials[0]((x._data,), node._data, m) * upstream
+                    p = op.partials[0]((x._data,), node._data, m)
+                    x._up += (p if type(p) is float else checked_partial(op, 0, p, m)) * upstream
             elif op.arity is None:  # n-ary: one partial, the same for every operand
-                rule, parents = op.partials[0], node._many
-                part = upstream if rule is one else rule(list(map(_data, parents)), node._data, m) * upstream
+                parents = node._many
+                part = upstream if op.partials[0] is one else \
+                    op.partial(0, list(map(_data, parents)), node._data, m) * upstream
                 for parent in parents:
                     if parent._op is not constant:
                         parent._up += part
@@ -261,9 +265,9 @@ def local_partials(node: Any, values: Any = None) -> list[Any]:
         if op.arity is None:
             # An n-ary primitive has one rule for every operand, and the rule is not told which
             # operand it is for: so it is the same number for each, computed once.
-            shared = op.partials[0](args, out, m)
+            shared = op.partial(0, args, out, m)
             return [None if p._op is CONSTANT else shared for p in parents]
-        return [None if p._op is CONSTANT else rule(args, out, m) for p, rule in zip(parents, op.partials)]
+        return [None if p._op is CONSTANT else op.partial(i, args, out, m) for i, p in enumerate(parents)]
     except (ValueError, ZeroDivisionError, OverflowError, TypeError):
         raise _partial_error(node, args, out, m) from None
 
@@ -279,6 +283,9 @@ def _partial_error(node: Any, args: list[Any], out: Any, m: Any) -> Exception:
             continue
         try:
             op.partial(i, args, out, m)
+        except RuleError as error:  # it says what the rule returned; add where
+            return _located(RuleError(f"backward through {op.name}: {error} (inputs were "
+                                      f"{operands(op, parents)})"), node)
         except OverflowError:
             return _located(NonFiniteError(
                 f"backward through {op.name}: the local partial by {op.input_name(i)}, "

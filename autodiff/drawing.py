@@ -34,6 +34,7 @@ digraph {
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -161,6 +162,7 @@ def draw_with(look: Look, root: Any, *, params: Iterable[Any] | None = None, ran
     """:func:`draw` with a :class:`Look` of your own (the other options as there)."""
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
+    check_max_nodes(max_nodes)
     plan = _plan(root, params, between, collapse, group)
     if plan.size > max_nodes:
         raise TooBigToDraw(
@@ -170,6 +172,13 @@ def draw_with(look: Look, root: Any, *, params: Iterable[Any] | None = None, ran
             "or raise max_nodes.", plan.size, max_nodes,
         )
     return _render(plan, look, rankdir, cluster, legend)
+
+
+def check_max_nodes(max_nodes: Any) -> None:
+    """Refuse a ``max_nodes`` that is not a whole number >= 1, before any work."""
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise TypeError(f"max_nodes is the most nodes to draw: a whole number >= 1, not {max_nodes!r} "
+                        f"({type(max_nodes).__name__})")
 
 
 def save(graph: graphviz.Digraph, path: str | os.PathLike[str]) -> Path:
@@ -185,10 +194,55 @@ def save(graph: graphviz.Digraph, path: str | os.PathLike[str]) -> Path:
             f"of {', '.join(FORMATS)}; name the file e.g. {path.stem or 'graph'}.svg"
         )
     kind = FORMATS[suffix]
-    data = graph.source.encode() if kind is None else graph.pipe(format=kind)
+    data = graph.source.encode() if kind is None else render(graph, kind)
     with replaced_atomically(path) as file:
         file.write(data)
     return path
+
+
+#: Seconds Graphviz may spend laying a drawing out.  Within max_nodes a fan-out (x into a hundred
+#: tanh nodes, summed) took dot over 15 minutes; a drawing people can read takes about a second.
+LAYOUT_SECONDS = 60.0
+
+
+class LayoutTooSlow(GraphError):
+    """Graphviz did not finish laying a drawing out within its time limit (it was stopped)."""
+
+
+def render(graph: graphviz.Digraph, kind: str = "svg", seconds: float | None = None) -> bytes:
+    """The drawing in the Graphviz format ``kind``, laid out by ``dot`` within ``seconds``.
+
+    ``dot`` is stopped when the limit (:data:`LAYOUT_SECONDS` by default) is
+    reached, and on Linux it also ends with its caller, so a killed caller
+    never leaves it running.
+    """
+    import subprocess
+
+    limit = LAYOUT_SECONDS if seconds is None else seconds
+    try:
+        done = subprocess.run([graph.engine, f"-T{kind}"], input=graph.source.encode(graph.encoding),
+                              capture_output=True, timeout=limit, preexec_fn=_end_with_parent, check=False)
+    except FileNotFoundError:
+        raise GraphError(f"Graphviz's {graph.engine!r} program is not installed: install Graphviz "
+                         "(e.g. apt-get install graphviz), or write the source to a .dot file") from None
+    except subprocess.TimeoutExpired:
+        raise LayoutTooSlow(f"Graphviz had not laid this drawing out after {limit:g} s and was stopped: use "
+                            "collapse=True (one node per module) or between=<a leaf> (only its paths to the "
+                            "root), or raise autodiff.drawing.LAYOUT_SECONDS") from None
+    if done.returncode != 0:
+        raise GraphError(f"Graphviz's {graph.engine} failed (exit {done.returncode}): "
+                         f"{done.stderr.decode(errors='replace').strip()[:500]}")
+    return done.stdout
+
+
+def _end_with_parent() -> None:
+    """In the child, before it runs dot: ask Linux to kill it when its parent dies (elsewhere: nothing)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        pass
 
 
 def _partial_label(node: Any, index: int, partial: float | None, names: dict[int, str]) -> dict[str, str]:
@@ -301,13 +355,34 @@ def _group_key(levels: tuple[str, ...], role: str, collapse: bool | int) -> str 
 # -- Graphviz output ----------------------------------------------------------------
 
 
-def _render(plan: _Plan, look: Look, rankdir: str, cluster: bool, legend: bool) -> graphviz.Digraph:
-    import graphviz  # only when drawing: `import autodiff` does not need it
+@functools.cache
+def _bounded_digraph() -> type:
+    """graphviz.Digraph whose renderings (Jupyter's picture, ``pipe``) go through :func:`render`.
 
+    Made on first use: ``import autodiff`` does not import graphviz.
+    """
+    import graphviz
+
+    class Drawing(graphviz.Digraph):
+        """A drawing: laid out within LAYOUT_SECONDS by a ``dot`` that ends with its caller."""
+
+        def pipe(self, format: str | None = None, renderer: str | None = None,  # noqa: A002 - graphviz's
+                 formatter: str | None = None, neato_no_op: Any = None, quiet: bool = False, *,
+                 engine: str | None = None, encoding: str | None = None) -> Any:
+            if renderer or formatter or neato_no_op or engine not in (None, self.engine):
+                return super().pipe(format, renderer, formatter, neato_no_op, quiet, engine=engine,
+                                    encoding=encoding)
+            data = render(self, format or self.format)
+            return data.decode(encoding) if encoding else data
+
+    return Drawing
+
+
+def _render(plan: _Plan, look: Look, rankdir: str, cluster: bool, legend: bool) -> graphviz.Digraph:
     graph_attr = {"rankdir": rankdir}
     if legend:
-        graph_attr.update(_legend(_roles_drawn(plan)))
-    graph = graphviz.Digraph(
+        graph_attr.update(_legend(_roles_drawn(plan), look.partials))
+    graph = _bounded_digraph()(
         graph_attr=graph_attr,
         node_attr={"fontname": "Helvetica", "fontsize": "11"},
         edge_attr={"fontname": "Helvetica", "fontsize": "9"},
@@ -337,14 +412,16 @@ def _roles_drawn(plan: _Plan) -> list[str]:
     return [role for role in COLOURS if role in drawn]
 
 
-def _legend(roles: list[str]) -> dict[str, str]:
-    """A row of coloured cells under the graph, one per role drawn.
+def _legend(roles: list[str], partials: bool = False) -> dict[str, str]:
+    """A row of coloured cells under the graph, one per role drawn, and what edge numbers mean.
 
     The colours are written in upper case, unlike the nodes', so that counting
     a role's colour in the DOT source still counts the nodes of that role.
     """
     cells = "".join(f'<TD BGCOLOR="{COLOURS[role].upper()}" BORDER="1">{ROLE_NAMES[role]}</TD>'
                     for role in roles)
+    if partials:  # the same sentence as the page's legend: an edge number is the local partial in every view
+        cells += '<TD BORDER="0">edge numbers: the local partial ∂output/∂input</TD>'
     return {"label": f'<<TABLE BORDER="0" CELLSPACING="4"><TR>{cells}</TR></TABLE>>', "labelloc": "b",
             "labeljust": "l", "fontname": "Helvetica", "fontsize": "9"}
 

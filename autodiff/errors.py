@@ -31,3 +31,7 @@ class StaleGraphError(AutodiffError, RuntimeError):
 
 class GraphError(AutodiffError, ValueError):
     """A graph or a root cannot be used as asked (e.g. a non-scalar root)."""
+
+
+class RuleError(AutodiffError, TypeError):
+    """A primitive's forward rule or partial returned something that is not a number of the kind computed."""

@@ -30,7 +30,7 @@ from typing import Any
 
 from .backward import check_all_fresh, local_partials, topological_order
 from .naming import find_node, node_names, number, partial_formula
-from .paths import Edge, count_paths, path_product, paths
+from .paths import Edge, count_paths, finite_total, path_product, paths
 from .value import Value
 
 # -- explanations -------------------------------------------------------------------
@@ -161,6 +161,7 @@ def explain(root: Any, leaf: Any, max_paths: int = 12, top: int = 5) -> Explanat
     else:
         total, best = _accumulate(order, root, leaf, top)
         terms = tuple(_term(path, names) for path in best)
+    total = finite_total(root, total, f"d({names[id(root)]})/d({names[id(leaf)]})")
     return Explanation(names[id(root)], names[id(leaf)], count, terms, count <= max_paths, total, leaf.grad)
 
 

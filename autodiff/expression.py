@@ -1,9 +1,9 @@
 """A safe parser for formulas such as ``tanh(x*w + b)``, over the primitive table.
 
 Text from a command line is parsed with Python's :mod:`ast` and then walked:
-only numbers, variable names, ``+ - * / **``, unary ``-`` and ``+`` and calls to
+only numbers, variable names, ``+ - * / ** %``, unary ``-`` and ``+`` and calls to
 the primitives of the table that are written as calls (``tanh``, ``sin``,
-``max``, ``sum`` with any number of arguments, and any primitive you register)
+``max``, ``arctan2(y, x)``, ``sum`` with any number of arguments, and any primitive you register)
 are accepted.  Nothing is ever passed to ``eval``.
 Errors show the expression with a caret under the problem.
 
@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import AutodiffError
-from .primitives import ATOM, PRIMITIVES, Primitive
+from .primitives import ATOM, PRIMITIVES, Primitive, parse_expression
 from .value import Value, apply
 
 #: Longest expression accepted (deeper input only tests the parser's stack).
@@ -40,12 +40,14 @@ _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Mult: operator.mul,
     ast.Div: operator.truediv,
     ast.Pow: operator.pow,
+    ast.Mod: operator.mod,
 }
 
 
 def functions() -> dict[str, Primitive]:
     """The callable names: every primitive of the table written as a call (not an operator)."""
-    return {name: op for name, op in PRIMITIVES.items() if op.precedence == ATOM}
+    # A copy first (one C-level step): another thread may register a primitive meanwhile.
+    return {name: op for name, op in tuple(PRIMITIVES.items()) if op.precedence == ATOM}
 
 
 class ExpressionError(AutodiffError, ValueError):
@@ -68,7 +70,7 @@ def evaluate(text: str, variables: Mapping[str, float]) -> tuple[Value, dict[str
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"the expression has {len(text)} characters (limit {MAX_LENGTH})", text, None)
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = parse_expression(text.strip())
     except SyntaxError as error:
         column = None if error.offset is None else error.offset - 1 + (len(text) - len(text.lstrip()))
         raise ExpressionError(f"not a valid expression: {error.msg}", text, column) from None
@@ -119,7 +121,7 @@ class _Evaluator:
         method = getattr(self, f"visit_{type(node).__name__}", None)
         if method is None:
             raise self.fail(
-                f"{_describe(node)} is not allowed; use numbers, names, + - * / **, unary -, and calls to "
+                f"{_describe(node)} is not allowed; use numbers, names, + - * / ** %, unary -, and calls to "
                 f"{', '.join(sorted(self.calls))}", node)
         try:
             return method(node)
@@ -146,7 +148,7 @@ class _Evaluator:
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         apply = _BINARY.get(type(node.op))
         if apply is None:
-            raise self.fail(f"the operator {type(node.op).__name__} is not allowed; use + - * / **", node)
+            raise self.fail(f"the operator {type(node.op).__name__} is not allowed; use + - * / ** %", node)
         result = apply(self.visit(node.left), self.visit(node.right))
         number = result.data if isinstance(result, Value) else result
         if not isinstance(result, (Value, float)) or not math.isfinite(number):

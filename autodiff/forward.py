@@ -14,8 +14,9 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .backward import local_partials, topological_order
-from .errors import GraphError
+from .backward import _located, local_partials, topological_order
+from .errors import GraphError, NonFiniteError
+from .naming import describe, operands
 from .value import Value
 
 
@@ -49,11 +50,24 @@ def tangent(root: Any, seeds: dict[Any, float]) -> float:
             tangents[node] = seeds.get(node, 0.0)
             continue
         total = 0.0
-        for parent, partial in zip(node.parents, local_partials(node)):
+        for i, (parent, partial) in enumerate(zip(node.parents, local_partials(node))):
             if partial is not None:
-                total += partial * tangents[parent]
+                term = partial * tangents[parent]
+                if not math.isfinite(term):  # an inf never comes back: refuse it where it is made
+                    raise _not_finite(node, i, partial, tangents[parent])
+                total += term
+        if not math.isfinite(total):
+            raise _located(NonFiniteError(f"jvp: the tangent of {describe(node)} overflowed to {total!r} "
+                                          "while summing its parts"), node)
         tangents[node] = total
     return tangents[root]
+
+
+def _not_finite(node: Any, i: int, partial: float, incoming: float) -> NonFiniteError:
+    op = node.primitive
+    return _located(NonFiniteError(
+        f"jvp through {op.name}: local partial {partial!r} times tangent {incoming!r} of input "
+        f"{op.input_name(i)} is not finite; inputs were {operands(op, node.parents)}"), node)
 
 
 def _numbers(xs: Sequence[Any], what: str) -> list[float]:

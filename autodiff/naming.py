@@ -23,11 +23,12 @@ This module reads nodes only through their public protocol (``data``,
 from __future__ import annotations
 
 import ast
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
 from .errors import GraphError
-from .primitives import ADD, ATOM, CONSTANT, MUL, NEG, POW, UNARY, Primitive
+from .primitives import ADD, ATOM, CONSTANT, MUL, NEG, POW, UNARY, Primitive, parse_expression
 
 #: Automatic names longer than this fall back to ``op#position``.
 NAME_LENGTH = 24
@@ -41,10 +42,11 @@ def number(x: Any) -> str:
     A recorded Value (a gradient made with ``create_graph``) is shown by its
     number, a ``grad`` of None ("no gradient yet") as None.
     """
-    x = getattr(x, "data", x)
+    if not isinstance(x, numbers.Real):  # a Value (NumPy's scalars have a .data of their own)
+        x = getattr(x, "data", x)
     if x is None:
         return "None"
-    return f"{x + 0.0:.6g}"
+    return f"{float(x) + 0.0:.6g}"
 
 
 def describe(node: Any) -> str:
@@ -213,10 +215,17 @@ def partial_formula(node: Any, index: int, names: dict[int, str]) -> str:
     constants by their numbers, then constant parts are folded:
     ``y * x**(y-1)`` for ``d ** 2`` becomes ``2 * d``.
     """
-    op = node.primitive
-    tree = ast.parse(op.formula(index), mode="eval")
-    symbols = {op.input_name(i): p for i, p in enumerate(node.parents)}
-    symbols["out"] = node
+    op, parents = node.primitive, node.parents
+    tree = parse_expression(op.formula(index))
+    # Only the names the formula uses: a sum of 8,000 inputs would otherwise map 8,000 names per edge.
+    position = {op.input_name(i): i for i in range(len(parents))} if op.arity is not None else {}
+    symbols = {}
+    for used in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}:
+        i = position.get(used, int(used[1:]) if op.arity is None and used[1:].isdigit() else None)
+        if used == "out":
+            symbols[used] = node
+        elif i is not None and i < len(parents) and op.input_name(i) == used:
+            symbols[used] = parents[i]
     body = _Fold(symbols, names).visit(tree).body
     if isinstance(body, ast.Name) and body.id.startswith("("):
         return body.id[1:-1]  # a lone name needs no brackets of its own

@@ -14,11 +14,13 @@ module lists them, to explain a derivative and to test backward against it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .backward import local_partials, topological_order
+from .backward import Sweep, local_partials, topological_order
+from .errors import NonFiniteError
 
 
 @dataclass(frozen=True)
@@ -84,4 +86,16 @@ def path_product(path: list[Edge]) -> float:
 
 def path_sum(root: Any, leaf: Any) -> float:
     """d(root)/d(leaf) as the sum over paths of products of local partials."""
-    return sum((path_product(p) for p in paths(root, leaf)), 0.0)
+    return finite_total(root, sum((path_product(p) for p in paths(root, leaf)), 0.0), "the sum over paths")
+
+
+def finite_total(root: Any, total: float, what: str) -> float:
+    """``total`` if it is finite; else the error backward raises for this graph, naming the step.
+
+    A sum over paths is inf or NaN exactly when some product on the way is,
+    and backward refuses such a graph: every path that sums products refuses it too.
+    """
+    if math.isfinite(total):
+        return total
+    Sweep(root).run().check_finite()
+    raise NonFiniteError(f"{what} is {total!r}: a product of local partials does not fit in a float")

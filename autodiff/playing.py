@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import picture
-from .drawing import Grouping, TooBigToDraw, _plan, _roles_drawn
+from . import guessing, picture
+from .drawing import Grouping, TooBigToDraw, _plan, _roles_drawn, check_max_nodes
 from .errors import GraphError
 from .files import replaced_atomically
 from .naming import number, title
@@ -92,6 +92,7 @@ def play(
     group: Grouping | None = None,
     max_nodes: int = MAX_NODES,
     legend: bool = True,
+    guess: bool = False,
 ) -> Page:
     """A page that plays the backward pass of ``root`` (a Value, or a Stepper: the page starts where it is).
 
@@ -101,19 +102,63 @@ def play(
     box, whose steps highlight it); a Stepper's ``params`` are used unless
     ``params`` is given.  Every ``.grad`` is left as it was: the page is made
     by a stepper of its own, stepped to the end and reset.
+
+    The page's "guess first" switch (``g``) asks each gradient before showing
+    it (:mod:`autodiff.guessing`); ``guess=True`` starts the page with it on
+    (and allows it on graphs of up to 300 values instead of 100).
     """
+    if not isinstance(root, (Stepper, Value)):
+        raise GraphError(f"play() needs a Value or a Stepper, not {type(root).__name__}")
+    walk = walkthrough(root, params=params, edge_labels=edge_labels, rankdir=rankdir, cluster=cluster,
+                       collapse=collapse, between=between, group=group, max_nodes=max_nodes)
+    shape = walk.arranged
+    svg = picture.svg(shape.boxes, shape.edges, shape.laid, cluster, shape.along)
+    keys = picture.legend([role for role in _roles_drawn(walk.plan) if role != "constant"]) if legend else ""
+    ids = {id(node): f"n{position}" for position, node in enumerate(walk.plan.order)}
+    quiz = guessing.quiz(root.root if isinstance(root, Stepper) else root, ids, asked=guess)
+    for frame in walk.frames:
+        frame["question"] = guessing.asked(quiz).get(frame["complete"])
+    text = _html(walk.name, walk.heading, svg, keys, walk.first, walk.frames, walk.start, edge_labels,
+                 quiz, guess)
+    page = Page(text, walk.name, len(walk.frames))
+    if path is not None:
+        page.save(path)
+    return page
+
+
+@dataclass
+class Walkthrough:
+    """A backward pass made ready to replay in a view: the graph laid out and what every step did.
+
+    ``first`` holds each drawn value's gradient before the first step (by box
+    id), ``frames`` one dict per step (its record, its box or module, the
+    gradients it changed, what flowed along its drawn edges, its chain-rule
+    lines), ``start`` the step a view opens at.
+    """
+
+    plan: Any
+    arranged: picture.Arranged
+    first: dict[str, str]
+    frames: list[dict[str, Any]]
+    name: str
+    heading: str
+    start: int
+
+
+def walkthrough(root: Any, *, params: Iterable[Any] | None = None, edge_labels: bool = True,
+                rankdir: str = "LR", cluster: bool = False, collapse: bool | int = False, between: Any = None,
+                group: Grouping | None = None, max_nodes: int = MAX_NODES) -> Walkthrough:
+    """The pass of ``root`` (a Value or a Stepper) for :func:`play` and the slides; options as there."""
+    start = 0
     if isinstance(root, Stepper):
         start, params, root = len(root.records), params if params is not None else root.params, root.root
-    elif isinstance(root, Value):
-        start = 0
-    else:
-        raise GraphError(f"play() needs a Value or a Stepper, not {type(root).__name__}")
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
+    check_max_nodes(max_nodes)
     plan = _plan(root, params, between, collapse, group)
     if plan.size > max_nodes:
         raise TooBigToDraw(
-            f"this page would draw {plan.size} nodes (max_nodes={max_nodes}); it would be unreadable "
+            f"this picture would draw {plan.size} nodes (max_nodes={max_nodes}); it would be unreadable "
             "on a screen. Use collapse=True (one box per module), between=<a leaf or its label> (only "
             "the paths from that leaf to the root), or raise max_nodes.", plan.size, max_nodes,
         )
@@ -123,21 +168,16 @@ def play(
     frames = _frames(stepper, ids)
     widest = _widest(first, frames)
     partials = {edge: (text, formula) for frame in frames for edge, text, formula in frame.pop("partials")}
-    svg, shown = picture.build(plan, lambda node: f"grad {widest[ids[id(node)]]}", partials,
+    arranged = picture.arrange(plan, lambda node: f"grad {widest[ids[id(node)]]}", partials,
                                edge_labels, cluster, rankdir)
-    drawn_edges = set(re.findall(r'<g class="edge" id="(e\d+_\d+)"', svg))
+    shown = arranged.shown
+    drawn_edges = {edge.id for edge in arranged.edges if edge.id is not None}
     for frame in frames:
         frame["node"] = shown.get(id(frame.pop("value")))  # its box, or the module it is folded into
         frame["grads"] = [g for g in frame["grads"] if g[0] in first and _drawn(g[0], shown, plan)]
         frame["edges"] = [e for e in frame["edges"] if e[0] in drawn_edges]
-    name = stepper.names[id(root)]
-    keys = picture.legend([role for role in _roles_drawn(plan) if role != "constant"]) if legend else ""
     first = {node_id: grad for node_id, grad in first.items() if _drawn(node_id, shown, plan)}
-    text = _html(name, title(plan.order), svg, keys, first, frames, start, edge_labels)
-    page = Page(text, name, len(frames))
-    if path is not None:
-        page.save(path)
-    return page
+    return Walkthrough(plan, arranged, first, frames, stepper.names[id(root)], title(plan.order), start)
 
 
 def _drawn(node_id: str, shown: dict[int, str], plan: Any) -> bool:
@@ -210,18 +250,21 @@ def _widest(first: dict[str, str], frames: list[dict[str, Any]]) -> dict[str, st
 
 
 def _html(root: str, heading: str, svg: str, legend: str, first: dict[str, str], frames: list[dict[str, Any]],
-          start: int, edge_labels: bool) -> str:
+          start: int, edge_labels: bool, quiz: dict[str, Any] | None, guess: bool) -> str:
     """The page: the picture, the controls, the record panel, the steps as data and the script."""
     data = json.dumps({"root": root, "first": first, "frames": frames, "start": start,
                        "startText": START.format(root=root), "endText": END,
-                       "minScale": picture.MIN_SCALE}, ensure_ascii=False)
+                       "minScale": picture.MIN_SCALE, "quiz": quiz}, ensure_ascii=False)
     data = data.replace("<", "\\u003c")  # a label holding "</script>" must not end the data block
     title_text = html.escape(f"The backward pass of {heading}")
     edges = ("Edge numbers: the local partial ∂output/∂input; under the current step's edges, in bold, what "
              "flowed along them (partial × upstream gradient)." if edge_labels else
              "Under the current step's edges: what flowed along them (local partial × upstream gradient).")
-    parts = {"title": title_text, "svg": svg, "data": data, "style": _STYLE, "script": _SCRIPT,
-             "legend": legend, "edges": html.escape(edges)}
+    parts = {"title": title_text, "svg": svg, "data": data, "style": _STYLE + guessing.STYLE,
+             "script": _SCRIPT, "legend": legend, "edges": html.escape(edges),
+             "switch": guessing.switch(quiz, guess), "quiz": guessing.PANEL,
+             "scoreboard": guessing.SCOREBOARD,
+             "guessing": guessing.SCRIPT if quiz is not None else ""}
     # One pass, so that a label holding "{{data}}" is never itself replaced.
     return re.sub(r"{{(\w+)}}", lambda match: parts[match.group(1)], _TEMPLATE)
 
@@ -248,6 +291,7 @@ _TEMPLATE = """<!DOCTYPE html>
     <button id="zoomin" title="+">+</button><button id="zoomout" title="−">−</button>
     <button id="fit" title="f or 0">fit</button>
     <button id="presenter" title="p">presenter</button>
+    {{switch}}
   </nav>
   <p id="legend">{{legend}} <span class="grad-key">grad: <span class="pending">so far</span>,
     <span class="complete">complete</span></span> {{edges}}</p>
@@ -256,12 +300,14 @@ _TEMPLATE = """<!DOCTYPE html>
 </header>
 <section id="picture">{{svg}}</section>
 <p id="chain"></p>
+{{quiz}}
 <section id="panel">
   <pre id="record"></pre>
   <ol id="lines"></ol>
+  {{scoreboard}}
 </section>
 <script type="application/json" id="steps">{{data}}</script>
-<script>{{script}}</script>
+<script>{{script}}{{guessing}}</script>
 </body>
 </html>
 """

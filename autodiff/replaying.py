@@ -26,6 +26,7 @@ from typing import Any
 from .backward import _located, check_all_fresh, topological_order
 from .errors import DivisionByZeroError, DomainError, GraphError, NonFiniteError
 from .naming import describe, find_node, operands
+from .primitives import checked_forward
 from .value import Value, _checked_number
 
 _creation = attrgetter("_created")
@@ -92,8 +93,10 @@ def _forward(node: Any, args: list[float]) -> float:
             kind = NonFiniteError
         raise _located(kind(
             f"replaying {describe(node)}: {op.name} is undefined for {_inputs(op, args)}; "
-            f"{op.name} needs {op.domain}"
+            f"{op.needs()}"
         ), node) from None
+    if type(out) is not float:
+        out = checked_forward(op, out)
     if out - out != 0.0:  # inf or nan
         raise _located(NonFiniteError(
             f"replaying {describe(node)}: {op.name} gave {out!r} for {_inputs(op, args)}; "

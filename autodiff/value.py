@@ -37,23 +37,33 @@ from .naming import operands as _operands
 from .primitives import (
     ABS,
     ADD,
+    ARCCOS,
+    ARCSIN,
+    ARCTAN,
+    ARCTAN2,
     CONSTANT,
     COS,
     EXP,
     FLOATS,
+    FLOOR,
     LOG,
     LOG1P,
     MAX,
+    MOD,
     MUL,
     NEG,
     POW,
     RELU,
     SIGMOID,
+    SIGN,
     SIN,
     SQRT,
     SUM,
+    TAN,
     TANH,
     Primitive,
+    checked_forward,
+    real_number,
 )
 
 
@@ -442,6 +452,40 @@ class Value:
         """Cosine (radians)."""
         return _apply(COS, self)
 
+    def tan(self) -> Value:
+        """Tangent (radians); infinite at odd multiples of pi/2."""
+        return _apply(TAN, self)
+
+    def arcsin(self) -> Value:
+        """Inverse sine, in [-pi/2, pi/2] (defined for -1 <= data <= 1)."""
+        return _apply(ARCSIN, self)
+
+    def arccos(self) -> Value:
+        """Inverse cosine, in [0, pi] (defined for -1 <= data <= 1)."""
+        return _apply(ARCCOS, self)
+
+    def arctan(self) -> Value:
+        """Inverse tangent, in (-pi/2, pi/2)."""
+        return _apply(ARCTAN, self)
+
+    def arctan2(self, other: Any) -> Value:
+        """The angle of the point (other, self): arctan(self / other) in its quadrant (NumPy's order)."""
+        return _binary(ARCTAN2, self, _operand(other, "arctan2"))
+
+    def sign(self) -> Value:
+        """-1, 0 or 1, recorded: a step, so its partial is 0."""
+        return _apply(SIGN, self)
+
+    def floor(self) -> Value:
+        """The largest whole number <= self, recorded: a staircase, so its partial is 0."""
+        return _apply(FLOOR, self)
+
+    def __mod__(self, other: Any) -> Value:
+        return _binary(MOD, self, _operand(other, "%"))
+
+    def __rmod__(self, other: Any) -> Value:
+        return _binary(MOD, _operand(other, "%"), self)
+
     def tanh(self) -> Value:
         """Hyperbolic tangent."""
         return _apply(TANH, self)
@@ -556,8 +600,23 @@ class VALUES:
     Constant operands arrive as plain numbers, so each function also takes numbers.
     """
 
+    kind, wanted = "recorded Values", "a Value or a real number"
+
+    @staticmethod
+    def accept(value: Any) -> Any:
+        """A partial's result: a Value as it is, a real number as a float, else None."""
+        return value if isinstance(value, Value) else real_number(value)
+
     log, exp, sin, cos = _lifted("log"), _lifted("exp"), _lifted("sin"), _lifted("cos")
-    step, at_least, sign = _flat("step"), _flat("at_least"), _flat("sign")
+    sqrt, floor, sign = _lifted("sqrt"), _lifted("floor"), _lifted("sign")
+    step, at_least = _flat("step"), _flat("at_least")
+
+    @staticmethod
+    def hypot(x: Any, y: Any) -> Any:
+        """sqrt(x**2 + y**2), recorded (its squares overflow beyond 1e154, where the error says so)."""
+        if not isinstance(x, Value) and not isinstance(y, Value):
+            return FLOATS.hypot(x, y)
+        return (x * x + y * y).sqrt()
 
     @staticmethod
     def pow_dx(x: Any, y: Any) -> Any:
@@ -581,6 +640,7 @@ Value.FUNCTIONS = VALUES
 _UFUNC_OPERATORS: dict[Any, Any] = {
     np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul,
     np.true_divide: operator.truediv, np.power: operator.pow, np.float_power: operator.pow,
+    np.remainder: operator.mod,
     np.negative: operator.neg, np.positive: lambda x: x, np.absolute: abs,
     np.square: lambda x: x * x, np.reciprocal: lambda x: 1.0 / x, np.conjugate: lambda x: x,
     np.maximum: lambda x, y: _operand(x, "maximum").maximum(y),
@@ -598,7 +658,7 @@ _INSTEAD = {
     "equal": "a comparison of numbers: x.data == y.data", "not_equal": "x.data != y.data",
     "isfinite": "math.isfinite(x.data)", "isnan": "math.isnan(x.data)",
 }
-_FLAT = ("floor", "ceil", "rint", "trunc", "round", "floor_divide", "remainder", "fmod", "sign", "heaviside")
+_FLAT = ("ceil", "rint", "trunc", "round", "floor_divide", "fmod", "heaviside")
 
 
 def _ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -632,8 +692,8 @@ def _no_counterpart(name: str) -> str:
         instead = (f"{name} is flat almost everywhere (its derivative is 0), so compute it on x.data "
                    "as a constant if that is what you mean")
     else:
-        instead = ("write it with the recorded operations (+ - * / **, exp, log, sqrt, sin, cos, tanh, "
-                   "sigmoid, relu, abs, maximum)")
+        instead = ("write it with the recorded operations (+ - * / ** %, exp, log, sqrt, sin, cos, tan, "
+                   "arcsin, arccos, arctan, arctan2, tanh, sigmoid, relu, abs, sign, floor, maximum)")
     return f"np.{name} has no recorded counterpart on Values: {instead}"
 
 
@@ -791,6 +851,8 @@ def _binary(op: Primitive, a: Value, b: Value) -> Value:
 
 
 def _node(out: float, parents: tuple[Value, ...], op: Primitive) -> Value:
+    if type(out) is not float:  # a user's forward rule may return anything: nodes hold floats
+        out = checked_forward(op, out)
     if out - out != 0.0:  # inf - inf and nan - nan are nan: cheaper than isfinite
         raise _not_finite(op, parents, out)
     node = _new(Value)
@@ -859,13 +921,7 @@ def _operand(other: Any, symbol: str) -> Value:
     return _constant(_number(other, symbol))
 
 
-def _real(x: Any) -> float | None:
-    """x as a float if it is a real number (bool excluded), else None."""
-    if type(x) is float:
-        return x
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        return None
-    return float(x)
+_real = real_number
 
 
 def _number(other: Any, symbol: str) -> float:
@@ -933,11 +989,9 @@ def _forward_error(op: Primitive, parents: tuple[Value, ...], error: Exception) 
     reason = str(error)
     # Python's own "math domain error" adds nothing to the domain we state.
     reason = "" if reason in ("", "math domain error") else f": {reason}"
-    text = f"{op.name} is undefined for {_operands(op, parents)}{reason}; {op.name} needs {op.domain}"
+    text = f"{op.name} is undefined for {_operands(op, parents)}{reason}; {op.needs()}"
     if isinstance(error, OverflowError):
-        return _blame(NonFiniteError(
-            f"{op.name} overflowed for {_operands(op, parents)}; {op.name} needs {op.domain}"
-        ))
+        return _blame(NonFiniteError(f"{op.name} overflowed for {_operands(op, parents)}; {op.needs()}"))
     if isinstance(error, ZeroDivisionError):
         return _blame(DivisionByZeroError(text))
     return _blame(DomainError(text))

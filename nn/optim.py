@@ -103,7 +103,9 @@ class Optimizer:
             np.subtract(self._decayed(theta), new, out=new)
         # One pass: a non-finite gradient makes the new value non-finite too (a false alarm from
         # a dot product that overflows only costs the two precise checks, which then pass).
-        if not math.isfinite(np.dot(new, new)):
+        with np.errstate(over="ignore"):  # an overflowing dot is the alarm itself, not a warning
+            alarm = not math.isfinite(np.dot(new, new))
+        if alarm:
             self._check(grad, "gradient")
             self._check(new, "new value")
         self.buffers, self.steps = buffers, self.steps + 1

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 import autodiff
+from autodiff.compiled import blas
 
 from ._checks import is_whole
 from ._signals import redelivered
@@ -130,6 +131,7 @@ def fit(
     mode: str = "scalar",
     start_epoch: int | None = None,
     history: History | None = None,
+    order: Callable[[int], Any] | None = None,
 ) -> History:
     """Train ``model`` on ``inputs`` and ``targets``; return the :class:`History`.
 
@@ -144,6 +146,10 @@ def fit(
       same run, and a run resumed at ``start_epoch`` shuffles as the
       uninterrupted run would have.
       A full batch is never shuffled (its order would only change round-off).
+    - ``order``: ``order(epoch)`` gives the order of the samples for that epoch,
+      a permutation of ``range(samples)``, instead of the shuffle: to follow
+      another program's order exactly (Nielsen's ``random.shuffle``, say).
+      Anything but a permutation raises ValueError naming the epoch.
     - ``reduction``: ``"mean"`` or ``"sum"`` of the per-sample losses in a batch.
     - ``metrics``: ``{name: f(outputs, targets)}`` evaluated each epoch on the
       outputs of that epoch's forward passes, in sample order.
@@ -190,19 +196,23 @@ def fit(
         start_epoch = history.epochs[-1].epoch + 1 if history.epochs else 1
     if not is_whole(start_epoch, 1):
         raise ValueError(f"fit: start_epoch must be a whole number >= 1, got {start_epoch!r}")
-    order = np.arange(count)
+    sequence = np.arange(count)  # the order of this epoch's samples
     history.mode = mode
     if show:
         print(f"nn.fit: {mode} mode, {count} samples, batch {size}, {epochs} epochs", file=sys.stderr)
 
     steps = STEPS[mode](model, rows, labels, loss, optimizer, reduction, need_outputs=bool(metrics))
     per_epoch = -(-count // size)
-    with _ctrl_c() as interrupt, _progress_bar(show, epochs * per_epoch) as bar, _synced(steps):
+    with _ctrl_c() as interrupt, _progress_bar(show, epochs * per_epoch) as bar, _synced(steps), \
+            blas.limited():  # one BLAS thread for the whole run, evaluate included (compiled/blas.py)
         for number in range(start_epoch, start_epoch + epochs):
-            if shuffle and size < count:
-                order = np.random.default_rng([seed, number]).permutation(count)
+            if order is not None:
+                sequence = _permutation(order(number), count, number)
+            elif shuffle and size < count:
+                sequence = np.random.default_rng([seed, number]).permutation(count)
             bar.set_description(f"epoch {number}/{start_epoch + epochs - 1}", refresh=False)
-            record, seen, outputs = _epoch(number, steps, len(rows), order, size, reduction, interrupt, bar)
+            record, seen, outputs = _epoch(number, steps, len(rows), sequence, size, reduction, interrupt,
+                                           bar)
             steps.sync()
             if record.steps == 0:
                 break  # interrupted before any step of this epoch finished
@@ -222,19 +232,43 @@ def fit(
     return history
 
 
-def predict(model: Callable[[Any], Any], inputs: Any, mode: str = "scalar") -> np.ndarray:
+def _permutation(given: Any, count: int, epoch: int) -> np.ndarray:
+    """``given`` as an index array if it is a permutation of range(count), else a ValueError."""
+    sequence = np.asarray(given)
+    fits = sequence.shape == (count,) and sequence.dtype.kind in "iu"
+    if not (fits and np.array_equal(np.sort(sequence), np.arange(count))):
+        shown = repr(given) if sequence.shape == (count,) else f"shape {sequence.shape}"
+        raise ValueError(f"fit: order({epoch}) must give a permutation of range({count}), each sample "
+                         f"index once; got {shown:.80}")
+    return sequence.astype(np.intp, copy=False)
+
+
+def predict(model: Callable[[Any], Any], inputs: Any, mode: str = "scalar",
+            progress: bool | None = None) -> np.ndarray:
     """The model's outputs for many inputs as an array, without recording a graph.
 
     One row per sample (or one number per sample for a model that returns a
     single Value).  ``mode="compiled"`` runs one compiled forward pass over all
     inputs (traced once per model, then reused), for test sets of any size.
+    In scalar mode (milliseconds per sample for an MNIST network) ``progress``
+    shows a bar on stderr; None shows it only when stderr is a terminal.
     """
     check_mode(mode, "predict")
     rows, _ = _samples(inputs, None, "predict")
     if mode == "compiled":
-        return compiled_forward(model, rows[:4]).forward(rows)
-    with autodiff.no_grad():  # Value arithmetic is fastest on Python floats
-        return np.array([numbers(model(x)) for x in rows.tolist()], dtype=float)
+        return compiled_forward(model, rows[:4]).forward(rows)  # BLAS limited by Program.forward
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    outputs = []
+    with autodiff.no_grad(), _progress_bar(show, len(rows), "predicting", "sample") as bar:
+        drawn = time.perf_counter()
+        for x in rows.tolist():
+            outputs.append(numbers(model(x)))  # Value arithmetic is fastest on Python floats
+            if show and time.perf_counter() - drawn > _DRAW_EVERY:
+                bar.update(len(outputs) - bar.n)
+                drawn = time.perf_counter()
+        if show:
+            bar.update(len(outputs) - bar.n)
+    return np.array(outputs, dtype=float)
 
 
 #: Seconds between two updates of the progress bar: updating it at every step cost several percent of a
@@ -465,11 +499,11 @@ class _NoBar:
 
 
 @contextmanager
-def _progress_bar(show: bool, steps: int) -> Iterator[Any]:
+def _progress_bar(show: bool, steps: int, what: str = "training", unit: str = "step") -> Iterator[Any]:
     if not show:
         yield _NoBar()
         return
     from tqdm.auto import tqdm  # only when a bar is wanted: importing tqdm is not free
 
-    with tqdm(total=steps, desc="training", unit="step", file=sys.stderr, leave=True) as bar:
+    with tqdm(total=steps, desc=what, unit=unit, file=sys.stderr, leave=True) as bar:
         yield bar

@@ -236,9 +236,10 @@ def test_a_right_new_primitive_passes_to_second_order():
     assert report.passed, report
     whats = {(row.what, row.form) for row in report.rows}
     assert whats == {("forward", "arrays"), ("partial by x", "floats"), ("partial by x", "arrays"),
-                     ("partial by x", "Values"), ("d/dx of the partial by x", "Values")}
+                     ("partial by x", "Values"), ("d/dx of the partial by x", "Values"),
+                     ("forward", "arrays of all points"), ("partial by x", "arrays of all points")}
     assert str(report).splitlines()[0] == (
-        "check_primitive(checks_good_cube): 5 of 5 rules agree with central differences at 5 safe points")
+        "check_primitive(checks_good_cube): 7 of 7 rules agree at 5 safe points")
 
 
 def test_a_wrong_partial_is_named():
@@ -265,7 +266,8 @@ def test_a_partial_whose_derivative_is_wrong_on_values_fails_at_second_order():
 
 def test_a_partial_that_cannot_run_on_values_is_reported_with_its_error():
     report = check_primitive(_cube("checks_math_cube", lambda a, out, m: 3 * math.pow(a[0], 2)))
-    assert {row.form for row in report.failures} == {"Values", "arrays"}  # math.pow takes floats only
+    # math.pow takes floats only
+    assert {row.form for row in report.failures} == {"Values", "arrays", "arrays of all points"}
     assert "cannot become a plain float" in str(report)
     assert "error: partial by x on arrays: TypeError" in str(report)
 
@@ -276,6 +278,53 @@ def test_a_wrong_array_form_and_a_wrong_second_input_are_named():
     assert ("forward", "arrays") in {(row.what, row.form) for row in report.failures}
     report = check_primitive(WRONG_TIMES)
     assert {row.what for row in report.failures} == {"partial by y"}
+
+
+def test_a_failure_that_follows_from_another_partial_is_marked_inherited():
+    # d/dy of the partial by x, out / x, differentiates out: that is the (wrong) partial by y's doing.
+    times = Primitive(name="checks_times_out", symbol="times", arity=2, forward=lambda x, y: x * y,
+                      array_forward=np.multiply,
+                      partials=(lambda a, out, m: out / a[0], lambda a, out, m: 2 * a[0]),
+                      formulas=("out / x", "2 * x"), safe=lambda a: abs(a[0]) > 0.2)
+    report = check_primitive(times)
+    inherited = {(row.what, row.form) for row in report.failures if row.inherited}
+    assert inherited == {("d/dy of the partial by x", "Values")}
+    headline = str(report).splitlines()[0]
+    assert "disagreeing: partial by y (on floats)" in headline
+    assert headline.endswith("failing only through another rule: d/dy of the partial by x (on Values)")
+    assert "FAIL (inherited)" in str(report)
+    assert "note: d/dy of the partial by x differentiates out (its formula out / x reads it)" in str(report)
+
+
+def _piecewise(name, array_forward, partial):
+    """x below 10, 3x - 20 above: continuous, with slope 1 then 3."""
+    return Primitive(name=name, symbol=name, arity=1, forward=lambda x: x if x < 10 else 3 * x - 20,
+                     array_forward=array_forward, partials=(partial,), formulas=("1 if x < 10 else 3",),
+                     safe=lambda a: abs(a[0] - 10) > 0.5)
+
+
+def test_array_forms_are_compared_with_the_float_forms_away_from_the_sample():
+    right = _piecewise("checks_piecewise", lambda x: np.where(x < 10, x, 3 * x - 20),
+                       lambda a, out, m: (a[0] < 10) * -2.0 + 3.0)
+    assert check_primitive(right).passed
+    # The whole array's test decides every lane: right at one point, wrong on a batch that spans 10.
+    lanes = _piecewise("checks_lanes", lambda x: x if np.all(x < 10) else 3 * x - 20,
+                       lambda a, out, m: (a[0] < 10) * -2.0 + 3.0)
+    failing = {(row.what, row.form) for row in check_primitive(lanes).failures}
+    assert failing == {("forward", "arrays of all points")}
+
+
+def test_a_partial_compiled_mode_would_fold_is_checked_at_far_points():
+    # Compiled mode folds a partial that gives one number on its two probe arrays: here 1.0, where the
+    # scalar engine gives 3.0 above 10 (compiled 50 against scalar 150 before).
+    folded = _piecewise("checks_folded", lambda x: np.where(x < 10, x, 3 * x - 20),
+                        lambda a, out, m: 1.0 if np.all(a[0] < 10) else 3.0)
+    report = check_primitive(folded)
+    failing = {(row.what, row.form) for row in report.failures}
+    assert ("partial by x", "folded by compile") in failing
+    assert "partial by x (on folded by compile)" in str(report).splitlines()[0]
+    assert {row.point for row in report.failures if row.form == "folded by compile"} == {
+        (40.5,), (1000.0,)}
 
 
 def test_check_primitive_points_and_errors():
@@ -289,3 +338,28 @@ def test_check_primitive_points_and_errors():
         check_primitive(never)
     with pytest.raises(TypeError, match="Primitive"):
         check_primitive("exp")
+
+
+def test_check_nodes_bounds_its_work_on_a_deep_chain():
+    # Each node's check replays everything downstream of it: budget x depth on a chain.
+    from autodiff.testing import check_nodes
+
+    x = Value(0.3, label="x")
+    y = x
+    for _ in range(3000):
+        y = (y * 0.999).sin()
+    report = check_nodes(y, budget=400, max_work=20_000)
+    skipped = [row for row in report.rows if row.status == "skipped"]
+    checked = [row for row in report.rows if row.status == "ok"]
+    assert report.passed and checked and skipped and len(report.rows) == 400
+    assert "max_work=20000 (raise it, or lower budget)" in skipped[0].reason
+    assert all(row.node.created <= checked[-1].node.created for row in skipped)  # furthest from the root
+
+
+def test_an_array_form_that_fails_or_returns_the_wrong_shape_is_reported_not_raised():
+    # Before: an array_forward that raised made check_primitive raise it, unexplained.
+    for arrays, error in [(lambda x: 1 / 0, "ZeroDivisionError"), (lambda x: x[:1] ** 3, "RuleError")]:
+        cube = _cube("checks_broken_arrays", lambda a, out, m: 3 * a[0] ** 2, arrays=arrays)
+        report = check_primitive(cube)
+        assert ("forward", "arrays") in {(row.what, row.form) for row in report.failures}
+        assert f"error: forward on arrays: {error}" in str(report)

@@ -45,8 +45,9 @@ def test_steps_and_explain(capsys):
     [
         (["tanh(x*q + b)", "x=1", "b=2"], "unknown name 'q'; give it a value as q=NUMBER",
          "  tanh(x*q + b)\n         ^"),
-        (["sinh(x)", "x=1"], "unknown function 'sinh'; the functions are abs, cos, exp, log, log1p, max, "
-         "relu, sigmoid, sin, sqrt, sum, tanh", "  sinh(x)\n  ^^^^"),
+        (["sinh(x)", "x=1"], "unknown function 'sinh'; the functions are abs, arccos, arcsin, arctan, "
+         "arctan2, cos, exp, floor, log, log1p, max, relu, sigmoid, sign, sin, sqrt, sum, tan, tanh",
+         "  sinh(x)\n  ^^^^"),
         (["x +* 2", "x=1"], "not a valid expression", "  x +* 2\n     ^"),
         (["x.real", "x=1"], "attribute access is not allowed", "  x.real\n  ^^^^^^"),
         (["__import__('os')", "x=1"], "unknown function '__import__'", "  __import__('os')\n  ^^^^^^^^^^"),
@@ -145,3 +146,22 @@ def test_play_writes_the_page(tmp_path, capsys):
 def test_play_refuses_a_bad_expression_like_draw(tmp_path, capsys):
     assert main(["play", "tanh(x*q)", "x=1", "-o", str(tmp_path / "p.html")]) == 2
     assert "unknown name 'q'" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
+
+
+def test_an_expression_starting_with_a_dash_says_to_put_it_after_dashes(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["draw", "-x*2", "x=1"])
+    assert stop.value.code == 2
+    assert 'put it after --, e.g. python -m autodiff draw -- "-x*y"' in capsys.readouterr().err
+    assert main(["draw", "--", "-x*2", "x=1"]) == 0
+    assert "d/dx = -2" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("bad", ["10", 2.5, True, 0, None])
+def test_max_nodes_of_the_wrong_kind_is_named(bad):
+    from autodiff import Value, play
+    from autodiff.drawing import draw
+
+    for view in (draw, play):
+        with pytest.raises(TypeError, match=r"max_nodes is the most nodes to draw: a whole number >= 1"):
+            view(Value(1.0) * 2, max_nodes=bad)

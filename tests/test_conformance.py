@@ -57,6 +57,10 @@ PLANTED = {
         ("    def sin(self):\n", "    def sin(self):\n        return self.sin()\n"),
         ("    def cos(self):\n", "    def cos(self):\n        print('cos!' * 1000)\n"),
     ],
+    "grad None": [("        self.grad = 0.0\n        self._backward",
+                   "        self.grad = None\n        self._backward")],
+    "exp hangs above 1": [("    def exp(self):\n",
+                           "    def exp(self):\n        while self.data > 1.0:\n            pass\n")],
     "seed by hand": [("        for v in topo:\n            v.grad = 0.0\n        self.grad = 1.0\n", "")],
 }
 
@@ -130,6 +134,11 @@ def test_an_engine_that_needs_the_root_seeded_by_hand_is_a_semantics(planted) ->
     assert [c.status for c in report.checks] == ["pass", "pass"]
     assert report.semantics == ["backward() needs root.grad = 1 set first"]
     assert "semantics: backward() needs root.grad = 1 set first; the kit sets it" in report.shape
+
+
+def test_a_gradient_of_none_where_nothing_flowed_compares_as_zero(planted) -> None:
+    # This engine leaves grad None on leaves outside the root's graph (random programs have such inputs).
+    assert planted("grad None", "random programs")["random programs"].status == "pass"
 
 
 # -- micrograd 0.1.0 ----------------------------------------------------------------------
@@ -251,6 +260,17 @@ def test_hangs_crashes_recursion_and_memory_blow_ups_become_failing_checks(plant
     assert detail["local rule: +"][0] == "pass"
 
 
+def test_random_programs_that_hang_stop_the_search_after_two(planted, monkeypatch) -> None:
+    from autodiff.conformance import checks
+
+    monkeypatch.setattr(checks, "PROGRAM_TIMEOUT", 1.0)
+    random = planted("exp hangs above 1", "random programs")["random programs"]
+    assert random.status == "fail"
+    assert "no answer within 1 s" in random.detail
+    # It stops at the second hang, unshrunk; a ** b is exp(b * log(a)) in this engine.
+    assert ".exp()" in random.example or " ** v" in random.example
+
+
 def test_an_engine_that_cannot_be_imported_or_built_is_a_target_error(tmp_path: Path) -> None:
     with pytest.raises(TargetError, match="No module named 'no_such_engine'"):
         run("no_such_engine:Value")
@@ -307,3 +327,16 @@ def test_the_pytest_factory_fails_and_skips_with_the_reason(tmp_path: Path) -> N
         test("deep chain 1,500")
     with pytest.raises(pytest.skip.Exception, match="absent: AttributeError"):
         test("local rule: exp")
+
+
+def test_a_fault_of_the_kit_is_an_error_never_a_pass(monkeypatch) -> None:
+    from autodiff.conformance import running
+
+    def broken_check(kit):
+        raise KeyError("a bug of the kit")
+
+    monkeypatch.setattr(running, "CHECKS", (("diamond", broken_check),))
+    report = run(f"{ENGINES / 'correct.py'}:Value", only=("diamond",))
+    assert [(c.name, c.status) for c in report.checks] == [("diamond", "error")]
+    assert report["diamond"].detail == "the kit itself failed: KeyError: 'a bug of the kit'"
+    assert report.exit_code == 1

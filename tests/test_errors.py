@@ -147,8 +147,23 @@ def test_numpy_functions_on_a_value_record_or_name_what_to_write():
     assert x.grad == pytest.approx(2 * (1 - np.tanh(0.5) ** 2))
     with pytest.raises(TypeError, match=r"np.sinh has no recorded counterpart.*x.exp\(\)"):
         np.sinh(x)
-    with pytest.raises(TypeError, match="np.floor has no recorded counterpart.*flat"):
-        np.floor(x)
+    with pytest.raises(TypeError, match="np.ceil has no recorded counterpart.*flat"):
+        np.ceil(x)
+
+
+def test_numpy_functions_of_the_new_primitives_call_them():
+    # NumPy's names: np.arcsin(v) is v.arcsin(), on one Value and on object arrays of Values.
+    x, y = Value(0.5, label="x"), Value(-2.0, label="y")
+    for function in (np.tan, np.arcsin, np.arccos, np.arctan, np.sign, np.floor):
+        assert function(x).op == function.__name__ and function(x).data == pytest.approx(function(0.5))
+    assert np.arctan2(x, y).op == "arctan2" and np.arctan2(x, y).data == pytest.approx(np.arctan2(0.5, -2.0))
+    assert np.remainder(y, 0.75).op == "mod" and np.mod(y, 0.75).data == pytest.approx(-2.0 % 0.75)
+    values = np.array([x, y], dtype=object)
+    angles = np.arctan2(values, 1.0)
+    assert [v.op for v in angles] == ["arctan2", "arctan2"]
+    assert [v.data for v in np.arcsin(values * 0.25)] == pytest.approx(np.arcsin([0.125, -0.5]))
+    (values % 0.75).sum().backward()
+    assert (x.grad, y.grad) == (1.0, 1.0)
 
 
 def test_var_and_std_of_values_record():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -41,8 +42,20 @@ UNARY = {
              lambda x: 0.375 * x ** -2.5),
     "log1p": (lambda x: x.log1p(), lambda x: 1 / (1 + x), lambda x: -1 / (1 + x) ** 2,
               lambda x: 2 / (1 + x) ** 3),
+    "tan": (lambda x: x.tan(), lambda x: 1 / math.cos(x) ** 2, lambda x: 2 * math.sin(x) / math.cos(x) ** 3,
+            lambda x: (2 + 4 * math.sin(x) ** 2) / math.cos(x) ** 4),
+    "arcsin": (lambda x: x.arcsin(), lambda x: (1 - x * x) ** -0.5, lambda x: x * (1 - x * x) ** -1.5,
+               lambda x: (1 + 2 * x * x) * (1 - x * x) ** -2.5),
+    "arccos": (lambda x: x.arccos(), lambda x: -((1 - x * x) ** -0.5), lambda x: -x * (1 - x * x) ** -1.5,
+               lambda x: -(1 + 2 * x * x) * (1 - x * x) ** -2.5),
+    "arctan": (lambda x: x.arctan(), lambda x: 1 / (1 + x * x), lambda x: -2 * x / (1 + x * x) ** 2,
+               lambda x: (6 * x * x - 2) / (1 + x * x) ** 3),
+    # Steps: flat wherever they are differentiable, so every derivative is 0 (also through Values).
+    "sign": (lambda x: x.sign(), lambda x: 0.0, lambda x: 0.0, lambda x: 0.0),
+    "floor": (lambda x: x.floor(), lambda x: 0.0, lambda x: 0.0, lambda x: 0.0),
 }
-UNARY_POINTS = {"log": [0.3, 1.0, 2.5], "sqrt": [0.3, 1.0, 2.5], "log1p": [-0.5, 0.4, 2.0]}
+UNARY_POINTS = {"log": [0.3, 1.0, 2.5], "sqrt": [0.3, 1.0, 2.5], "log1p": [-0.5, 0.4, 2.0],
+                "arcsin": [-0.5, 0.2, 0.7], "arccos": [-0.5, 0.2, 0.7], "tan": [-1.2, 0.3, 1.0]}
 DEFAULT_POINTS = [-1.5, -0.2, 0.4, 2.0]
 
 # Two-input primitives and sum: (f(x, y), [(argnums, expected(x, y)) ...]), where argnums
@@ -73,6 +86,24 @@ BINARY = {
         ((0, 0), lambda x, y: 2.0),
         ((0, 1), lambda x, y: 0.0),
         ((0, 0, 0), lambda x, y: 0.0),
+    ]),
+    # arctan2(x, y) is the angle of the point (y, x); with r2 = x**2 + y**2:
+    "arctan2": (lambda x, y: x.arctan2(y), [
+        ((0,), lambda x, y: y / (x * x + y * y)),
+        ((1,), lambda x, y: -x / (x * x + y * y)),
+        ((0, 0), lambda x, y: -2 * x * y / (x * x + y * y) ** 2),
+        ((0, 1), lambda x, y: (x * x - y * y) / (x * x + y * y) ** 2),
+        ((1, 1), lambda x, y: 2 * x * y / (x * x + y * y) ** 2),
+        ((0, 0, 0), lambda x, y: (6 * x * x * y - 2 * y**3) / (x * x + y * y) ** 3),
+    ]),
+    # x % y = x - y * floor(x / y): d/dy is -floor(x / y), through a recorded floor (partial 0).
+    "mod": (lambda x, y: x % y, [
+        ((0,), lambda x, y: 1.0),
+        ((1,), lambda x, y: -float(math.floor(x / y))),
+        ((0, 0), lambda x, y: 0.0),
+        ((1, 1), lambda x, y: 0.0),
+        ((1, 0), lambda x, y: 0.0),
+        ((0, 1, 1), lambda x, y: 0.0),
     ]),
 }
 BINARY_POINTS = [(0.5, 1.5), (2.0, -0.7), (1.3, 3.0)]
@@ -217,3 +248,30 @@ def test_a_users_partial_written_with_math_cos_is_refused_not_differentiated_to_
         assert grad(grad(lambda v: apply(right, v)))(1.0) == pytest.approx(-math.sin(1.0), rel=1e-15)
     finally:
         del autodiff.PRIMITIVES["test_sin_math"], autodiff.PRIMITIVES["test_sin_m"]
+
+
+# Scalar tests in the style other projects' suites use (HIPS/autograd's test_scalar_ops): NumPy's own
+# functions on the argument, differentiated once and twice, against central differences.
+NUMPY_SCALAR_CASES = [
+    (np.tan, (0.4,)), (np.arcsin, (0.3,)), (np.arccos, (-0.6,)), (np.arctan, (1.7,)),
+    (np.arctan2, (0.6, -1.4)), (np.arctan2, (-2.0, 0.5)), (np.sign, (-1.3,)), (np.floor, (2.4,)),
+    (np.mod, (5.3, 1.7)), (np.mod, (-5.3, 1.7)), (np.remainder, (5.3, -1.7)),
+]
+
+
+def _central(f, args, i, h=1e-6):
+    up, down = list(args), list(args)
+    up[i] += h
+    down[i] -= h
+    return (f(*up) - f(*down)) / (2 * h)
+
+
+@pytest.mark.parametrize(("function", "args"), NUMPY_SCALAR_CASES,
+                         ids=[f"{f.__name__}{a}" for f, a in NUMPY_SCALAR_CASES])
+def test_numpy_scalar_functions_differentiate_twice(function, args):
+    for i in range(len(args)):
+        first = grad(function, i)
+        assert first(*args) == pytest.approx(_central(lambda *a: float(function(*a)), args, i), abs=1e-7)
+        for j in range(len(args)):
+            second = grad(first, j)
+            assert second(*args) == pytest.approx(_central(first, args, j, h=1e-5), rel=1e-5, abs=1e-6)

@@ -23,6 +23,15 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
 
 
+def _angle(x: float, y: float) -> float:
+    """The angle of the point (x, y) from its sine and cosine, each where it is accurate."""
+    r = math.hypot(x, y)
+    if abs(y) <= abs(x):
+        small = math.asin(abs(y) / r)
+        return math.copysign(small if x > 0 else math.pi - small, y)
+    return math.copysign(math.acos(x / r), y)
+
+
 # name -> (forward, (d/dx0, d/dx1, ...)); n-ary entries give one partial for every input.
 REFERENCE = {
     "add": (lambda x, y: x + y, (lambda x, y: 1.0, lambda x, y: 1.0)),
@@ -42,6 +51,20 @@ REFERENCE = {
     "sqrt": (math.sqrt, (lambda x: 1.0 / (2.0 * math.sqrt(x)),)),
     "log1p": (lambda x: math.log(1.0 + x) if abs(x) > 1e-4 else x - x * x / 2 + x**3 / 3,
               (lambda x: 1.0 / (1.0 + x),)),
+    "tan": (lambda x: math.sin(x) / math.cos(x), (lambda x: 1.0 / math.cos(x) ** 2,)),
+    "arcsin": (lambda x: math.atan(x / math.sqrt(1.0 - x * x)), (lambda x: (1.0 - x * x) ** -0.5,)),
+    "arccos": (lambda x: math.pi / 2 - math.atan(x / math.sqrt(1.0 - x * x)),
+               (lambda x: -((1.0 - x * x) ** -0.5),)),
+    "arctan": (lambda x: math.asin(x / math.hypot(1.0, x)) if abs(x) <= 1
+               else math.copysign(math.acos(1.0 / math.hypot(1.0, x)), x), (lambda x: 1.0 / (1.0 + x * x),)),
+    # arctan2(y, x) in NumPy's order: the angle of the point (x=second, y=first), from its cosine and sine.
+    "arctan2": (lambda y, x: _angle(x, y),
+                (lambda y, x: x / math.hypot(x, y) ** 2, lambda y, x: -y / math.hypot(x, y) ** 2)),
+    "sign": (lambda x: (x > 0) - (x < 0) + 0.0, (lambda x: 0.0,)),
+    "floor": (lambda x: float(int(x // 1)), (lambda x: 0.0,)),
+    # x % y = x - y * n with n the whole number of times y fits in x, rounded down.
+    "mod": (lambda x, y: x - y * math.floor(x / y),
+            (lambda x, y: 1.0, lambda x, y: -float(math.floor(x / y)))),
 }
 
 # Hand-picked points, including the edges of each domain that tests should reach.
@@ -62,6 +85,14 @@ POINTS = {
     "abs": [(2.0,), (-3.0,), (0.0,), (-1e-300,)],  # the partial at 0 is 0
     "sqrt": [(1.0,), (4.0,), (1e-300,), (2.0,)],
     "log1p": [(0.0,), (1e-10,), (-0.5,), (3.0,)],
+    "tan": [(0.0,), (1.0,), (-1.2,), (4.0,)],
+    "arcsin": [(0.0,), (0.5,), (-0.99,), (1e-300,)],
+    "arccos": [(0.0,), (0.5,), (-0.99,), (0.3,)],
+    "arctan": [(0.0,), (1.0,), (-50.0,), (1e10,)],
+    "arctan2": [(1.0, 1.0), (1.0, -2.0), (-3.0, -0.5), (2.0, 0.0), (0.0, 5.0)],
+    "sign": [(2.0,), (-3.0,), (0.0,), (-1e-300,)],  # a step: the partial is 0 everywhere, also at 0
+    "floor": [(2.5,), (-0.5,), (3.0,), (-1e-300,)],
+    "mod": [(7.5, 2.0), (-7.5, 2.0), (7.5, -2.0), (0.25, 0.5), (1e-3, 3.0)],
 }
 
 # Points where only the partial by x is defined (backward never asks for d/dy there:
@@ -120,17 +151,16 @@ def test_register_replaces_a_users_primitive_only_when_asked():
         PRIMITIVES.pop("test_cube", None)
 
 
-def test_register_refuses_partials_that_do_not_match_the_arity():
-    bad = Primitive(name="test_bad", symbol="b", arity=2, forward=lambda x, y: x, array_forward=np.add,
-                    partials=(lambda a, out, m: 1.0,), formulas=("1",))
-    with pytest.raises(ValueError, match="one of each per input"):
-        register(bad)
+def test_a_primitive_with_partials_that_do_not_match_the_arity_cannot_be_made():
+    with pytest.raises(ValueError, match="partials has 1 entries for 2 inputs; give a tuple of one function"):
+        Primitive(name="test_bad", symbol="b", arity=2, forward=lambda x, y: x, array_forward=np.add,
+                  partials=(lambda a, out, m: 1.0,), formulas=("1", "0"))
     assert "test_bad" not in PRIMITIVES
 
 
 #: The functions a formula may call, as the table's formulas are written.
-FORMULA_NAMES = {"log": math.log, "exp": math.exp, "sin": math.sin, "cos": math.cos,
-                 "sign": lambda x: math.copysign(1.0, x) if x else 0.0}
+FORMULA_NAMES = {"log": math.log, "exp": math.exp, "sin": math.sin, "cos": math.cos, "sqrt": math.sqrt,
+                 "floor": math.floor, "sign": lambda x: math.copysign(1.0, x) if x else 0.0}
 
 
 @pytest.mark.parametrize("name", sorted(PRIMITIVES))

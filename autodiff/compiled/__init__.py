@@ -68,6 +68,12 @@ def compile(  # noqa: A001 - autodiff.compile is the name people will look for (
     says where.  ``dtype`` may be ``np.float32`` (about 1e-6 relative agreement
     instead of 1e-12; see docs/compiled.md).  ``checks=0`` skips the further
     traces: only for a function whose graph was checked another way.
+
+    The program may be called from several threads at once (each thread
+    runs its own code and buffers).  For a primitive of your own, compiled
+    mode relies on its array forms agreeing with its float forms at every
+    sample, and folds a partial that looks constant on two probe arrays:
+    ``autodiff.testing.check_primitive`` checks both.
     """
     dtype = _checked_arguments(dtype, checks)
     examples, params = _examples(example_inputs), _parameters(params)

@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from ..primitives import ADD, MUL, NEG, POW, SIGMOID, SUM, Primitive
+from ..primitives import ADD, MUL, NEG, POW, SIGMOID, SUM, Primitive, checked_array_forward, is_built_in
 from .patterns import DENSE, SIGMOID_IN_PLACE, SQUARE, SQUARED_ERROR
-from .plan import Apply, Dense, Index, Plan, Repeating, rows_of
+from .plan import Apply, Dense, Index, Plan, Repeating, outside_pow_domain, rows_of
 
 
 @dataclass
@@ -229,8 +229,14 @@ def _apply_forward(w: _Writer, step: Apply) -> None:
             w.emit(line)
     elif isinstance(op.array_forward, np.ufunc):
         w.emit(f"{_function(w, op)}({', '.join(args)}, out={out})")
-    else:
+    elif is_built_in(op):
         w.emit(f"{out}[...] = {_function(w, op)}({', '.join(args)})")
+    else:  # a user's rule: its result is checked before it is written (see checked_array_forward)
+        check, inputs = w.bind("checked_array_forward", checked_array_forward), f"({', '.join(args)},)"
+        w.emit(f"{out}[...] = {check}({w.bind_op(op, op)}, {_function(w, op)}(*{inputs}), {inputs})")
+    if step.valued_exponent:  # refused where the scalar engine refuses it: the careful path names the node
+        outside = w.bind("outside_pow_domain", outside_pow_domain)
+        w.emit(f"if {outside}({args[0]}, {args[1]}).any(): raise FloatingPointError('pow')")
 
 
 def _function(w: _Writer, op: Primitive) -> str:
@@ -470,7 +476,7 @@ def _contribution(w: _Writer, step: Apply, k: int, args: list[str], up: str, out
     if step.op is SIGMOID:  # in place into the target, or one expression
         names = {"value": out, "up": up}
         return lambda target: "\n    ".join(SIGMOID_IN_PLACE.receives_source("x", names, target))
-    constant = _constant_partial(step.op, k, len(step.args))
+    constant = constant_partial(step.op, k, len(step.args))
     if constant == 1.0:
         return _value(up)
     if constant is not None:
@@ -481,7 +487,7 @@ def _contribution(w: _Writer, step: Apply, k: int, args: list[str], up: str, out
 
 def _joint_backward(w: _Writer, step: Apply, up: str, out: str) -> None:
     target = step.joint
-    constant = _constant_partial(step.op, 0, len(step.args))
+    constant = constant_partial(step.op, 0, len(step.args))
     rows = rows_of(target).tolist()
     first = _first(w.written, w.zero, rows, False)
     view = _joint(w, "g", step)
@@ -496,8 +502,13 @@ def _joint_backward(w: _Writer, step: Apply, up: str, out: str) -> None:
         w.add(view, value)
 
 
-def _constant_partial(op: Primitive, k: int, arity: int) -> float | None:
-    """The partial's value if the table gives a plain number for it whatever the inputs, else None."""
+def constant_partial(op: Primitive, k: int, arity: int) -> float | None:
+    """The partial's value if the table gives a plain number for it whatever the inputs, else None.
+
+    Compiled mode folds such a partial into the generated code (no call, no
+    multiplication by 1), trusting that it is a number on every input because
+    it is one, the same, on two probe arrays; ``check_primitive`` checks it on more.
+    """
     probes = [np.array([0.3, 1.7]), np.array([2.5, -0.4])]
     try:
         with np.errstate(all="ignore"):
@@ -505,6 +516,6 @@ def _constant_partial(op: Primitive, k: int, arity: int) -> float | None:
     except Exception:  # noqa: BLE001 - a partial that cannot run on probes is simply not folded
         return None
     numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-    if numbers and values[0] == values[1]:
+    if numbers and values[0] == values[1] and math.isfinite(values[0]):  # inf is not written into source
         return float(values[0])
     return None

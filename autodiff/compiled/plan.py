@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..primitives import MUL, SUM, Primitive
+from ..primitives import MUL, POW, SUM, Primitive, checked_array_forward, is_built_in
 from .patterns import DENSE
 from .tracing import Graph
 
@@ -83,6 +83,7 @@ class Apply:
     grad_args: tuple[int, ...]  # inputs through which a parameter is reached (others get no gradient)
     width: int  # nodes in the group
     joint: slice | None = None  # n-ary: all inputs, input by input, when they are consecutive rows
+    valued_exponent: bool = False  # pow with Value exponents: refused where the base is not > 0
 
     def gather(self, vals: np.ndarray) -> Any:
         """The inputs of every node of the group: one array per input (or one 3-D view)."""
@@ -92,7 +93,9 @@ class Apply:
 
     def forward(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray]) -> None:
         """Compute the group's rows of ``vals`` with the primitive's NumPy form."""
-        vals[self.out] = self.op.array_forward(*self.gather(vals))
+        args = list(self.gather(vals))
+        result = self.op.array_forward(*args)
+        vals[self.out] = result if is_built_in(self.op) else checked_array_forward(self.op, result, args)
 
     def backward(self, vals: np.ndarray, grads: np.ndarray, theta: np.ndarray, gtheta: np.ndarray,
                  inputs: list[np.ndarray]) -> None:
@@ -218,8 +221,8 @@ def build(graph: Graph, n_params: int, input_sizes: list[int], arg_names: list[s
         if graph.roles[i][0] == "op" and i not in absorbed:
             if i in dense:
                 groups[(level[i], "dense", dense[i].xs, len(dense[i].biases), len(dense[i].others))].append(i)
-            else:
-                groups[(level[i], graph.ops[i].name, len(graph.parents[i]))].append(i)
+            else:  # by the primitive itself: two of one name may differ (a user's, replaced)
+                groups[(level[i], graph.ops[i], len(graph.parents[i]), _valued_exponent(graph, i))].append(i)
     keys = sorted(groups, key=lambda key: (key[0], groups[key][0]))
     order = _parameter_order(graph, dense, [groups[k] for k in keys if k[1] == "dense"], n_params)
     position = {given: pos for pos, given in enumerate(order)}
@@ -264,6 +267,19 @@ def build(graph: Graph, n_params: int, input_sizes: list[int], arg_names: list[s
         const_values=np.array([number for number, _ in const_row], dtype=float),
         steps=steps, outputs=outputs, names=slots.names, sites=_sites(graph, slots),
     )
+
+
+def _valued_exponent(graph: Graph, i: int) -> bool:
+    """Whether node i is a power whose exponent is a Value (not a constant): its base must then be > 0."""
+    return graph.ops[i] is POW and graph.roles[graph.parents[i][1]][0] != "const"
+
+
+def outside_pow_domain(base: np.ndarray, exponent: np.ndarray) -> np.ndarray:
+    """Where ``base ** exponent`` with a Value exponent is refused, as the scalar engine refuses it.
+
+    d/dy of x**y is out * log(x): the base must be > 0, or 0 with a positive exponent.
+    """
+    return (base < 0) | ((base == 0) & (exponent <= 0))
 
 
 def _sites(graph: Graph, slots: _StateRows) -> list[str | None]:
@@ -385,7 +401,8 @@ def _apply_step(graph: Graph, members: list[int], level: int, slots: _StateRows,
         joint = every if isinstance(every, slice) and arity * len(members) > 1 else None
     for i in members:
         slots.assign_result(i)
-    return Apply(level, graph.ops[members[0]], slots.rows(members), args, grad_args, len(members), joint)
+    return Apply(level, graph.ops[members[0]], slots.rows(members), args, grad_args, len(members), joint,
+                 _valued_exponent(graph, members[0]))
 
 
 def _dense_step(graph: Graph, dense: dict[int, Terms], members: list[int], level: int, slots: _StateRows,

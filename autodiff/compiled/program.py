@@ -11,6 +11,7 @@ the batch gradient into their ``.grad``).  Everything else is arrays.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
@@ -22,8 +23,9 @@ from ..backward import add_into_grads
 from ..errors import DomainError, GraphError, NonFiniteError
 from ..naming import describe
 from ..value import Value
+from .blas import limits_blas
 from .codegen import Kernel, generate
-from .plan import Apply, Dense, Plan, format_plan, rows_of
+from .plan import Apply, Dense, Plan, format_plan, outside_pow_domain, rows_of
 from .tracing import _HELP, Graph, TraceError, trace_values
 
 if TYPE_CHECKING:
@@ -33,6 +35,20 @@ REDUCTIONS = ("mean", "sum")
 _data = attrgetter("data")
 #: How many batch sizes keep generated code and buffers at once (training, a last short batch, tests).
 KERNELS = 4
+
+
+class _PerThread(threading.local):
+    """One thread's generated code and state arrays, by batch size.
+
+    The generated code writes every call's numbers into arrays it was made
+    with, so two threads sharing them would mix their samples: each thread
+    gets its own (made on its first call; freed with the thread), and calls
+    from several threads give the single-threaded answers in parallel.
+    """
+
+    def __init__(self) -> None:
+        self.kernels: dict[int, Kernel] = {}
+        self.buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
 
 def _strict() -> np.errstate:
@@ -68,8 +84,7 @@ class Program:
         self._shapes = [(2, size) for size in self._sizes]  # (ndim, features) of each batch array
         # Backward skips steps through which no parameter is reached (e.g. the targets' side of a loss).
         self._backward_steps = [s for s in reversed(plan.steps) if isinstance(s, Dense) or s.grad_args]
-        self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._kernels: dict[int, Kernel] = {}
+        self._mine = _PerThread()
         self._reads_params = np.arange(plan.slots)[plan.param_rows].size > 0
 
     @property
@@ -112,6 +127,7 @@ class Program:
         for p, x in zip(self.params, theta.tolist()):
             p.data = x
 
+    @limits_blas
     def loss_and_grad(self, *batch: Any, reduction: str = "mean") -> float:
         """The batch loss; adds its gradient into each parameter's ``.grad``.
 
@@ -126,6 +142,7 @@ class Program:
 
     # -- arrays only -----------------------------------------------------------
 
+    @limits_blas
     def forward(self, *batch: Any, params: np.ndarray | None = None, chunk: int = 2048) -> np.ndarray:
         """The function's outputs for every sample: shape (B,) for one Value, (B, k) for a list of k.
 
@@ -144,6 +161,7 @@ class Program:
         out = np.concatenate(parts)
         return out[:, 0] if self.scalar else out
 
+    @limits_blas
     def value_and_grad(self, *batch: Any, params: np.ndarray | None = None, reduction: str = "mean",
                        out: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """The batch loss and its gradient by ``theta`` (a new vector ordered as :attr:`params`).
@@ -204,15 +222,16 @@ class Program:
         return float(np.add.reduce(kernel.loss, axis=None))
 
     def _kernel(self, batch: int) -> Kernel:
-        kernel = self._kernels.get(batch)
+        mine = self._mine
+        kernel = mine.kernels.get(batch)
         if kernel is None:
-            if len(self._kernels) >= KERNELS:
-                self._kernels.clear()
-                self._buffers.clear()
+            if len(mine.kernels) >= KERNELS:
+                mine.kernels.clear()
+                mine.buffers.clear()
             vals = self._state(batch)
             kernel = generate(self.plan, self._backward_steps, batch, self.dtype, vals,
-                              self._buffers[batch][1], len(self.params))
-            self._kernels[batch] = kernel
+                              mine.buffers[batch][1], len(self.params))
+            mine.kernels[batch] = kernel
         return kernel
 
     def _run_forward(self, inputs: list[np.ndarray], theta: np.ndarray) -> np.ndarray:
@@ -238,7 +257,7 @@ class Program:
     def _backward(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray],
                   seed: float) -> np.ndarray:
         """The gradient vector, from values left by _forward; ``seed`` is d(total)/d(each sample's result)."""
-        grads = self._buffers[vals.shape[1]][1]
+        grads = self._mine.buffers[vals.shape[1]][1]
         grads.fill(0.0)
         # d(mean)/d(loss of one sample) = 1/B: seeding with it averages every gradient on the way.
         grads[self.plan.outputs] = seed
@@ -307,19 +326,22 @@ class Program:
             vals[plan.param_rows] = theta[plan.param_index][:, None]
         for step in plan.steps:
             step.forward(vals, theta, inputs)
+            if careful and isinstance(step, Apply) and step.valued_exponent:
+                _check_pow_domain(plan, step, vals)
             if careful and not np.isfinite(vals[step.out]).all():
                 raise _forward_error(self.plan, step, vals, *np.argwhere(~np.isfinite(vals[step.out]))[0])
         return vals
 
     def _state(self, batch: int) -> np.ndarray:
         """The (values, gradients) arrays for this batch size, constants already in place."""
-        if batch not in self._buffers:
-            if len(self._buffers) >= 4:
-                self._buffers.clear()
+        buffers = self._mine.buffers
+        if batch not in buffers:
+            if len(buffers) >= KERNELS:
+                buffers.clear()
             vals = np.zeros((self.plan.slots, batch), dtype=self.dtype)
             vals[self.plan.const_rows] = self.plan.const_values[:, None]
-            self._buffers[batch] = (vals, np.zeros(vals.shape, dtype=self.dtype))  # no pages until used
-        return self._buffers[batch][0]
+            buffers[batch] = (vals, np.zeros(vals.shape, dtype=self.dtype))  # no pages until used
+        return buffers[batch][0]
 
     def _theta_or_values(self, params: Any) -> np.ndarray:
         """``params`` as theta, or the Values' data now when it is None."""
@@ -397,6 +419,28 @@ class Program:
         raise NonFiniteError("a gradient overflowed while summing over the batch")
 
 
+def _row(ix: Any, node: int) -> int:
+    """The row that input ``ix`` of a step gives its ``node``-th node (a shared row gives every node one)."""
+    rows = rows_of(ix)
+    return int(rows[node if len(rows) > 1 else 0])
+
+
+def _check_pow_domain(plan: Plan, step: Apply, vals: np.ndarray) -> None:
+    """Raise the scalar engine's DomainError where a Value exponent meets a base that is not > 0."""
+    base, exponent = (vals[ix] for ix in step.args)
+    outside = outside_pow_domain(*np.broadcast_arrays(base, exponent))
+    if outside.any():
+        node, sample = np.argwhere(outside)[0]
+        x, y = (_row(ix, node) for ix in step.args)
+        error = DomainError(
+            f"pow: {plan.names[x]} = {float(vals[x, sample])!r} raised to a Value power ({plan.names[y]} = "
+            f"{float(vals[y, sample])!r}) for sample {sample}, node {plan.names[rows_of(step.out)[node]]}; "
+            "the derivative by the exponent is out * log(x), so the base must be > 0 (or 0 with a positive "
+            "exponent), as in the scalar engine. Use a plain number as the exponent if it is a constant.")
+        site = plan.sites[rows_of(step.out)[node]]
+        raise error if site is None else DomainError(f"{error.args[0]} [node made at {site}]")
+
+
 def _forward_error(plan: Plan, step: Apply | Dense, vals: np.ndarray, node: int, sample: int) -> Exception:
     row = rows_of(step.out)[node]
     error = _step_error(plan, step, vals, node, sample, row)
@@ -411,12 +455,13 @@ def _step_error(plan: Plan, step: Apply | Dense, vals: np.ndarray, node: int, sa
     if isinstance(step, Dense):
         return NonFiniteError(f"the dense sum {plan.names[row]} overflowed to {float(result)!r} "
                               f"for sample {sample}")
-    inputs = ", ".join(f"{step.op.input_name(k)} = {float(vals[rows_of(ix)[node], sample])!r} "
-                       f"({plan.names[rows_of(ix)[node]]})" for k, ix in enumerate(step.args))
+    rows = [_row(ix, node) for ix in step.args]
+    inputs = ", ".join(f"{step.op.input_name(k)} = {float(vals[r, sample])!r} ({plan.names[r]})"
+                       for k, r in enumerate(rows))
     op = step.op
     if np.isnan(result):
         return DomainError(f"{op.name} is undefined for {inputs} (sample {sample}, node {plan.names[row]}); "
-                           f"{op.name} needs {op.domain}")
+                           f"{op.needs()}")
     return NonFiniteError(f"{op.name} overflowed to {float(result)!r} for {inputs} (sample {sample}, node "
                           f"{plan.names[row]})")
 

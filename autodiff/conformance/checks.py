@@ -208,31 +208,30 @@ def random_programs(kit: Kit) -> CheckResult:
     name = "random programs"
     shape = kit.shape
     strategy = programs(list(shape.operations.values()), shape.left, shape.right)
-    verdicts: dict[Program, Verdict] = {}  # a program is run once: shrinking revisits many
+    runs: dict[Program, tuple[Outcome, Verdict]] = {}  # a program is run once: shrinking revisits many
     accidents = 0
 
     def agrees(program: Program) -> None:
         nonlocal accidents
-        verdict = verdicts.get(program)
-        if verdict is None:
+        if program not in runs:
             if accidents >= MAX_ACCIDENTS:
                 return  # the engine hangs or crashes: stop searching, keep the smallest failure so far
             outcome = kit.run(program)
             accidents += outcome.kind in ("timeout", "crashed")
-            verdict = verdicts[program] = kit.judge(program, outcome, diagnose=False)
-        if not verdict.ok:
-            raise _Disagreement(program, verdict)
+            runs[program] = outcome, kit.judge(program, outcome, diagnose=False)
+        if not runs[program][1].ok:
+            raise _Disagreement(program, runs[program][1])
 
     try:
         search(strategy, agrees, kit.seed, kit.max_examples)
     except _Disagreement as failed:
-        code = kit.code(failed.program)
-        verdict = kit.judge(failed.program)  # again, now naming the mistake (the search does not)
-        detail = (f"{verdict.summary} (the smallest disagreeing program found; {len(verdicts)} run)\n"
+        # Judged again from the same run, now naming the mistake (which reruns the program nearby).
+        verdict = kit.judge(failed.program, runs[failed.program][0])
+        detail = (f"{verdict.summary} (the smallest disagreeing program found; {len(runs)} run)\n"
                   f"{verdict.detail}")
-        return CheckResult(name, "fail", detail, code)
+        return CheckResult(name, "fail", detail, kit.code(failed.program))
     not_drawn = [f"{f} ({why})" for f, why in shape.broken.items()]
-    detail = f"{len(verdicts)} random programs agree with this project's engine (seed {kit.seed})"
+    detail = f"{len(runs)} random programs agree with this project's engine (seed {kit.seed})"
     if not_drawn:
         detail += "; not drawn, being broken: " + "; ".join(not_drawn)
     return CheckResult(name, "pass", detail)

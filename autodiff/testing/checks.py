@@ -27,6 +27,9 @@ x                0.94001   0.94001  ...
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import itertools
 import math
 import random
 from collections.abc import Sequence
@@ -39,7 +42,7 @@ from ..backward import Sweep, local_partials
 from ..errors import DomainError, NonFiniteError
 from ..functional import grad
 from ..naming import definition, node_names
-from ..primitives import ARRAYS, FLOATS, Primitive
+from ..primitives import ARRAYS, FLOATS, Primitive, checked_array_forward, parse_expression
 from ..replaying import Replayer
 from ..value import Value, apply
 
@@ -180,8 +183,13 @@ def _name(report: NodeReport, node: Any) -> str:
     return next((row.name for row in report.rows if row.node is node), node.label or node.op)
 
 
+#: Node replays check_nodes does at most by default: checking a node replays everything downstream of
+#: it, twice, so on a deep chain the work is budget x depth (a 30,000-node chain took 45 s).
+MAX_WORK = 5_000_000
+
+
 def check_nodes(root: Value, budget: int = 2000, seed: int = 0, eps: float = 1e-6,
-                rtol: float = 1e-5, atol: float = 1e-8) -> NodeReport:
+                rtol: float = 1e-5, atol: float = 1e-8, max_work: int = MAX_WORK) -> NodeReport:
     """Compare backprop with central differences at every node of ``root``'s graph.
 
     For each node v (leaves included, constants not) d(root)/dv is taken by
@@ -190,7 +198,10 @@ def check_nodes(root: Value, budget: int = 2000, seed: int = 0, eps: float = 1e-
     * max(|backprop|, |numeric|)``.  A move that leaves some primitive's domain
     is reported as skipped.  Graphs of up to ``budget`` such nodes are
     checked whole; bigger ones by a sample of ``budget`` nodes drawn with
-    ``seed``.  No ``.grad`` or ``.data`` is changed.
+    ``seed``.  Checking a node replays what lies downstream of it, so the
+    work is bounded too: once ``max_work`` nodes have been replayed, the
+    remaining nodes (those furthest from the root) are reported as skipped,
+    saying so.  No ``.grad`` or ``.data`` is changed.
 
     Returns a :class:`NodeReport`: ``print(report)`` shows the table (root
     first) with the first disagreement marked; ``report.first_failure`` is
@@ -208,7 +219,17 @@ def check_nodes(root: Value, budget: int = 2000, seed: int = 0, eps: float = 1e-
     if len(candidates) > budget:
         chosen = sorted(random.Random(seed).sample(candidates, budget), key=lambda n: n.created)
     names = node_names(replayer.order)
-    rows = tuple(_check(replayer, node, grads[node], names, eps, rtol, atol) for node in reversed(chosen))
+    rows, work = [], 0
+    for node in reversed(chosen):  # root first: the nodes with least downstream are checked first
+        if work >= max_work:
+            rows.append(NodeCheck(node, _row_name(node, names), grads[node], None, None, "skipped",
+                                  f"not checked: {work} node replays done, max_work={max_work} (raise "
+                                  "it, or lower budget)"))
+            continue
+        row, replayed = _check(replayer, node, grads[node], names, eps, rtol, atol)
+        rows.append(row)
+        work += replayed
+    rows = tuple(rows)
     first = next((row for row in rows if row.status == "FAIL"), None)
     failure = None if first is None else _localise(replayer, first.node, eps, rtol, atol)
     return NodeReport(rows, failure, len(candidates), eps)
@@ -223,19 +244,23 @@ def _row_name(node: Any, names: dict[int, str]) -> str:
 
 
 def _check(replayer: Replayer, node: Any, backprop: float, names: dict[int, str],
-           eps: float, rtol: float, atol: float) -> NodeCheck:
+           eps: float, rtol: float, atol: float) -> tuple[NodeCheck, int]:
+    """The node's row, and how many node replays it took."""
     name = _row_name(node, names)
-    try:
-        numeric = _central(replayer, node, eps)
-    except (DomainError, NonFiniteError) as error:
-        return NodeCheck(node, name, backprop, None, None, "skipped", f"moving it by +-eps: {error}")
-    ok = _close(backprop, numeric, rtol, atol)
-    return NodeCheck(node, name, backprop, numeric, _relative(backprop, numeric), "ok" if ok else "FAIL")
-
-
-def _central(replayer: Replayer, node: Any, eps: float) -> float:
-    """d(root)/d(node) by central differences over the replayed downstream graph."""
     downstream = replayer.downstream([node])
+    replayed = 2 * (len(downstream) + 1)
+    try:
+        numeric = _central(replayer, node, eps, downstream)
+    except (DomainError, NonFiniteError) as error:
+        reason = f"moving it by +-eps: {error}"
+        return NodeCheck(node, name, backprop, None, None, "skipped", reason), replayed
+    ok = _close(backprop, numeric, rtol, atol)
+    status = "ok" if ok else "FAIL"
+    return NodeCheck(node, name, backprop, numeric, _relative(backprop, numeric), status), replayed
+
+
+def _central(replayer: Replayer, node: Any, eps: float, downstream: list[Any]) -> float:
+    """d(root)/d(node) by central differences over the replayed ``downstream`` graph."""
     h = eps * max(1.0, abs(node.data))
     plus, minus = node.data + h, node.data - h
     high = replayer.value({node: plus}, downstream)
@@ -296,8 +321,11 @@ class PrimitiveCheck:
     """One check of a primitive at one point: what the rules give against what is expected.
 
     ``what`` names the rule ('partial by x', 'd/dy of the partial by x',
-    'forward'), ``form`` the numbers it ran on ('floats', 'arrays', 'Values').
-    ``expected`` is central differences (or, for the array form, the float form).
+    'forward'), ``form`` the numbers it ran on ('floats', 'arrays', 'Values';
+    'arrays of all points', one point per lane, and 'folded by compile', the
+    number compiled mode writes in place of a partial that looks constant).
+    ``expected`` is central differences (or, for the array forms, the float
+    form).  ``inherited`` names the rule a failure follows from, if it does.
     """
 
     what: str
@@ -307,6 +335,7 @@ class PrimitiveCheck:
     expected: float
     ok: bool
     error: str = ""
+    inherited: str = ""  # a failure that follows from another rule's (e.g. a partial that reads out)
 
 
 @dataclass(frozen=True)
@@ -334,14 +363,21 @@ class PrimitiveReport:
         for row in self.rows:
             groups.setdefault((row.what, row.form), []).append(row)
         bad = [key for key, rows in groups.items() if not all(r.ok for r in rows)]
+        inherited = [key for key in bad if all(r.ok or r.inherited for r in groups[key])]
+        own = [key for key in bad if key not in inherited]
         lines = [f"check_primitive({self.primitive.name}): {len(groups) - len(bad)} of {len(groups)} rules "
-                 f"agree with central differences at {len(self.points)} safe points"]
-        if bad:
-            lines[0] += "; disagreeing: " + ", ".join(f"{what} (on {form})" for what, form in bad)
+                 f"agree at {len(self.points)} safe points"]
+        if own:
+            lines[0] += "; disagreeing: " + ", ".join(f"{what} (on {form})" for what, form in own)
+        if inherited:
+            lines[0] += "; failing only through another rule: " + ", ".join(
+                f"{what} (on {form})" for what, form in inherited)
         table = [_group_row(self.primitive, key, rows) for key, rows in groups.items()]
         lines += _table(("rule", "on", "failing", "worst at", "rule gives", "expected", ""), table)
+        notes = {row.inherited for row in self.failures if row.inherited}
         errors = {row.error for row in self.failures if row.error}
-        return "\n".join(lines + [f"error: {text}" for text in sorted(errors)])
+        return "\n".join(lines + [f"note: {text}" for text in sorted(notes)]
+                         + [f"error: {text}" for text in sorted(errors)])
 
 
 def _group_row(p: Primitive, key: tuple[str, str], rows: list[PrimitiveCheck]) -> list[str]:
@@ -349,8 +385,8 @@ def _group_row(p: Primitive, key: tuple[str, str], rows: list[PrimitiveCheck]) -
     worst = max(failing or rows, key=lambda r: math.inf if r.got is None else abs(r.got - r.expected))
     point = ", ".join(f"{p.input_name(i)}={x:.4g}" for i, x in enumerate(worst.point))
     got = "error" if worst.got is None else _num(worst.got)
-    return [key[0], key[1], f"{len(failing)} of {len(rows)}", point, got, _num(worst.expected),
-            "FAIL" if failing else "ok"]
+    verdict = "ok" if not failing else "FAIL (inherited)" if all(r.inherited for r in failing) else "FAIL"
+    return [key[0], key[1], f"{len(failing)} of {len(rows)}", point, got, _num(worst.expected), verdict]
 
 
 def check_primitive(p: Primitive, points: Sequence[Sequence[float]] | None = None, count: int = 10,
@@ -364,7 +400,18 @@ def check_primitive(p: Primitive, points: Sequence[Sequence[float]] | None = Non
     the array forms against the float forms; each first derivative through
     Values (``grad`` of ``apply(p, ...)``); and each second derivative
     (``grad(grad(...))``, which differentiates the partial run on Values)
-    against central differences of the float partial.  Returns a
+    against central differences of the float partial.
+
+    Compiled mode traces a graph at one sample and then runs the array forms
+    on every sample, so two more comparisons hold it to the float forms away
+    from any one point: ``array_forward`` and each partial on one array of
+    all the points (and a few far ones, up to 1000, that ``safe`` admits),
+    lane by lane; and a partial that compiled mode folds into its code as a
+    constant (it gives one number on its two probe arrays) against the float
+    partial at each of those points.
+
+    A second derivative that fails only because the partial it differentiates
+    reads ``out`` while another partial fails is marked as inherited.  Returns a
     :class:`PrimitiveReport`; ``print(report)`` names each rule that disagrees.
     """
     if not isinstance(p, Primitive):
@@ -373,7 +420,104 @@ def check_primitive(p: Primitive, points: Sequence[Sequence[float]] | None = Non
     rows: list[PrimitiveCheck] = []
     for point in chosen:
         rows += _first_order(p, point, eps, rtol, atol) + _second_order(p, point, eps, rtol, atol)
-    return PrimitiveReport(p, tuple(chosen), tuple(rows))
+    everywhere = chosen + [point for point in _far_points(p) if point not in chosen]
+    rows += _lanes(p, everywhere, rtol, atol) + _folded(p, everywhere, rtol, atol)
+    return PrimitiveReport(p, tuple(chosen), tuple(_mark_inherited(p, rows)))
+
+
+#: Far from the sampled box: where a rule written for small inputs (np.all(x < 10)) shows.
+FAR = (-1000.0, -40.5, -7.25, 7.25, 40.5, 1000.0)
+
+
+def _far_points(p: Primitive) -> list[tuple[float, ...]]:
+    n = 2 if p.arity is None else p.arity
+    candidates = itertools.product(FAR, repeat=n) if n <= 2 else [(x,) * n for x in FAR]
+    return [point for point in candidates if _usable(p, point)]
+
+
+def _lanes(p: Primitive, points: list[tuple[float, ...]], rtol: float, atol: float) -> list[PrimitiveCheck]:
+    """The array forms on one array of many points (a lane each) against the float forms at each."""
+    rows: list[PrimitiveCheck] = []
+    form = "arrays of all points"
+    for size in sorted({len(point) for point in points}):  # an n-ary primitive: one array per input count
+        group = [point for point in points if len(point) == size]
+        columns = [np.array(column) for column in zip(*group)]
+        outs = [p.forward(*point) for point in group]
+        array_out = _run(len(group), _array_forward, p, *columns)
+        rows += [_row("forward", form, point, lambda k=k, lanes=array_out: _lane(lanes, k), out, rtol, atol)
+                 for k, (point, out) in enumerate(zip(group, outs))]
+        for i in range(1 if p.arity is None else size):
+            partial = _run(len(group), p.partial, i, columns, array_out, ARRAYS)
+            rows += [_row(f"partial by {p.input_name(i)}", form, point, lambda k=k, lanes=partial:
+                          _lane(lanes, k), p.partial(i, point, out, FLOATS), rtol, atol)
+                     for k, (point, out) in enumerate(zip(group, outs))]
+    return rows
+
+
+def _run(lanes: int, rule: Any, *args: Any) -> Any:
+    """A rule's result on arrays as one lane per point, or the exception it (or its input) raised."""
+    failed = next((a for a in args if isinstance(a, Exception)), None)
+    if failed is not None:
+        return failed
+    try:
+        return np.broadcast_to(rule(*args), (lanes,))
+    except Exception as error:  # noqa: BLE001 - a user's rule failing is reported, not raised
+        return error
+
+
+def _array_forward(p: Primitive, *args: np.ndarray) -> np.ndarray:
+    """``p.array_forward`` on ``args``, checked as compiled mode checks it (a float array of their shape)."""
+    return checked_array_forward(p, p.array_forward(*args), args)
+
+
+def _lane(lanes: Any, k: int) -> float:
+    """Lane k of an array result, re-raising the error it was instead."""
+    if isinstance(lanes, Exception):
+        raise lanes
+    return float(lanes[k])
+
+
+def _folded(p: Primitive, points: list[tuple[float, ...]], rtol: float, atol: float) -> list[PrimitiveCheck]:
+    """Each partial compiled mode folds into a constant, against the float partial at every point."""
+    from ..compiled.codegen import constant_partial  # noqa: PLC0415 - compiled mode builds on this package
+
+    rows: list[PrimitiveCheck] = []
+    for i in range(1 if p.arity is None else p.arity):
+        arity = p.arity if p.arity is not None else 2
+        constant = constant_partial(p, i, arity)
+        if constant is None:
+            continue
+        for point in points:
+            if p.arity is None or len(point) == arity:
+                expected = p.partial(i, point, p.forward(*point), FLOATS)
+                rows.append(_row(f"partial by {p.input_name(i)}", "folded by compile", point,
+                                 lambda constant=constant: constant, expected, rtol, atol))
+    return rows
+
+
+def _mark_inherited(p: Primitive, rows: list[PrimitiveCheck]) -> list[PrimitiveCheck]:
+    """Mark a failing d/dy of the partial by x as inherited when that partial reads out and y's fails.
+
+    Differentiating ``out / x`` by y differentiates ``out``, which is y's partial's business.
+    """
+    wrong = {(row.what, row.point) for row in rows if not row.ok and row.form == "floats"}
+    marked = []
+    for row in rows:
+        for i in range(len(row.point)):
+            for j in range(len(row.point)):
+                name_i, name_j = p.input_name(i), p.input_name(j)
+                if (not row.ok and row.what == f"d/d{name_j} of the partial by {name_i}"
+                        and "out" in _names(p.formula(i)) and (f"partial by {name_j}", row.point) in wrong):
+                    row = dataclasses.replace(row, inherited=(
+                        f"d/d{name_j} of the partial by {name_i} differentiates out (its formula "
+                        f"{p.formula(i)} reads it), whose derivative by {name_j} is the partial by {name_j}, "
+                        f"which disagrees: fix that one first"))
+        marked.append(row)
+    return marked
+
+
+def _names(formula: str) -> set[str]:
+    return {node.id for node in ast.walk(parse_expression(formula)) if isinstance(node, ast.Name)}
 
 
 def _points(p: Primitive, points: Sequence[Sequence[float]] | None, count: int,
@@ -413,22 +557,17 @@ def _first_order(p: Primitive, point: tuple[float, ...], eps: float, rtol: float
                  atol: float) -> list[PrimitiveCheck]:
     # Two lanes, not one: a one-element array converts to a float silently, hiding a float-only rule.
     out, arrays = p.forward(*point), [np.array([x, x]) for x in point]
-    array_out = p.array_forward(*arrays)
-    rows = [_row("forward", "arrays", point, lambda: _first(array_out), out, rtol, atol)]
+    array_out = _run(2, _array_forward, p, *arrays)
+    rows = [_row("forward", "arrays", point, lambda: _lane(array_out, 0), out, rtol, atol)]
     for i in range(len(point)):
         what, numeric = f"partial by {p.input_name(i)}", _local_central(p, point, i, eps)
         forms = {
             "floats": lambda i=i: p.partial(i, point, out, FLOATS),
-            "arrays": lambda i=i: _first(p.partial(i, arrays, array_out, ARRAYS)),
+            "arrays": lambda i=i: _lane(_run(2, p.partial, i, arrays, array_out, ARRAYS), 0),
             "Values": lambda i=i: _number(grad(_applied(p), i)(*point)),  # the partial run on Values
         }
         rows += [_row(what, form, point, run, numeric, rtol, atol) for form, run in forms.items()]
     return rows
-
-
-def _first(array: Any) -> float:
-    """The first lane of an array result (a partial may also return a plain constant)."""
-    return float(np.asarray(array).ravel()[0])
 
 
 def _second_order(p: Primitive, point: tuple[float, ...], eps: float, rtol: float,

@@ -39,7 +39,6 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -244,14 +243,13 @@ class _Graph:
 def _run(forward: Callable[..., Any], arrays: Mapping[str, Any], max_nodes: int, time_limit: float) -> _Graph:
     lifted = {name: values(array, name) for name, array in arrays.items()}
     start = clock.tick()
-    with _bounded(max_nodes, time_limit, start):
-        try:
-            result = forward(**lifted)
-        except TypeError as error:
-            text = translate_numpy_error(error)
-            if text == str(error):
-                raise
-            raise TypeError(f"your forward pass failed on Values: {text}") from None
+    try:
+        result = _bounded(lambda: forward(**lifted), max_nodes, time_limit, start)
+    except TypeError as error:
+        text = translate_numpy_error(error)
+        if text == str(error):
+            raise
+        raise TypeError(f"your forward pass failed on Values: {text}") from None
     nodes = clock.tick() - start
     cost, intermediates = result if isinstance(result, tuple) and len(result) == 2 else (result, {})
     if not isinstance(intermediates, Mapping):
@@ -302,18 +300,22 @@ def _refuse_nan(name: str, array: Any) -> None:
                          "the arrays to differentiate must be finite")
 
 
-class _OverBudget(Exception):
-    """Raised inside the learner's forward pass by the watchdog (see :func:`_bounded`)."""
+class _OverBudget(BaseException):
+    """Raised inside the learner's forward pass by the watchdog (see :func:`_bounded`).
+
+    A BaseException, like KeyboardInterrupt, so that the learner's ``except Exception`` lets it through.
+    """
 
 
-@contextmanager
-def _bounded(max_nodes: int, time_limit: float, start: int) -> Iterator[None]:
-    """Stop the forward pass in this thread once it builds ``max_nodes`` nodes or runs ``time_limit`` s.
+def _bounded(call: Callable[[], Any], max_nodes: int, time_limit: float, start: int) -> Any:
+    """``call()`` in this thread, stopped once it has built ``max_nodes`` nodes or run ``time_limit`` s.
 
     A watchdog thread looks at the engine's creation counter every 0.1 s (each
     look takes the interpreter lock from the pass: more often costs the pass
-    time) and, past a limit, raises an exception in the checked thread
-    (delivered between two bytecodes, so inside NumPy's object loops too).
+    time) and, past a limit, raises an exception in this thread, delivered
+    between two bytecodes, so inside NumPy's object loops too.  An exception
+    raised while this thread runs a finaliser is swallowed by Python, so the
+    watchdog raises again every 0.1 s until the pass has stopped.
     """
     target, done, why = threading.get_ident(), threading.Event(), []
     began = time.monotonic()
@@ -324,25 +326,30 @@ def _bounded(max_nodes: int, time_limit: float, start: int) -> Iterator[None]:
             if nodes > max_nodes or seconds > time_limit:
                 why.append((nodes, seconds))
                 _raise_in(target, _OverBudget)
-                return
 
     watchdog = threading.Thread(target=watch, daemon=True)
     watchdog.start()
+    finished, result = False, None
     try:
-        yield
-    except _OverBudget:
-        nodes, seconds = why[0]
-        raise RuntimeError(
-            f"check_backprop stopped your forward pass after {nodes:,} nodes and {seconds:.1f} s "
-            f"(limits: max_nodes={max_nodes:,}, time_limit={time_limit:g} s). Every number of a Value "
-            "graph is a node: check a sample instead, e.g. 10 rows of X (784-30-10 on 10 images is "
-            "about 740,000 nodes, under a second forward), or raise the limits"
-        ) from None
-    finally:
-        done.set()
-        watchdog.join()
-        # An exception the watchdog sent just as the pass ended must not fire later in this thread.
+        try:
+            result, finished = call(), True
+        except _OverBudget:
+            pass
+        finally:
+            done.set()
+            watchdog.join()  # no exception is sent after this ...
+            _raise_in(target, None)  # ... and one sent but not yet raised is cancelled
+    except _OverBudget:  # one sent just as the pass ended, raised in the clean-up above
         _raise_in(target, None)
+    if finished:
+        return result
+    nodes, seconds = why[0]
+    raise RuntimeError(
+        f"check_backprop stopped your forward pass after {nodes:,} nodes and {seconds:.1f} s "
+        f"(limits: max_nodes={max_nodes:,}, time_limit={time_limit:g} s). Every number of a Value "
+        "graph is a node: check a sample instead, e.g. 10 rows of X (784-30-10 on 10 images is "
+        "about 715,000 nodes), or raise the limits"
+    )
 
 
 def _raise_in(thread: int, exception: type[BaseException] | None) -> None:

@@ -338,3 +338,12 @@ def test_check_primitive_points_and_errors():
         check_primitive(never)
     with pytest.raises(TypeError, match="Primitive"):
         check_primitive("exp")
+
+
+def test_an_array_form_that_fails_or_returns_the_wrong_shape_is_reported_not_raised():
+    # Before: an array_forward that raised made check_primitive raise it, unexplained.
+    for arrays, error in [(lambda x: 1 / 0, "ZeroDivisionError"), (lambda x: x[:1] ** 3, "RuleError")]:
+        cube = _cube("checks_broken_arrays", lambda a, out, m: 3 * a[0] ** 2, arrays=arrays)
+        report = check_primitive(cube)
+        assert ("forward", "arrays") in {(row.what, row.form) for row in report.failures}
+        assert f"error: forward on arrays: {error}" in str(report)

@@ -42,7 +42,7 @@ from ..backward import Sweep, local_partials
 from ..errors import DomainError, NonFiniteError
 from ..functional import grad
 from ..naming import definition, node_names
-from ..primitives import ARRAYS, FLOATS, Primitive, parse_expression
+from ..primitives import ARRAYS, FLOATS, Primitive, checked_array_forward, parse_expression
 from ..replaying import Replayer
 from ..value import Value, apply
 
@@ -421,7 +421,7 @@ def _lanes(p: Primitive, points: list[tuple[float, ...]], rtol: float, atol: flo
         group = [point for point in points if len(point) == size]
         columns = [np.array(column) for column in zip(*group)]
         outs = [p.forward(*point) for point in group]
-        array_out = _run(len(group), p.array_forward, *columns)
+        array_out = _run(len(group), _array_forward, p, *columns)
         rows += [_row("forward", form, point, lambda k=k, lanes=array_out: _lane(lanes, k), out, rtol, atol)
                  for k, (point, out) in enumerate(zip(group, outs))]
         for i in range(1 if p.arity is None else size):
@@ -441,6 +441,11 @@ def _run(lanes: int, rule: Any, *args: Any) -> Any:
         return np.broadcast_to(rule(*args), (lanes,))
     except Exception as error:  # noqa: BLE001 - a user's rule failing is reported, not raised
         return error
+
+
+def _array_forward(p: Primitive, *args: np.ndarray) -> np.ndarray:
+    """``p.array_forward`` on ``args``, checked as compiled mode checks it (a float array of their shape)."""
+    return checked_array_forward(p, p.array_forward(*args), args)
 
 
 def _lane(lanes: Any, k: int) -> float:
@@ -530,22 +535,17 @@ def _first_order(p: Primitive, point: tuple[float, ...], eps: float, rtol: float
                  atol: float) -> list[PrimitiveCheck]:
     # Two lanes, not one: a one-element array converts to a float silently, hiding a float-only rule.
     out, arrays = p.forward(*point), [np.array([x, x]) for x in point]
-    array_out = p.array_forward(*arrays)
-    rows = [_row("forward", "arrays", point, lambda: _first(array_out), out, rtol, atol)]
+    array_out = _run(2, _array_forward, p, *arrays)
+    rows = [_row("forward", "arrays", point, lambda: _lane(array_out, 0), out, rtol, atol)]
     for i in range(len(point)):
         what, numeric = f"partial by {p.input_name(i)}", _local_central(p, point, i, eps)
         forms = {
             "floats": lambda i=i: p.partial(i, point, out, FLOATS),
-            "arrays": lambda i=i: _first(p.partial(i, arrays, array_out, ARRAYS)),
+            "arrays": lambda i=i: _lane(_run(2, p.partial, i, arrays, array_out, ARRAYS), 0),
             "Values": lambda i=i: _number(grad(_applied(p), i)(*point)),  # the partial run on Values
         }
         rows += [_row(what, form, point, run, numeric, rtol, atol) for form, run in forms.items()]
     return rows
-
-
-def _first(array: Any) -> float:
-    """The first lane of an array result (a partial may also return a plain constant)."""
-    return float(np.asarray(array).ravel()[0])
 
 
 def _second_order(p: Primitive, point: tuple[float, ...], eps: float, rtol: float,

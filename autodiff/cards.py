@@ -75,11 +75,11 @@ def steps_table(records: list[Any]) -> str:
 
 def stepper_view(stepper: Any) -> str:
     """The graph with the current node highlighted (gradients so far in the records), and the last record."""
-    from .drawing import TooBigToDraw, draw
+    from .drawing import TooBigToDraw, draw, render
 
     try:
-        svg = draw(stepper.root, highlight=stepper, params=stepper.params,
-                   edge_labels=True).pipe(format="svg").decode("utf-8")
+        svg = render(draw(stepper.root, highlight=stepper, params=stepper.params, edge_labels=True),
+                     "svg").decode("utf-8")
         picture = svg[svg.index("<svg"):]
     except TooBigToDraw as error:
         picture = f"<p>(no picture: {escape(str(error))})</p>"

@@ -185,10 +185,55 @@ def save(graph: graphviz.Digraph, path: str | os.PathLike[str]) -> Path:
             f"of {', '.join(FORMATS)}; name the file e.g. {path.stem or 'graph'}.svg"
         )
     kind = FORMATS[suffix]
-    data = graph.source.encode() if kind is None else graph.pipe(format=kind)
+    data = graph.source.encode() if kind is None else render(graph, kind)
     with replaced_atomically(path) as file:
         file.write(data)
     return path
+
+
+#: Seconds Graphviz may spend laying a drawing out.  Within max_nodes a fan-out (x into a hundred
+#: tanh nodes, summed) took dot over 15 minutes; a drawing people can read takes about a second.
+LAYOUT_SECONDS = 60.0
+
+
+class LayoutTooSlow(GraphError):
+    """Graphviz did not finish laying a drawing out within its time limit (it was stopped)."""
+
+
+def render(graph: graphviz.Digraph, kind: str = "svg", seconds: float | None = None) -> bytes:
+    """The drawing in the Graphviz format ``kind``, laid out by ``dot`` within ``seconds``.
+
+    ``dot`` is stopped when the limit (:data:`LAYOUT_SECONDS` by default) is
+    reached, and on Linux it also ends with its caller, so a killed caller
+    never leaves it running.
+    """
+    import subprocess
+
+    limit = LAYOUT_SECONDS if seconds is None else seconds
+    try:
+        done = subprocess.run([graph.engine, f"-T{kind}"], input=graph.source.encode(graph.encoding),
+                              capture_output=True, timeout=limit, preexec_fn=_end_with_parent, check=False)
+    except FileNotFoundError:
+        raise GraphError(f"Graphviz's {graph.engine!r} program is not installed: install Graphviz "
+                         "(e.g. apt-get install graphviz), or write the source to a .dot file") from None
+    except subprocess.TimeoutExpired:
+        raise LayoutTooSlow(f"Graphviz had not laid this drawing out after {limit:g} s and was stopped: use "
+                            "collapse=True (one node per module) or between=<a leaf> (only its paths to the "
+                            "root), or raise autodiff.drawing.LAYOUT_SECONDS") from None
+    if done.returncode != 0:
+        raise GraphError(f"Graphviz's {graph.engine} failed (exit {done.returncode}): "
+                         f"{done.stderr.decode(errors='replace').strip()[:500]}")
+    return done.stdout
+
+
+def _end_with_parent() -> None:
+    """In the child, before it runs dot: ask Linux to kill it when its parent dies (elsewhere: nothing)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        pass
 
 
 def _partial_label(node: Any, index: int, partial: float | None, names: dict[int, str]) -> dict[str, str]:

@@ -23,6 +23,8 @@ given target whose writing process is gone.
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
 import re
 import secrets
@@ -67,6 +69,25 @@ def target_of(path: str | os.PathLike[str]) -> Path:
     return resolved
 
 
+def open_regular(path: str | os.PathLike[str]) -> IO[bytes]:
+    """Open ``path`` for reading if it is a regular file; raise :class:`NotRegularFileError` if not.
+
+    Opened without blocking and checked on the open file, so a FIFO nobody
+    writes to is refused at once instead of blocking for ever, and a device
+    such as ``/dev/zero`` is refused instead of read for gigabytes.
+    """
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(f"{path} is {_kind(mode)}, not a regular file; refusing to read it: "
+                                      "give the path of the file itself")
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
 def _kind(mode: int) -> str:
     kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
              (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
@@ -94,7 +115,7 @@ def replaced_atomically(path: str | os.PathLike[str], mode: str = "wb", **option
         raise ValueError(f"replaced_atomically: mode must be 'wb' or 'w', not {mode!r}")
     target = target_of(path)
     # Not tempfile.mkstemp: its files are private (0600); a new file gets the usual permissions.
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    temporary = target.with_name(f".{_stem(target)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         with terminate_as_exit(), open(temporary, mode.replace("w", "x"), **options) as file:
             _keep_permissions(target, file.fileno())
@@ -103,8 +124,39 @@ def replaced_atomically(path: str | os.PathLike[str], mode: str = "wb", **option
             os.fsync(file.fileno())  # the bytes are on disk before the name says the file is complete
             target_of(path)  # refuse a FIFO or device put at the path while we wrote
             os.replace(temporary, target)
+    except OSError as error:
+        if isinstance(error, NotRegularFileError) or error.filename not in (None, str(temporary)) \
+                or error.filename is None and error.errno not in _WRITE_ERRORS:
+            raise  # not the writing of this file that failed (a download cut short, say)
+        # Name the file the caller asked for: the temporary one is gone, and the target unchanged.
+        raise type(error)(error.errno, f"{error.strerror or error} (writing {target}: nothing was "
+                          "changed)", str(path)) from error
     finally:
         temporary.unlink(missing_ok=True)
+
+
+#: What failed writes and syncs raise: a disk full, a quota, a read-only or failing file system.
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG, errno.EACCES, errno.EPERM}
+#: The longest file name most file systems take, in bytes.
+NAME_MAX = 255
+#: What a temporary name adds to the target's: ".", ".<pid>.<8 hex digits>.tmp" (pids up to 10 digits).
+_ADDED = 1 + 1 + 10 + 1 + 8 + 4
+
+
+def _stem(target: Path) -> str:
+    """The target's name as its temporary files carry it: shortened, with a hash, if it is too long.
+
+    A legal 250-character name plus what a temporary name adds would pass
+    NAME_MAX; the hash keeps shortened names of different targets apart.
+    """
+    name = target.name
+    if len(os.fsencode(name)) + _ADDED <= NAME_MAX:
+        return name
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:8]
+    room = NAME_MAX - _ADDED - len(digest) - 1
+    while len(os.fsencode(name)) > room:
+        name = name[: max(1, len(name) - max(1, len(os.fsencode(name)) - room))]
+    return f"{name}~{digest}"
 
 
 def _keep_permissions(target: Path, descriptor: int) -> None:
@@ -140,7 +192,7 @@ def terminate_as_exit() -> Iterator[None]:
 
 
 def _temporary_pattern(target: Path) -> re.Pattern[str]:
-    return re.compile(rf"\.{re.escape(target.name)}\.(\d+)\.[0-9a-f]{{8}}\.tmp")
+    return re.compile(rf"\.{re.escape(_stem(target))}\.(\d+)\.[0-9a-f]{{8}}\.tmp")
 
 
 def sweep_stale(path: str | os.PathLike[str]) -> list[Path]:

@@ -17,8 +17,10 @@ depend on the digits.  In one process, from the same initial weights:
    SGD over Values does p.data -= eta * p.grad): timed on a few hundred
    mini-batches and extrapolated to the epoch, labelled so.
 
-BLAS runs single-threaded (set before NumPy loads) so that all methods get the
-same treatment on a shared machine.  Peak memory is the process's peak
+Threads: the hand-written methods run with BLAS limited to one thread
+(threadpoolctl, around each of their turns), the single-threaded baseline;
+compiled mode runs with the library's own choice (autodiff/compiled/blas.py),
+nothing pinned through the environment.  Peak memory is the process's peak
 resident set size for the whole run.
 
     python benchmarks/bench_compiled.py [--quick] [--images 50000] [--seed 0]
@@ -26,25 +28,22 @@ resident set size for the whole run.
 
 from __future__ import annotations
 
-import os
+import argparse
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
-
-import argparse  # noqa: E402
-import resource  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
+import numpy as np
+from threadpoolctl import ThreadpoolController
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import autodiff  # noqa: E402
-from autodiff import Value  # noqa: E402
-from autodiff.compiled import compile  # noqa: E402, A004
+import autodiff
+from autodiff import Value
+from autodiff.compiled import blas, compile  # noqa: A004
 
 SIZES = (784, 30, 10)
 ETA = 3.0
@@ -163,16 +162,36 @@ def max_difference(a: Weights, b: Weights) -> float:
     return max(float(np.max(np.abs(x - y))) for pa, pb in zip(a, b) for x, y in zip(pa, pb))
 
 
+#: The hand-written baselines run on one BLAS thread, set around each of their turns.
+CONTROLLER = ThreadpoolController()
+HAND_WRITTEN = ("loop", "vectorised")
+
+
+def blas_threads() -> str:
+    """BLAS threads now (the user's setting, outside the library's calls)."""
+    return ", ".join(str(lib["num_threads"]) for lib in CONTROLLER.select(user_api="blas").info()) or "?"
+
+
 def interleaved(steps: dict[str, Callable[[np.ndarray], None]], order: list[np.ndarray],
-                segment: int = 25) -> dict[str, float]:
+                segment: int = 25, turns: dict[str, Callable[[], Any]] | None = None) -> dict[str, float]:
     """Seconds per method for the whole epoch, the methods taking turns every ``segment`` mini-batches.
 
     Taking turns spreads the load of a shared machine evenly over the methods.
+    Methods named in HAND_WRITTEN run with one BLAS thread; the others with
+    whatever the library chooses, once per turn as ``nn.fit`` does once per call.
+    ``turns`` may give a method what to enter around each of its turns instead.
     """
     seconds = dict.fromkeys(steps, 0.0)
     for k in range(0, len(order), segment):
         for name, step in steps.items():
-            seconds[name] += epoch(step, order[k:k + segment])
+            if turns and name in turns:
+                limit = turns[name]()
+            elif name in HAND_WRITTEN:
+                limit = CONTROLLER.limit(limits=1, user_api="blas")
+            else:
+                limit = blas.limited()
+            with limit:
+                seconds[name] += epoch(step, order[k:k + segment])
     return seconds
 
 
@@ -241,7 +260,8 @@ def main() -> None:
     count = 5_000 if args.quick else args.images
     images, targets = synthetic_mnist(count, args.seed)
     print(f"MNIST-shaped epoch: {SIZES[0]}-{SIZES[1]}-{SIZES[2]} sigmoid net, quadratic cost, SGD eta {ETA}, "
-          f"{count:,} synthetic images (float32), BLAS threads: {os.environ['OPENBLAS_NUM_THREADS']}")
+          f"{count:,} synthetic images (float32)\nBLAS threads: hand-written code 1, compiled mode the "
+          f"library's choice ({autodiff.compiled.blas.THREADS}); outside them {blas_threads()}")
     for batch_size in (10, 100):
         run(images, targets, batch_size, args.seed, args.value_batches)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux

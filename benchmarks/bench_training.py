@@ -16,33 +16,29 @@ data (uniform pixels, random one-hot targets).  In one process:
 3. all tracing in a run like ``examples/mnist.py --epochs 1``: ``fit`` (with
    a forward pass for metrics) then ``predict`` on 10,000 test images.
 
-BLAS runs single-threaded (set before NumPy loads).
+BLAS threads are the library's own choice (autodiff/compiled/blas.py), nothing
+pinned through the environment.
 
     python benchmarks/bench_training.py [--quick] [--images 50000] [--rounds 3]
 """
 
 from __future__ import annotations
 
-import os
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
-
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import autodiff  # noqa: E402
-import nn  # noqa: E402
-from autodiff.compiled import compile_composed  # noqa: E402
+import autodiff
+import nn
+from autodiff.compiled import compile_composed
 
 BATCH = 10
 LR = 3.0
@@ -132,7 +128,7 @@ def main() -> None:
     images, targets = synthetic(count, args.seed)
     test = synthetic(10_000, args.seed + 1)[0]
     print(f"784-30-10 sigmoid nn.MLP, quadratic cost, SGD lr {LR}, batch {BATCH}, {count:,} images, "
-          f"BLAS threads: {os.environ['OPENBLAS_NUM_THREADS']}")
+          f"BLAS threads: the library's choice ({autodiff.compiled.blas.THREADS})")
 
     seconds = compile_seconds(model(args.seed), images, targets, max(rounds, 3))
     print(f"\ncompiling the loss as nn.fit does (compile_composed: 1 trace + 3 checks, the loss's and "

@@ -36,7 +36,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from autodiff.files import replaced_atomically, sweep_stale
+from autodiff.files import NotRegularFileError, open_regular, replaced_atomically, sweep_stale
 
 #: The archive entry that holds the JSON text of ``metadata``.
 METADATA = "__metadata__"
@@ -72,6 +72,11 @@ def save(model: Any, path: str | os.PathLike[str], metadata: dict[str, Any] | No
             raise ValueError(f"save {path}: metadata must be JSON with finite numbers ({error})") from None
     if optimizer is not None:
         state.update({OPTIMIZER + key: value for key, value in optimizer.state_dict().items()})
+    for key, (what, limit) in TEXT_ENTRIES.items():  # never write a file load would refuse
+        if key in state and len(str(state[key])) > limit:
+            raise ValueError(f"save {path}: {what} holds {len(str(state[key]))} characters, more than the "
+                             f"{limit} nn.load reads; nothing was written (store less, e.g. fewer epochs "
+                             "of history, or a shorter class name)")
     sweep_stale(path)
     with replaced_atomically(path) as file:
         np.savez(file, **state)
@@ -92,8 +97,11 @@ def load(model: Any, path: str | os.PathLike[str], optimizer: Any = None) -> dic
     with _archive(path) as archive:
         members = _members(archive, path)
         _check_names(model, shapes, members, path, optimizer is not None)
+        if optimizer is None:  # not even read: its entries cost nothing
+            members = {key: info for key, info in members.items() if not key.startswith(OPTIMIZER)}
+        expected = {**shapes, **_optimizer_shapes(members, optimizer, path)}
         try:
-            state = {key: _read(archive, info, _expected(key, shapes), path) for key, info in members.items()}
+            state = {key: _read(archive, info, expected.get(key), path) for key, info in members.items()}
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
             raise ValueError(f"{path}: damaged archive ({type(error).__name__}: {error})") from None
     metadata = _metadata(state.pop(METADATA, None), path)  # read before anything changes
@@ -108,14 +116,17 @@ def load(model: Any, path: str | os.PathLike[str], optimizer: Any = None) -> dic
 @contextmanager
 def _archive(path: str) -> Any:
     try:
-        archive = zipfile.ZipFile(path)
-    except FileNotFoundError:
-        raise
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
-        raise ValueError(f"{path}: not a parameter file written by nn.save ({_what_it_is(path, error)})") \
-            from None
-    with archive:
-        yield archive
+        file = open_regular(path)  # a FIFO or a device is refused at once, never read or waited on
+    except NotRegularFileError as error:
+        raise ValueError(str(error)) from None
+    with file:
+        try:
+            archive = zipfile.ZipFile(file)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+            raise ValueError(f"{path}: not a parameter file written by nn.save "
+                             f"({_what_it_is(path, error)})") from None
+        with archive:
+            yield archive
 
 
 def _what_it_is(path: str, error: Exception) -> str:
@@ -162,9 +173,21 @@ def _names(names: list[str]) -> str:
     return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
-def _expected(key: str, shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...] | None:
-    """The shape an entry must have (None: any one-dimensional shape, checked by its reader)."""
-    return None if key.startswith(OPTIMIZER) or key == METADATA else shapes[key]
+def _optimizer_shapes(members: dict[str, Any], optimizer: Any, path: str) -> dict[str, tuple[int, ...]]:
+    """The shape of each optimizer entry, known before it is read: a step count, a number per parameter."""
+    if optimizer is None:
+        return {}
+    shapes: dict[str, tuple[int, ...]] = {}
+    for key in members:
+        if key in TEXT_ENTRIES or not key.startswith(OPTIMIZER):
+            continue
+        if key == OPTIMIZER + "steps":
+            shapes[key] = ()
+        elif key.startswith(OPTIMIZER + "buffer."):
+            shapes[key] = (len(optimizer.params),)
+        else:
+            raise ValueError(f"{path}: entry {key!r} is not one nn.save writes for an optimizer")
+    return shapes
 
 
 def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[int, ...] | None, path: str) -> Any:

@@ -50,7 +50,21 @@ def fire_at(function, before):
         return result
     return wrapped
 
-if fault["where"] == "fsync":  # the checkpoint's bytes are written, not yet synced or renamed
+if fault["where"] == "write":  # in the middle of the n-th checkpoint's bytes: its first arrays written
+    import numpy.lib.format, nn.serialize
+    arrays, write_array, save = [0], numpy.lib.format.write_array, nn.serialize.save
+    def counting_save(*args, **kwargs):
+        calls[0] += 1
+        arrays[0] = 0
+        return save(*args, **kwargs)
+    def writing(*args, **kwargs):
+        arrays[0] += 1
+        if calls[0] == fault["n"] and arrays[0] == 3:
+            os.kill(os.getpid(), fault["signal"])
+        return write_array(*args, **kwargs)
+    nn.save = nn.serialize.save = counting_save
+    numpy.lib.format.write_array = writing
+elif fault["where"] == "fsync":  # the checkpoint's bytes are written, not yet synced or renamed
     os.fsync = fire_at(os.fsync, before=True)
 elif fault["where"] == "renamed":  # just after the rename that completes the checkpoint
     os.replace = fire_at(os.replace, before=False)
@@ -123,7 +137,8 @@ def interrupted_run(data_dir: Path, folder: Path, optimizer: str, signum: int, w
 
 def checkpointed_epochs(signum: int, where: str, n: int) -> int:
     """How many epochs the checkpoint must hold after the fault."""
-    if where == "fsync":  # n-th save: kill -9 leaves the old one, SIGTERM lets the new one complete
+    # n-th save: kill -9 leaves the old one, SIGTERM lets the new one complete
+    if where in ("fsync", "write"):
         return n - 1 if signum == signal.SIGKILL else n
     if where == "renamed":
         return n
@@ -134,6 +149,8 @@ def checkpointed_epochs(signum: int, where: str, n: int) -> int:
 rng = np.random.default_rng(2024)
 RANDOM_STEPS = [int(s) for s in rng.integers(1, EPOCHS * STEPS_PER_EPOCH, size=2)]
 FAULTS = [
+    ("sgd", signal.SIGKILL, "write", 2),
+    ("adam", signal.SIGKILL, "write", 1),
     ("sgd", signal.SIGKILL, "fsync", 2),
     ("sgd", signal.SIGTERM, "fsync", 2),
     ("sgd", signal.SIGKILL, "renamed", 1),
@@ -153,7 +170,7 @@ def test_an_interrupted_run_leaves_a_complete_checkpoint_and_resumes_exactly(
     check_the_outcome(result, signum, where, n, expected)
     check_the_checkpoint(tmp_path / "ck.npz", reference[optimizer], expected)
     stale = [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
-    assert len(stale) == (1 if signum == signal.SIGKILL and where == "fsync" else 0)
+    assert len(stale) == (1 if signum == signal.SIGKILL and where in ("fsync", "write") else 0)
 
     resumed = example().main([*arguments(data_dir, tmp_path / "ck.npz", optimizer),
                               *(["--resume"] if expected else [])])

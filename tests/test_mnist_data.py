@@ -15,6 +15,7 @@ import os
 import pickle
 import sys
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -600,3 +601,61 @@ def test_fetch_refuses_a_meaningless_timeout(tmp_path: Path, timeout) -> None:
     with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
         fetch(tmp_path, sources=[], timeout=timeout)
     assert list(tmp_path.iterdir()) == []  # nothing was created
+
+
+class HugeArray:
+    """Pickles as a call of numpy.ndarray itself: a few bytes that would allocate gigabytes."""
+
+    def __init__(self, shape: tuple, dtype: str) -> None:
+        self.shape, self.dtype = shape, dtype
+
+    def __reduce__(self):
+        return (np.ndarray, (self.shape, np.dtype(self.dtype)))
+
+
+@pytest.mark.parametrize("count", [3_000_000, 60_001])
+def test_a_tiny_pickle_cannot_make_a_huge_data_set(tmp_path: Path, count: int) -> None:
+    pair = (HugeArray((count, 784), "f4"), HugeArray((count,), "i8"))
+    path = write(tmp_path / "mnist.pkl", pickle_bytes((pair, pair, pair), protocol=2))
+    assert path.stat().st_size < 400
+    with pytest.raises(DataFileError, match="more than the") as caught:
+        read_pickle(path)
+    assert str(path) in str(caught.value)
+
+
+def test_a_file_given_as_the_data_folder_is_named(tmp_path: Path) -> None:
+    from nn import mnist
+
+    given = tmp_path / "train-images-idx3-ubyte.gz"
+    given.write_bytes(b"not a folder")
+    with pytest.raises(NotADirectoryError, match=f"{given} is a file, not a folder: give the folder"):
+        mnist.load(given, download=False)
+
+
+class Trickles(Quiet):
+    """Announces the whole file, then sends it a byte at a time."""
+
+    def do_GET(self) -> None:
+        content = PAYLOAD[self.path.rsplit("/", 1)[-1]]
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        try:
+            for byte in content:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.02)
+        except OSError:  # the client gave up
+            pass
+
+
+def test_a_trickling_mirror_is_given_up_after_a_deadline(tmp_path: Path, monkeypatch) -> None:
+    from nn.mnist import sources
+
+    monkeypatch.setattr(sources, "MIN_BYTES_PER_SECOND", 2000)  # 1,100 bytes: 0.55 s plus the timeout
+    start = time.monotonic()
+    expected = "a.bin: TimeoutError: only .* bytes after"
+    with serving(Trickles) as url, pytest.raises(FetchError, match=expected):
+        fetch(tmp_path, sources=[UrlSource(url, FILES)], timeout=1)
+    assert time.monotonic() - start < 15  # the whole file would take 22 s
+    assert leftovers(tmp_path) == []

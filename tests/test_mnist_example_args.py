@@ -55,3 +55,23 @@ def test_a_fifo_as_checkpoint_is_refused_before_training(example, data_dir, tmp_
         example("mnist").main(["--data-dir", str(data_dir), "--no-download", "--checkpoint",
                                str(tmp_path / "ck.npz")])
     assert (tmp_path / "ck.npz").is_fifo()
+
+
+@pytest.mark.parametrize(("argv", "test_size"), [
+    (["--mode", "scalar", "--train-size", "100"], 1000),  # testing costs as much per image as training
+    (["--mode", "scalar", "--train-size", "5000"], 10_000),
+    (["--mode", "scalar"], None),  # all: at most 10,000
+    (["--mode", "scalar", "--train-size", "100", "--test-size", "7"], 7),
+    (["--train-size", "100"], None),  # compiled mode tests on all by default
+])
+def test_scalar_mode_tests_on_ten_times_the_training_images(example, argv, test_size):
+    assert example("mnist").parse_args(argv).test_size == test_size
+
+
+def test_an_overflowing_learning_rate_is_a_message_not_a_traceback(example, data_dir, capsys):  # noqa: F811
+    with pytest.raises(SystemExit) as stop:
+        example("mnist").main(["--data-dir", str(data_dir), "--no-download", "--train-size", "100",
+                               "--test-size", "10", "--epochs", "1", "--lr", "1e308", "--optimizer", "adam",
+                               "--checkpoint", ""])
+    message = str(stop.value.code)
+    assert "--lr 1e+308" in message and "not finite" in message and "smaller --lr" in message

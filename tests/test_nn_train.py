@@ -303,6 +303,15 @@ def test_progress_counts_every_step_of_a_long_epoch(capsys):
     assert "400/400" in err and "loss=" in err
 
 
+def test_scalar_predict_shows_a_bar_counting_every_sample(capsys):
+    model = line()
+    outputs = predict(model, np.tile(INPUTS, (50, 1)), progress=True)
+    err = capsys.readouterr().err
+    assert "predicting" in err and "250/250" in err and len(outputs) == 250
+    predict(model, INPUTS)  # progress=None: only on a terminal
+    assert capsys.readouterr().err == ""
+
+
 # -- errors ------------------------------------------------------------------------------------------
 
 

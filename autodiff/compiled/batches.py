@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import GraphError
+from .blas import limits_blas
 
 if TYPE_CHECKING:
     from .program import Program
@@ -43,6 +44,7 @@ class Batches:
         """How many samples the data sets hold."""
         return len(self._data[0])
 
+    @limits_blas
     def value_and_grad(self, rows: Any, params: np.ndarray | None = None,
                        out: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """:meth:`Program.value_and_grad` on the samples ``rows`` (an array of row indices) of the data."""

@@ -23,6 +23,7 @@ from ..backward import add_into_grads
 from ..errors import DomainError, GraphError, NonFiniteError
 from ..naming import describe
 from ..value import Value
+from .blas import limits_blas
 from .codegen import Kernel, generate
 from .plan import Apply, Dense, Plan, format_plan, outside_pow_domain, rows_of
 from .tracing import _HELP, Graph, TraceError, trace_values
@@ -126,6 +127,7 @@ class Program:
         for p, x in zip(self.params, theta.tolist()):
             p.data = x
 
+    @limits_blas
     def loss_and_grad(self, *batch: Any, reduction: str = "mean") -> float:
         """The batch loss; adds its gradient into each parameter's ``.grad``.
 
@@ -140,6 +142,7 @@ class Program:
 
     # -- arrays only -----------------------------------------------------------
 
+    @limits_blas
     def forward(self, *batch: Any, params: np.ndarray | None = None, chunk: int = 2048) -> np.ndarray:
         """The function's outputs for every sample: shape (B,) for one Value, (B, k) for a list of k.
 
@@ -158,6 +161,7 @@ class Program:
         out = np.concatenate(parts)
         return out[:, 0] if self.scalar else out
 
+    @limits_blas
     def value_and_grad(self, *batch: Any, params: np.ndarray | None = None, reduction: str = "mean",
                        out: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """The batch loss and its gradient by ``theta`` (a new vector ordered as :attr:`params`).

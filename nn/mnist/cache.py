@@ -91,8 +91,15 @@ def data_cache_dir(folder: str) -> Path:
 
 
 def resolve(cache_dir: str | Path | None) -> Path:
-    """``cache_dir`` as a path, or the default cache directory when it is None."""
-    return default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
+    """``cache_dir`` as a path, or the default cache directory when it is None.
+
+    A path that exists and is not a folder is refused, naming it.
+    """
+    directory = default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(f"{directory} is a file, not a folder: give the folder that holds (or "
+                                 f"will hold) the MNIST files, e.g. {directory.parent}")
+    return directory
 
 
 def file_digest(path: Path, algorithm: str) -> str:

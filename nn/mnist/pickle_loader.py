@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataFileError, UnsafePickleError
-from .idx import PIXELS, read_bytes
+from .idx import MAX_SAMPLES, PIXELS, read_bytes
 
 PARTS = ("training set", "validation set", "test set")
 #: The most bytes a decompressed ``mnist.pkl`` may hold.  Its arrays take 220,080,000
@@ -38,6 +38,29 @@ def _numpy_global(module: str, name: str) -> object | None:
     return None
 
 
+#: The largest array a pickle may make: MAX_SAMPLES images as float64 (Nielsen's are float32).
+MAX_ARRAY_BYTES = MAX_SAMPLES * PIXELS * 8
+
+
+class _BoundedArray(np.ndarray):
+    """``numpy.ndarray`` as a data file may call it: an array of at most MAX_ARRAY_BYTES.
+
+    A pickle can call the class itself with any shape, and a few bytes would
+    then allocate gigabytes (of zeros, which pass every range check).
+    """
+
+    def __new__(cls, shape: object = (0,), dtype: object = float, *args: object,
+                **kwargs: object) -> np.ndarray:
+        try:
+            size = int(np.prod(shape, dtype=object)) * np.dtype(dtype).itemsize  # type: ignore[call-overload]
+        except (TypeError, ValueError) as error:
+            raise pickle.UnpicklingError(f"ndarray({shape!r}, {dtype!r}): {error}") from None
+        if size > MAX_ARRAY_BYTES:
+            raise pickle.UnpicklingError(f"an array of shape {shape!r} would take {size} bytes, more than "
+                                         f"the {MAX_ARRAY_BYTES} of {MAX_SAMPLES} images")
+        return super().__new__(cls, shape, dtype, *args, **kwargs)  # type: ignore[call-overload]
+
+
 def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
     """``_codecs.encode`` as Python 3 pickles of protocol 2 use it for bytes, and only that."""
     if not isinstance(text, str) or encoding != "latin1":
@@ -54,7 +77,7 @@ def _allowed_globals() -> dict[tuple[str, str], object]:
                for (module, name), function in numpy_functions.items() if function is not None
                for package in ("numpy.core", "numpy._core")}
     return allowed | {
-        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "ndarray"): _BoundedArray,
         ("numpy", "dtype"): np.dtype,
         # Protocol 2 has no bytes type: Python 3 writes array data as _codecs.encode(str, "latin1").
         ("_codecs", "encode"): _latin1_encode,
@@ -101,6 +124,7 @@ def _check_pair(pair: object, part: str, name: object) -> tuple[np.ndarray, np.n
     if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
         raise DataFileError(name, f"the {part} should be a pair (images, labels), found {_describe(pair)}")
     images, labels = pair
+    images, labels = (np.asarray(a) if isinstance(a, np.ndarray) else a for a in (images, labels))
     if not (isinstance(images, np.ndarray) and images.ndim == 2 and images.shape[1] == PIXELS
             and images.dtype.kind == "f"):
         raise DataFileError(name, f"the {part} images should be a float array of shape (N, {PIXELS}), "
@@ -108,6 +132,9 @@ def _check_pair(pair: object, part: str, name: object) -> tuple[np.ndarray, np.n
     if not (isinstance(labels, np.ndarray) and labels.ndim == 1 and labels.dtype.kind in "iu"):
         raise DataFileError(name, f"the {part} labels should be an integer array of shape (N,), "
                                   f"found {_describe(labels)}")
+    if len(images) > MAX_SAMPLES:
+        raise DataFileError(name, f"the {part} has {len(images)} images, more than the {MAX_SAMPLES} "
+                                  "of any MNIST set: it is not the data file it is named after")
     if len(images) != len(labels):
         raise DataFileError(name, f"the {part} has {len(images)} images but {len(labels)} labels")
     if not np.all((images >= 0) & (images <= 1)):  # also catches NaN

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from tqdm import tqdm
 
 CHUNK = 1 << 16
+#: The slowest average a download may keep: each file gets ``timeout`` plus its size at this rate,
+#: then it is given up (a server trickling 2 bytes a second would otherwise never end).
+MIN_BYTES_PER_SECOND = 16 << 10
 
 
 class Source(Protocol):
@@ -66,6 +70,8 @@ class UrlSource:
         import urllib.request  # noqa: PLC0415 - see _progress
 
         url = self.base_url.rstrip("/") + "/" + file.name
+        allowed = timeout + file.limit / MIN_BYTES_PER_SECOND
+        deadline = time.monotonic() + allowed
         with urllib.request.urlopen(url, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             total = int(length) if length else None
@@ -74,10 +80,14 @@ class UrlSource:
                               "published file; not downloading it")
             received = 0
             with _progress(total, file.name) as bar:
-                for chunk in iter(lambda: response.read(CHUNK), b""):
+                # read1: whatever has arrived (a read of CHUNK bytes would wait for all of them)
+                for chunk in iter(lambda: response.read1(CHUNK), b""):
                     out.write(chunk)
                     received += len(chunk)
                     bar.update(len(chunk))
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"only {received} bytes after {allowed:.0f} s: slower than "
+                                           f"{MIN_BYTES_PER_SECOND} bytes/s on average, given up")
         if total is not None and received != total:
             # urllib ends a body cut short without an error; say so rather than leave it to the checksum.
             raise ConnectionError(f"connection closed after {received} of {total} bytes")

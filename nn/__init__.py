@@ -11,7 +11,7 @@
 True
 """
 
-from . import datasets, init, losses, modes, optim, train
+from . import datasets, gradient_flow, init, losses, modes, optim, train
 from .losses import (
     accuracy,
     binary_cross_entropy,
@@ -46,6 +46,7 @@ __all__ = [
     "cross_entropy",
     "datasets",
     "fit",
+    "gradient_flow",
     "init",
     "load",
     "log_softmax",

@@ -16,6 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import graphviz
 
@@ -29,11 +30,23 @@ from .stepping import steps
 from .value import Value
 
 USAGE_ERROR = 2
+DASH_HINT = ('an expression that starts with "-" is read as an option: put it '
+             'after --, e.g. python -m autodiff draw -- "-x*y" x=2 y=3')
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, plus a hint when an expression starting with "-" was taken for an option."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        if "unrecognized arguments: -" in message or "required: expression" in message:
+            message += f"\n  ({DASH_HINT})"
+        super().error(message)
 
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m autodiff``."""
-    top = argparse.ArgumentParser(prog="python -m autodiff", description="Draw, step and explain gradients.")
+    top = _Parser(prog="python -m autodiff", description="Draw, step and explain gradients.",
+                  epilog=DASH_HINT[0].upper() + DASH_HINT[1:] + ".")
     commands = top.add_subparsers(dest="command", required=True)
     functions_text = f"Functions: {', '.join(sorted(functions()))}. Operators: + - * / ** % and unary -."
     sub = commands.add_parser(

@@ -161,6 +161,7 @@ def draw_with(look: Look, root: Any, *, params: Iterable[Any] | None = None, ran
     """:func:`draw` with a :class:`Look` of your own (the other options as there)."""
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
+    check_max_nodes(max_nodes)
     plan = _plan(root, params, between, collapse, group)
     if plan.size > max_nodes:
         raise TooBigToDraw(
@@ -170,6 +171,13 @@ def draw_with(look: Look, root: Any, *, params: Iterable[Any] | None = None, ran
             "or raise max_nodes.", plan.size, max_nodes,
         )
     return _render(plan, look, rankdir, cluster, legend)
+
+
+def check_max_nodes(max_nodes: Any) -> None:
+    """Refuse a ``max_nodes`` that is not a whole number >= 1, before any work."""
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise TypeError(f"max_nodes is the most nodes to draw: a whole number >= 1, not {max_nodes!r} "
+                        f"({type(max_nodes).__name__})")
 
 
 def save(graph: graphviz.Digraph, path: str | os.PathLike[str]) -> Path:

@@ -215,10 +215,17 @@ def partial_formula(node: Any, index: int, names: dict[int, str]) -> str:
     constants by their numbers, then constant parts are folded:
     ``y * x**(y-1)`` for ``d ** 2`` becomes ``2 * d``.
     """
-    op = node.primitive
+    op, parents = node.primitive, node.parents
     tree = parse_expression(op.formula(index))
-    symbols = {op.input_name(i): p for i, p in enumerate(node.parents)}
-    symbols["out"] = node
+    # Only the names the formula uses: a sum of 8,000 inputs would otherwise map 8,000 names per edge.
+    position = {op.input_name(i): i for i in range(len(parents))} if op.arity is not None else {}
+    symbols = {}
+    for used in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}:
+        i = position.get(used, int(used[1:]) if op.arity is None and used[1:].isdigit() else None)
+        if used == "out":
+            symbols[used] = node
+        elif i is not None and i < len(parents) and op.input_name(i) == used:
+            symbols[used] = parents[i]
     body = _Fold(symbols, names).visit(tree).body
     if isinstance(body, ast.Name) and body.id.startswith("("):
         return body.id[1:-1]  # a lone name needs no brackets of its own

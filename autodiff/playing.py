@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from . import picture
-from .drawing import Grouping, TooBigToDraw, _plan, _roles_drawn
+from .drawing import Grouping, TooBigToDraw, _plan, _roles_drawn, check_max_nodes
 from .errors import GraphError
 from .files import replaced_atomically
 from .naming import number, title
@@ -110,6 +110,7 @@ def play(
         raise GraphError(f"play() needs a Value or a Stepper, not {type(root).__name__}")
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
+    check_max_nodes(max_nodes)
     plan = _plan(root, params, between, collapse, group)
     if plan.size > max_nodes:
         raise TooBigToDraw(

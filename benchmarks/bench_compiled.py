@@ -17,10 +17,11 @@ depend on the digits.  In one process, from the same initial weights:
    SGD over Values does p.data -= eta * p.grad): timed on a few hundred
    mini-batches and extrapolated to the epoch, labelled so.
 
-Threads: the hand-written methods run with BLAS limited to one thread
-(threadpoolctl, around each of their turns), the single-threaded baseline;
-compiled mode runs with the library's own choice (autodiff/compiled/blas.py),
-nothing pinned through the environment.  Peak memory is the process's peak
+Threads: nothing is pinned through the environment.  The whole comparison
+runs inside one ``autodiff.compiled.blas.limited()``, the library's own choice
+of one BLAS thread as ``nn.fit`` takes it once per call, so the hand-written
+methods are the single-threaded baseline and nobody pays for changing the
+setting between turns (on a busy machine that cost more than the steps).  Peak memory is the process's peak
 resident set size for the whole run.
 
     python benchmarks/bench_compiled.py [--quick] [--images 50000] [--seed 0]
@@ -34,7 +35,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -162,9 +162,7 @@ def max_difference(a: Weights, b: Weights) -> float:
     return max(float(np.max(np.abs(x - y))) for pa, pb in zip(a, b) for x, y in zip(pa, pb))
 
 
-#: The hand-written baselines run on one BLAS thread, set around each of their turns.
 CONTROLLER = ThreadpoolController()
-HAND_WRITTEN = ("loop", "vectorised")
 
 
 def blas_threads() -> str:
@@ -173,25 +171,15 @@ def blas_threads() -> str:
 
 
 def interleaved(steps: dict[str, Callable[[np.ndarray], None]], order: list[np.ndarray],
-                segment: int = 25, turns: dict[str, Callable[[], Any]] | None = None) -> dict[str, float]:
+                segment: int = 25) -> dict[str, float]:
     """Seconds per method for the whole epoch, the methods taking turns every ``segment`` mini-batches.
 
     Taking turns spreads the load of a shared machine evenly over the methods.
-    Methods named in HAND_WRITTEN run with one BLAS thread; the others with
-    whatever the library chooses, once per turn as ``nn.fit`` does once per call.
-    ``turns`` may give a method what to enter around each of its turns instead.
     """
     seconds = dict.fromkeys(steps, 0.0)
     for k in range(0, len(order), segment):
         for name, step in steps.items():
-            if turns and name in turns:
-                limit = turns[name]()
-            elif name in HAND_WRITTEN:
-                limit = CONTROLLER.limit(limits=1, user_api="blas")
-            else:
-                limit = blas.limited()
-            with limit:
-                seconds[name] += epoch(step, order[k:k + segment])
+            seconds[name] += epoch(step, order[k:k + segment])
     return seconds
 
 
@@ -260,10 +248,11 @@ def main() -> None:
     count = 5_000 if args.quick else args.images
     images, targets = synthetic_mnist(count, args.seed)
     print(f"MNIST-shaped epoch: {SIZES[0]}-{SIZES[1]}-{SIZES[2]} sigmoid net, quadratic cost, SGD eta {ETA}, "
-          f"{count:,} synthetic images (float32)\nBLAS threads: hand-written code 1, compiled mode the "
-          f"library's choice ({autodiff.compiled.blas.THREADS}); outside them {blas_threads()}")
-    for batch_size in (10, 100):
-        run(images, targets, batch_size, args.seed, args.value_batches)
+          f"{count:,} synthetic images (float32)\nBLAS threads: the library's choice for the whole run "
+          f"({autodiff.compiled.blas.THREADS}, hand-written code included); outside it {blas_threads()}")
+    with blas.limited():
+        for batch_size in (10, 100):
+            run(images, targets, batch_size, args.seed, args.value_batches)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
     print(f"\npeak memory of the whole run (max resident set size): {peak:.0f} MiB")
 

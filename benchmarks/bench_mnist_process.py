@@ -6,7 +6,8 @@ The baseline is benchmarks/mnist_numpy.py (NumPy only, vectorised backprop).
 Without ``--data-dir``, MNIST-shaped IDX files with random pixels are written
 to a temporary directory (60,000 training and 10,000 test images; speed does
 not depend on the digits).  The two take turns, each run in a fresh process
-with BLAS on one thread, after one unmeasured run that writes Python's
+with BLAS on one thread (the library's own choice; the baseline limits itself,
+nothing is pinned through the environment), after one unmeasured run that writes Python's
 bytecode caches (as any second run on a user's machine has them); the ratio
 is the median of the paired runs, and peak memory is each process's maximum
 resident set size.

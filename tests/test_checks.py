@@ -340,6 +340,22 @@ def test_check_primitive_points_and_errors():
         check_primitive("exp")
 
 
+def test_check_nodes_bounds_its_work_on_a_deep_chain():
+    # Each node's check replays everything downstream of it: budget x depth on a chain.
+    from autodiff.testing import check_nodes
+
+    x = Value(0.3, label="x")
+    y = x
+    for _ in range(3000):
+        y = (y * 0.999).sin()
+    report = check_nodes(y, budget=400, max_work=20_000)
+    skipped = [row for row in report.rows if row.status == "skipped"]
+    checked = [row for row in report.rows if row.status == "ok"]
+    assert report.passed and checked and skipped and len(report.rows) == 400
+    assert "max_work=20000 (raise it, or lower budget)" in skipped[0].reason
+    assert all(row.node.created <= checked[-1].node.created for row in skipped)  # furthest from the root
+
+
 def test_an_array_form_that_fails_or_returns_the_wrong_shape_is_reported_not_raised():
     # Before: an array_forward that raised made check_primitive raise it, unexplained.
     for arrays, error in [(lambda x: 1 / 0, "ZeroDivisionError"), (lambda x: x[:1] ** 3, "RuleError")]:

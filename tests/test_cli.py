@@ -146,3 +146,22 @@ def test_play_writes_the_page(tmp_path, capsys):
 def test_play_refuses_a_bad_expression_like_draw(tmp_path, capsys):
     assert main(["play", "tanh(x*q)", "x=1", "-o", str(tmp_path / "p.html")]) == 2
     assert "unknown name 'q'" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
+
+
+def test_an_expression_starting_with_a_dash_says_to_put_it_after_dashes(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["draw", "-x*2", "x=1"])
+    assert stop.value.code == 2
+    assert 'put it after --, e.g. python -m autodiff draw -- "-x*y"' in capsys.readouterr().err
+    assert main(["draw", "--", "-x*2", "x=1"]) == 0
+    assert "d/dx = -2" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("bad", ["10", 2.5, True, 0, None])
+def test_max_nodes_of_the_wrong_kind_is_named(bad):
+    from autodiff import Value, play
+    from autodiff.drawing import draw
+
+    for view in (draw, play):
+        with pytest.raises(TypeError, match=r"max_nodes is the most nodes to draw: a whole number >= 1"):
+            view(Value(1.0) * 2, max_nodes=bad)

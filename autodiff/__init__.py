@@ -27,6 +27,7 @@ from .errors import (
 )
 from .exercises import Exercise, exercise
 from .explaining import explain
+from .exporting import handout, slides
 from .forward import jvp
 from .functional import grad, value_and_grad
 from .playing import play
@@ -55,6 +56,7 @@ __all__ = [
     "exercise",
     "explain",
     "grad",
+    "handout",
     "jvp",
     "no_grad",
     "play",
@@ -62,6 +64,7 @@ __all__ = [
     "replay",
     "save",
     "scope",
+    "slides",
     "steps",
     "sum",
     "topological_order",

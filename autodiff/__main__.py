@@ -23,6 +23,7 @@ import graphviz
 from .drawing import FORMATS, TooBigToDraw, draw
 from .errors import AutodiffError
 from .explaining import explain
+from .exporting import handout, slides
 from .expression import ExpressionError, evaluate, functions
 from .naming import number
 from .playing import MAX_NODES, play
@@ -68,6 +69,10 @@ def parser() -> argparse.ArgumentParser:
     _drawing_arguments(page, edge_labels=True)
     page.add_argument("-o", "--output", type=Path, default=Path("backprop.html"),
                       help="the page to write (default: backprop.html)")
+    page.add_argument("--slides", type=Path, metavar="FOLDER",
+                      help="also write one 1280x720 PNG per step into FOLDER (through Graphviz)")
+    page.add_argument("--handout", type=Path, metavar="FILE.pdf",
+                      help="also write a PDF handout, a page per step (needs matplotlib)")
     return top
 
 
@@ -122,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except graphviz.ExecutableNotFound:
         print("error: Graphviz's `dot` program is missing (apt-get install graphviz)", file=sys.stderr)
         return 1
+    except ImportError as error:  # the handout's matplotlib
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except OSError as error:
         print(f"error: cannot write {args.output}: {error}", file=sys.stderr)
         return 1
@@ -153,9 +161,17 @@ def _draw(args: argparse.Namespace) -> int:
 
 def _play(args: argparse.Namespace) -> int:
     root, leaves, params = _compute(args)
-    page = play(root, args.output, **_drawing_options(args, leaves, params))
+    options = _drawing_options(args, leaves, params)
+    page = play(root, args.output, **options)
     print(f"{args.expression} = {number(root.data)}; {page.steps} steps")
     print(f"wrote {args.output} (open it in a browser: → next, ← back, space plays)")
+    del options["legend"]  # the slides name roles by shape and colour as the page does, without a legend
+    if args.slides is not None:
+        written = slides(root, args.slides, **options)
+        print(f"wrote {len(written)} slides into {args.slides} ({written[0].name} … {written[-1].name})")
+    if args.handout is not None:
+        handout(root, args.handout, **options)
+        print(f"wrote {args.handout}")
     return 0
 
 

@@ -359,7 +359,7 @@ def _render(plan: _Plan, look: Look, rankdir: str, cluster: bool, legend: bool) 
 
     graph_attr = {"rankdir": rankdir}
     if legend:
-        graph_attr.update(_legend(_roles_drawn(plan)))
+        graph_attr.update(_legend(_roles_drawn(plan), look.partials))
     graph = graphviz.Digraph(
         graph_attr=graph_attr,
         node_attr={"fontname": "Helvetica", "fontsize": "11"},
@@ -390,14 +390,16 @@ def _roles_drawn(plan: _Plan) -> list[str]:
     return [role for role in COLOURS if role in drawn]
 
 
-def _legend(roles: list[str]) -> dict[str, str]:
-    """A row of coloured cells under the graph, one per role drawn.
+def _legend(roles: list[str], partials: bool = False) -> dict[str, str]:
+    """A row of coloured cells under the graph, one per role drawn, and what edge numbers mean.
 
     The colours are written in upper case, unlike the nodes', so that counting
     a role's colour in the DOT source still counts the nodes of that role.
     """
     cells = "".join(f'<TD BGCOLOR="{COLOURS[role].upper()}" BORDER="1">{ROLE_NAMES[role]}</TD>'
                     for role in roles)
+    if partials:  # the same sentence as the page's legend: an edge number is the local partial in every view
+        cells += '<TD BORDER="0">edge numbers: the local partial ∂output/∂input</TD>'
     return {"label": f'<<TABLE BORDER="0" CELLSPACING="4"><TR>{cells}</TR></TABLE>>', "labelloc": "b",
             "labeljust": "l", "fontname": "Helvetica", "fontsize": "9"}
 

@@ -83,6 +83,17 @@ def _width(text: str, bold: bool = False) -> float:
     return ems * FONT * (1.08 if bold else 1.0)
 
 
+@dataclass
+class Arranged:
+    """A plan laid out: its boxes and edges, where they go, and which box shows each value (by id)."""
+
+    boxes: list[Box]
+    edges: list[Edge]
+    laid: Placed
+    shown: dict[int, str]
+    along: bool  # ranks left to right (else top to bottom)
+
+
 def build(plan: _Plan, grad_text: Callable[[Any], str], partials: dict[str, tuple[str, str]],
           edge_labels: bool, cluster: bool, rankdir: str) -> tuple[str, dict[int, str]]:
     """The SVG of a plan and, for every value of the graph, the id of what shows it (its box or module).
@@ -90,6 +101,13 @@ def build(plan: _Plan, grad_text: Callable[[Any], str], partials: dict[str, tupl
     ``grad_text(node)`` is a value's third line; ``partials`` maps an edge id
     to its local partial and formula.
     """
+    arranged = arrange(plan, grad_text, partials, edge_labels, cluster, rankdir)
+    return svg(arranged.boxes, arranged.edges, arranged.laid, cluster, arranged.along), arranged.shown
+
+
+def arrange(plan: _Plan, grad_text: Callable[[Any], str], partials: dict[str, tuple[str, str]],
+            edge_labels: bool, cluster: bool, rankdir: str) -> Arranged:
+    """The boxes and edges of a plan, laid out for a screen (as :func:`build` draws them)."""
     boxes, shown = _boxes(plan, grad_text)
     edges = _edges(plan, partials if edge_labels else {})
     sizes = {box.id: box.size for box in boxes}
@@ -100,7 +118,7 @@ def build(plan: _Plan, grad_text: Callable[[Any], str], partials: dict[str, tupl
                  {b.id: b.scope for b in boxes if cluster})
     if not along:
         laid = _transposed(laid, sizes)
-    return _svg(boxes, edges, laid, cluster, along), shown
+    return Arranged(boxes, edges, laid, shown, along)
 
 
 def _boxes(plan: _Plan, grad_text: Callable[[Any], str]) -> tuple[list[Box], dict[int, str]]:
@@ -178,7 +196,8 @@ def _transposed(laid: Placed, sizes: dict[Hashable, tuple[float, float]]) -> Pla
 MARGIN = 26
 
 
-def _svg(boxes: list[Box], edges: list[Edge], laid: Placed, cluster: bool, along: bool) -> str:
+def svg(boxes: list[Box], edges: list[Edge], laid: Placed, cluster: bool, along: bool) -> str:
+    """The picture as SVG: module frames (with ``cluster``), then edges, then boxes on top."""
     width, height = laid.width + 2 * MARGIN, laid.height + 2 * MARGIN
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{-MARGIN} {-MARGIN} {width:.0f} '
              f'{height:.0f}" font-family="Helvetica, Arial, sans-serif" font-size="{FONT}" role="img">',

@@ -102,19 +102,53 @@ def play(
     ``params`` is given.  Every ``.grad`` is left as it was: the page is made
     by a stepper of its own, stepped to the end and reset.
     """
+    if not isinstance(root, (Stepper, Value)):
+        raise GraphError(f"play() needs a Value or a Stepper, not {type(root).__name__}")
+    walk = walkthrough(root, params=params, edge_labels=edge_labels, rankdir=rankdir, cluster=cluster,
+                       collapse=collapse, between=between, group=group, max_nodes=max_nodes)
+    shape = walk.arranged
+    svg = picture.svg(shape.boxes, shape.edges, shape.laid, cluster, shape.along)
+    keys = picture.legend([role for role in _roles_drawn(walk.plan) if role != "constant"]) if legend else ""
+    text = _html(walk.name, walk.heading, svg, keys, walk.first, walk.frames, walk.start, edge_labels)
+    page = Page(text, walk.name, len(walk.frames))
+    if path is not None:
+        page.save(path)
+    return page
+
+
+@dataclass
+class Walkthrough:
+    """A backward pass made ready to replay in a view: the graph laid out and what every step did.
+
+    ``first`` holds each drawn value's gradient before the first step (by box
+    id), ``frames`` one dict per step (its record, its box or module, the
+    gradients it changed, what flowed along its drawn edges, its chain-rule
+    lines), ``start`` the step a view opens at.
+    """
+
+    plan: Any
+    arranged: picture.Arranged
+    first: dict[str, str]
+    frames: list[dict[str, Any]]
+    name: str
+    heading: str
+    start: int
+
+
+def walkthrough(root: Any, *, params: Iterable[Any] | None = None, edge_labels: bool = True,
+                rankdir: str = "LR", cluster: bool = False, collapse: bool | int = False, between: Any = None,
+                group: Grouping | None = None, max_nodes: int = MAX_NODES) -> Walkthrough:
+    """The pass of ``root`` (a Value or a Stepper) for :func:`play` and the slides; options as there."""
+    start = 0
     if isinstance(root, Stepper):
         start, params, root = len(root.records), params if params is not None else root.params, root.root
-    elif isinstance(root, Value):
-        start = 0
-    else:
-        raise GraphError(f"play() needs a Value or a Stepper, not {type(root).__name__}")
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
     check_max_nodes(max_nodes)
     plan = _plan(root, params, between, collapse, group)
     if plan.size > max_nodes:
         raise TooBigToDraw(
-            f"this page would draw {plan.size} nodes (max_nodes={max_nodes}); it would be unreadable "
+            f"this picture would draw {plan.size} nodes (max_nodes={max_nodes}); it would be unreadable "
             "on a screen. Use collapse=True (one box per module), between=<a leaf or its label> (only "
             "the paths from that leaf to the root), or raise max_nodes.", plan.size, max_nodes,
         )
@@ -124,21 +158,16 @@ def play(
     frames = _frames(stepper, ids)
     widest = _widest(first, frames)
     partials = {edge: (text, formula) for frame in frames for edge, text, formula in frame.pop("partials")}
-    svg, shown = picture.build(plan, lambda node: f"grad {widest[ids[id(node)]]}", partials,
+    arranged = picture.arrange(plan, lambda node: f"grad {widest[ids[id(node)]]}", partials,
                                edge_labels, cluster, rankdir)
-    drawn_edges = set(re.findall(r'<g class="edge" id="(e\d+_\d+)"', svg))
+    shown = arranged.shown
+    drawn_edges = {edge.id for edge in arranged.edges if edge.id is not None}
     for frame in frames:
         frame["node"] = shown.get(id(frame.pop("value")))  # its box, or the module it is folded into
         frame["grads"] = [g for g in frame["grads"] if g[0] in first and _drawn(g[0], shown, plan)]
         frame["edges"] = [e for e in frame["edges"] if e[0] in drawn_edges]
-    name = stepper.names[id(root)]
-    keys = picture.legend([role for role in _roles_drawn(plan) if role != "constant"]) if legend else ""
     first = {node_id: grad for node_id, grad in first.items() if _drawn(node_id, shown, plan)}
-    text = _html(name, title(plan.order), svg, keys, first, frames, start, edge_labels)
-    page = Page(text, name, len(frames))
-    if path is not None:
-        page.save(path)
-    return page
+    return Walkthrough(plan, arranged, first, frames, stepper.names[id(root)], title(plan.order), start)
 
 
 def _drawn(node_id: str, shown: dict[int, str], plan: Any) -> bool:

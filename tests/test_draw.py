@@ -241,3 +241,9 @@ def test_too_big_says_how_big():
         draw(loss, max_nodes=20)
     assert caught.value.max_nodes == 20 and caught.value.size == len(svg_nodes(draw(loss)))
     assert isinstance(caught.value, GraphError)
+
+
+def test_the_legend_says_edge_numbers_are_local_partials_when_edges_carry_them():
+    o, *_ = neuron()
+    assert "edge numbers: the local partial" in draw(o, edge_labels=True).source
+    assert "edge numbers" not in draw(o).source

@@ -1,0 +1,67 @@
+"""Slides (one 1280x720 PNG per step, through Graphviz) and the PDF handout (matplotlib's PdfPages)."""
+
+from __future__ import annotations
+
+import struct
+import sys
+
+import pytest
+from helpers import labelled_chain, labelled_neuron
+
+import autodiff
+from autodiff import topological_order
+from autodiff.__main__ import main
+from autodiff.exporting import slide_source
+from autodiff.stepping import steps
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_one_slide_per_step_each_1280x720_and_every_grad_left_as_it_was(tmp_path):
+    cost = labelled_chain()
+    paths = autodiff.slides(cost, tmp_path / "slides")
+    assert [p.name for p in paths] == [f"step_{k:02d}.png" for k in range(19)]  # the start and 18 steps
+    assert {png_size(p.read_bytes()) for p in paths} == {(1280, 720)}
+    assert len({p.read_bytes() for p in paths}) == 19  # every step looks different
+    assert all(node.grad == 0.0 for node in topological_order(cost))
+
+
+def test_a_slide_shows_the_step_as_the_page_does():
+    cost = labelled_chain()
+    stepper = steps(cost)
+    record = stepper.run()[3]  # step 4: z3
+    source = slide_source(cost, 4)
+    position = {id(node): k for k, node in enumerate(topological_order(cost))}
+    current = f'"n{position[id(record.node)]}" ['
+    assert 'penwidth="5"' in source.split(current)[1].split("\n")[0]  # the current node's thick frame
+    for c in record.contributions:  # its edges: the local partial and, under it, what flowed
+        assert f"{autodiff.naming.number(c.partial)}\\n" in source
+    assert "step 4 of 18" in source and "∂C/∂b3 += ∂z3/∂b3 × ∂C/∂z3" in source
+
+
+def test_the_handout_has_a_page_per_step(tmp_path):
+    pytest.importorskip("matplotlib")
+    o, *_ = labelled_neuron()
+    path = autodiff.handout(o, tmp_path / "handout.pdf")
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF") and data.count(b"/Type /Page\n") + data.count(b"/Type /Page ") == 7
+
+
+def test_without_matplotlib_the_handout_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r'pip install "scalar-autodiff\[plot\]"'):
+        autodiff.handout(labelled_chain(), tmp_path / "handout.pdf")
+    assert not (tmp_path / "handout.pdf").exists()
+
+
+def test_the_command_line_writes_slides_and_a_handout(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    argv = ["play", "tanh(x*w + b)", "x=2", "w=-3", "b=6.88", "-o", str(tmp_path / "p.html"),
+            "--slides", str(tmp_path / "slides"), "--handout", str(tmp_path / "h.pdf"), "--collapse"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "wrote 7 slides" in out and (tmp_path / "h.pdf").exists()
+    assert png_size((tmp_path / "slides" / "step_06.png").read_bytes()) == (1280, 720)

@@ -131,6 +131,7 @@ def fit(
     mode: str = "scalar",
     start_epoch: int | None = None,
     history: History | None = None,
+    order: Callable[[int], Any] | None = None,
 ) -> History:
     """Train ``model`` on ``inputs`` and ``targets``; return the :class:`History`.
 
@@ -145,6 +146,10 @@ def fit(
       same run, and a run resumed at ``start_epoch`` shuffles as the
       uninterrupted run would have.
       A full batch is never shuffled (its order would only change round-off).
+    - ``order``: ``order(epoch)`` gives the order of the samples for that epoch,
+      a permutation of ``range(samples)``, instead of the shuffle: to follow
+      another program's order exactly (Nielsen's ``random.shuffle``, say).
+      Anything but a permutation raises ValueError naming the epoch.
     - ``reduction``: ``"mean"`` or ``"sum"`` of the per-sample losses in a batch.
     - ``metrics``: ``{name: f(outputs, targets)}`` evaluated each epoch on the
       outputs of that epoch's forward passes, in sample order.
@@ -191,7 +196,7 @@ def fit(
         start_epoch = history.epochs[-1].epoch + 1 if history.epochs else 1
     if not is_whole(start_epoch, 1):
         raise ValueError(f"fit: start_epoch must be a whole number >= 1, got {start_epoch!r}")
-    order = np.arange(count)
+    sequence = np.arange(count)  # the order of this epoch's samples
     history.mode = mode
     if show:
         print(f"nn.fit: {mode} mode, {count} samples, batch {size}, {epochs} epochs", file=sys.stderr)
@@ -201,10 +206,13 @@ def fit(
     with _ctrl_c() as interrupt, _progress_bar(show, epochs * per_epoch) as bar, _synced(steps), \
             blas.limited():  # one BLAS thread for the whole run, evaluate included (compiled/blas.py)
         for number in range(start_epoch, start_epoch + epochs):
-            if shuffle and size < count:
-                order = np.random.default_rng([seed, number]).permutation(count)
+            if order is not None:
+                sequence = _permutation(order(number), count, number)
+            elif shuffle and size < count:
+                sequence = np.random.default_rng([seed, number]).permutation(count)
             bar.set_description(f"epoch {number}/{start_epoch + epochs - 1}", refresh=False)
-            record, seen, outputs = _epoch(number, steps, len(rows), order, size, reduction, interrupt, bar)
+            record, seen, outputs = _epoch(number, steps, len(rows), sequence, size, reduction, interrupt,
+                                           bar)
             steps.sync()
             if record.steps == 0:
                 break  # interrupted before any step of this epoch finished
@@ -222,6 +230,17 @@ def fit(
         history.interrupted = True
         _note_interrupt(history)
     return history
+
+
+def _permutation(given: Any, count: int, epoch: int) -> np.ndarray:
+    """``given`` as an index array if it is a permutation of range(count), else a ValueError."""
+    sequence = np.asarray(given)
+    fits = sequence.shape == (count,) and sequence.dtype.kind in "iu"
+    if not (fits and np.array_equal(np.sort(sequence), np.arange(count))):
+        shown = repr(given) if sequence.shape == (count,) else f"shape {sequence.shape}"
+        raise ValueError(f"fit: order({epoch}) must give a permutation of range({count}), each sample "
+                         f"index once; got {shown:.80}")
+    return sequence.astype(np.intp, copy=False)
 
 
 def predict(model: Callable[[Any], Any], inputs: Any, mode: str = "scalar",

@@ -8,6 +8,7 @@ import signal
 import numpy as np
 import pytest
 
+import autodiff
 import nn
 from nn.train import StopTraining, fit, predict
 
@@ -355,3 +356,35 @@ def test_predict_gives_one_row_per_sample_and_records_nothing():
     assert outputs.shape == (5, 2)
     np.testing.assert_allclose(outputs[1], [v.data for v in model(INPUTS[1].tolist())])
     assert all(p.grad == 0.0 for p in model.parameters())
+
+
+def test_fit_takes_each_epochs_order_from_the_caller():
+    rng = np.random.default_rng(5)
+    inputs, targets = rng.standard_normal((6, 2)), rng.standard_normal((6, 1))
+    orders = {1: [3, 1, 0, 5, 4, 2], 2: [5, 4, 3, 2, 1, 0]}
+    results = []
+    for mode in ("scalar", "compiled"):
+        model = nn.MLP(2, [3, 1], seed=0)
+        nn.fit(model, inputs, targets, nn.quadratic, nn.SGD(model, lr=0.1), epochs=2, batch_size=2,
+               progress=False, order=orders.__getitem__, mode=mode)
+        results.append(model.get_weights()[0][0])
+    # By hand: the same mini-batches, in the given order.
+    model = nn.MLP(2, [3, 1], seed=0)
+    optimizer = nn.SGD(model, lr=0.1)
+    for epoch in (1, 2):
+        for start in range(0, 6, 2):
+            chosen = orders[epoch][start:start + 2]
+            optimizer.zero_grad()
+            batch = [nn.quadratic(model(inputs[i].tolist()), targets[i].tolist()) for i in chosen]
+            (autodiff.sum(batch) / 2).backward()
+            optimizer.step()
+    np.testing.assert_allclose(results[0], model.get_weights()[0][0], rtol=1e-12)
+    np.testing.assert_allclose(results[1], model.get_weights()[0][0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("given", [[0, 1, 2, 3, 4, 4], [0, 1, 2], [0.0, 1, 2, 3, 4, 5]])
+def test_fit_refuses_an_order_that_is_not_a_permutation(given):
+    model = nn.MLP(2, [1], seed=0)
+    with pytest.raises(ValueError, match=r"fit: order\(1\) must give a permutation of range\(6\)"):
+        nn.fit(model, np.zeros((6, 2)), np.zeros(6), nn.quadratic, nn.SGD(model, lr=0.1), epochs=1,
+               batch_size=2, progress=False, order=lambda epoch: given)

@@ -34,6 +34,7 @@ digraph {
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -354,13 +355,34 @@ def _group_key(levels: tuple[str, ...], role: str, collapse: bool | int) -> str 
 # -- Graphviz output ----------------------------------------------------------------
 
 
-def _render(plan: _Plan, look: Look, rankdir: str, cluster: bool, legend: bool) -> graphviz.Digraph:
-    import graphviz  # only when drawing: `import autodiff` does not need it
+@functools.cache
+def _bounded_digraph() -> type:
+    """graphviz.Digraph whose renderings (Jupyter's picture, ``pipe``) go through :func:`render`.
 
+    Made on first use: ``import autodiff`` does not import graphviz.
+    """
+    import graphviz
+
+    class Drawing(graphviz.Digraph):
+        """A drawing: laid out within LAYOUT_SECONDS by a ``dot`` that ends with its caller."""
+
+        def pipe(self, format: str | None = None, renderer: str | None = None,  # noqa: A002 - graphviz's
+                 formatter: str | None = None, neato_no_op: Any = None, quiet: bool = False, *,
+                 engine: str | None = None, encoding: str | None = None) -> Any:
+            if renderer or formatter or neato_no_op or engine not in (None, self.engine):
+                return super().pipe(format, renderer, formatter, neato_no_op, quiet, engine=engine,
+                                    encoding=encoding)
+            data = render(self, format or self.format)
+            return data.decode(encoding) if encoding else data
+
+    return Drawing
+
+
+def _render(plan: _Plan, look: Look, rankdir: str, cluster: bool, legend: bool) -> graphviz.Digraph:
     graph_attr = {"rankdir": rankdir}
     if legend:
         graph_attr.update(_legend(_roles_drawn(plan), look.partials))
-    graph = graphviz.Digraph(
+    graph = _bounded_digraph()(
         graph_attr=graph_attr,
         node_attr={"fontname": "Helvetica", "fontsize": "11"},
         edge_attr={"fontname": "Helvetica", "fontsize": "9"},

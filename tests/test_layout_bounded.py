@@ -84,3 +84,18 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_the_notebook_picture_and_pipe_are_bounded_too(monkeypatch):
+    import autodiff.drawing
+
+    graph = draw(fan_out(), max_nodes=5000)
+    monkeypatch.setattr(autodiff.drawing, "LAYOUT_SECONDS", 0.5)
+    with pytest.raises(LayoutTooSlow):
+        graph._repr_mimebundle_()  # what Jupyter calls to show a drawing
+    with pytest.raises(LayoutTooSlow):
+        graph.pipe(format="svg")
+    small = draw(Value(2.0, label="x") * 3)
+    assert small._repr_mimebundle_()["image/svg+xml"].startswith("<?xml")
+    assert small.pipe(format="svg", encoding="utf-8").startswith("<?xml")
+    assert dot_children(os.getpid()) == []

@@ -17,7 +17,7 @@ numbers of the sweep that ``backward()`` runs.
 >>> o = n.tanh(); o.label = "o"
 >>> practice = exercise(o)
 >>> practice
-<Exercise: 5 questions on the backward pass of o (run() asks them at the prompt; answer_key())>
+<Exercise: 5 questions on the backward pass of o (run() asks them at the prompt; answer_key(); page(path))>
 >>> practice.questions[0]
 Question 1 of 5: d(o)/d(n), where n = x * w + b = 0.881374
 >>> print(practice.check(1, "0.5"))
@@ -28,8 +28,9 @@ False
 
 :meth:`Exercise.run` asks every question at a prompt (a REPL or a notebook,
 through ``input()``), ``exercise.random(size=4, seed=1)`` draws a fresh graph
-(:func:`random_exercise`) and :meth:`Exercise.answer_key` writes the answers as
-Markdown.
+(:func:`random_exercise`), :meth:`Exercise.answer_key` writes the answers as
+Markdown and :meth:`Exercise.page` the offline page that plays the backward
+pass asking each gradient first (:mod:`autodiff.guessing`).
 
 ``x - y`` is recorded as ``x + (-y)`` and ``x / y`` as ``x * y**-1``; the
 names read as written, and the inner ``-y`` and ``y**-1`` get no question of
@@ -42,6 +43,7 @@ from __future__ import annotations
 import builtins
 import html
 import math
+import os
 import random
 import re
 from collections import Counter
@@ -121,6 +123,12 @@ class Wrong:
     detail: str
     value: float
 
+    @property
+    def reason(self) -> str:
+        """The mistake in a sentence: its title, where it was made, and what it is."""
+        detail = f" ({self.detail})" if self.detail else ""
+        return f"{self.title}{detail}: {self.explanation}"
+
     def __str__(self) -> str:
         detail = f" ({self.detail})" if self.detail else ""
         return f"{number(self.value)}: {self.title}{detail}"
@@ -186,9 +194,7 @@ class Verdict:
                     "it here. Try again, or reveal the answer.")
         which = "this mistake" if len(self.mistakes) == 1 else "each of these mistakes"
         lines = [f"not right: {given} is what {question.gradient} comes to with {which}:"]
-        for wrong in self.mistakes:
-            detail = f" ({wrong.detail})" if wrong.detail else ""
-            lines.append(f"  {wrong.title}{detail}: {wrong.explanation}")
+        lines += [f"  {wrong.reason}" for wrong in self.mistakes]
         return "\n".join(lines + ["Try again, or reveal the answer."])
 
 
@@ -215,6 +221,10 @@ class Score:
 # -- the exercise ------------------------------------------------------------------------
 
 
+#: The largest graph an exercise is made of (a page of 300 values takes about 2 s to predict every mistake).
+MAX_VALUES = 300
+
+
 class Exercise:
     """The questions of one backward pass; make one with :func:`exercise` or ``exercise.random``."""
 
@@ -225,6 +235,13 @@ class Exercise:
         self.seed = seed
         self.graph = graph  # the recipe of a random exercise (None for a graph of your own)
         sweep = Sweep(root)
+        if len(sweep.order) > MAX_VALUES:
+            raise GraphError(
+                f"an exercise on {len(sweep.order)} values would ask a question about nearly each of them "
+                f"(and predicting every mistake for each takes time that grows with the square); exercises "
+                f"are for graphs of at most {MAX_VALUES} values: practise on a part of the graph, or on "
+                "exercise.random(...)"
+            )
         check_all_fresh(sweep.order)
         self.names = node_names(sweep.order)
         self._edges = _edges(sweep)  # every edge's partial and upstream, as the sweep computed them
@@ -371,14 +388,13 @@ class Exercise:
         lines.append(f"The sweep starts at {root} with d({root})/d({root}) = 1. For each value asked, give "
                      f"d({root})/d(value): a number like -0.75 or -1/3, right within 1% or to 3 significant "
                      "digits.")
-        notes = {_kind(node) for node in self.hidden}
-        if notes:
-            lines.append(" ".join(sorted(notes)))
+        if self.hidden:
+            lines.append(hidden_note(self.hidden))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         return (f"<Exercise: {len(self.questions)} questions on the backward pass of {self._name(self.root)} "
-                "(run() asks them at the prompt; answer_key())>")
+                "(run() asks them at the prompt; answer_key(); page(path))>")
 
     def __str__(self) -> str:
         lines = [self.introduction(), ""]
@@ -423,12 +439,48 @@ class Exercise:
         print(f"Score: {score!r}.")
         return score
 
+    def quiz(self) -> list[dict[str, Any]]:
+        """The questions as the page asks them (see :func:`autodiff.play`): all the page needs, precomputed.
+
+        Each is a dict: ``node``, the Value asked; ``values``, the Values whose gradient the
+        answer reveals (the node, and a hidden -y or y**-1 of it); ``edges``, the edges whose
+        local partials the answer uses, as (consumer, operand index); ``prompt``, ``where``,
+        ``answer``, ``reveal`` (how it adds up) and ``wrong``: each predicted wrong value with
+        its ``reason``.  The page compares a typed answer with these numbers by :func:`accepted`'s
+        rule; it computes nothing else.
+        """
+        found = []
+        for q in self.questions:
+            edges = self._edges.get(q.node, ())
+            helpers = [consumer for consumer, *_ in edges if consumer in self.hidden]
+            through = [(consumer, index) for consumer, index, *_ in edges]
+            through += [(outer, index) for helper in helpers for outer, index, *_ in self._edges[helper]]
+            found.append({"node": q.node, "values": [q.node, *helpers], "edges": through,
+                          "prompt": q.gradient,
+                          "where": q.definition, "answer": q.answer, "reveal": q.reveal(),
+                          "wrong": [{"value": w.value, "reason": w.reason} for w in q.wrong]})
+        return found
+
+    def page(self, path: str | os.PathLike[str] | None = None, **options: Any) -> Any:
+        """The offline page of this backward pass, "guess first" on (``options``: :func:`autodiff.play`'s).
+
+        It asks these questions at each step, with an answer box, Check and Reveal,
+        and keeps the score; with ``path`` it is also written there.
+        """
+        from .playing import play  # the page is a view above this one: imported when asked for
+
+        return play(self.root, path, guess=True, **options)
+
     def _repr_html_(self) -> str:
-        """In a notebook: the questions and the values they need (``run()`` asks them in the cell)."""
+        """In a notebook: the page, guessing first, in a frame (where it cannot be drawn, the questions)."""
+        try:
+            return self.page()._repr_html_()
+        except Exception as error:  # noqa: BLE001 - a graph too big to draw still has its questions
+            why = f"<p>(no page: {html.escape(type(error).__name__)}: {html.escape(str(error))})</p>"
         rows = "".join(f"<li><code>{html.escape(q.gradient)}</code> = ?  <small>({html.escape(q.definition)})"
                        "</small></li>" for q in self.questions)
         values = html.escape("\n".join(self.values()))
-        return (f"<div><p><b>{html.escape(repr(self))}</b></p><pre>{values}</pre><ol>{rows}</ol></div>")
+        return f"<div><p><b>{html.escape(repr(self))}</b></p>{why}<pre>{values}</pre><ol>{rows}</ol></div>"
 
 
 def _ask(question: Question, input: Callable[[str], str], print: Callable[..., None]) -> str:  # noqa: A002
@@ -490,6 +542,11 @@ def _hidden(node: Any, consumers: dict[Any, list[Any]], root: Any) -> bool:
         return all(user.primitive is MUL and user.parents[1] is node and user.parents[0] is not node
                    for user in users)
     return False
+
+
+def hidden_note(hidden: Iterable[Any]) -> str:
+    """What to know about the hidden -y of x - y and y**-1 of x / y, for the ones there are."""
+    return " ".join(sorted({_kind(node) for node in hidden}))
 
 
 def _kind(node: Any) -> str:

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import picture
+from . import guessing, picture
 from .drawing import Grouping, TooBigToDraw, _plan, _roles_drawn, check_max_nodes
 from .errors import GraphError
 from .files import replaced_atomically
@@ -92,6 +92,7 @@ def play(
     group: Grouping | None = None,
     max_nodes: int = MAX_NODES,
     legend: bool = True,
+    guess: bool = False,
 ) -> Page:
     """A page that plays the backward pass of ``root`` (a Value, or a Stepper: the page starts where it is).
 
@@ -101,6 +102,10 @@ def play(
     box, whose steps highlight it); a Stepper's ``params`` are used unless
     ``params`` is given.  Every ``.grad`` is left as it was: the page is made
     by a stepper of its own, stepped to the end and reset.
+
+    The page's "guess first" switch (``g``) asks each gradient before showing
+    it (:mod:`autodiff.guessing`); ``guess=True`` starts the page with it on
+    (and allows it on graphs of up to 300 values instead of 100).
     """
     if not isinstance(root, (Stepper, Value)):
         raise GraphError(f"play() needs a Value or a Stepper, not {type(root).__name__}")
@@ -109,7 +114,12 @@ def play(
     shape = walk.arranged
     svg = picture.svg(shape.boxes, shape.edges, shape.laid, cluster, shape.along)
     keys = picture.legend([role for role in _roles_drawn(walk.plan) if role != "constant"]) if legend else ""
-    text = _html(walk.name, walk.heading, svg, keys, walk.first, walk.frames, walk.start, edge_labels)
+    ids = {id(node): f"n{position}" for position, node in enumerate(walk.plan.order)}
+    quiz = guessing.quiz(root.root if isinstance(root, Stepper) else root, ids, asked=guess)
+    for frame in walk.frames:
+        frame["question"] = guessing.asked(quiz).get(frame["complete"])
+    text = _html(walk.name, walk.heading, svg, keys, walk.first, walk.frames, walk.start, edge_labels,
+                 quiz, guess)
     page = Page(text, walk.name, len(walk.frames))
     if path is not None:
         page.save(path)
@@ -240,18 +250,21 @@ def _widest(first: dict[str, str], frames: list[dict[str, Any]]) -> dict[str, st
 
 
 def _html(root: str, heading: str, svg: str, legend: str, first: dict[str, str], frames: list[dict[str, Any]],
-          start: int, edge_labels: bool) -> str:
+          start: int, edge_labels: bool, quiz: dict[str, Any] | None, guess: bool) -> str:
     """The page: the picture, the controls, the record panel, the steps as data and the script."""
     data = json.dumps({"root": root, "first": first, "frames": frames, "start": start,
                        "startText": START.format(root=root), "endText": END,
-                       "minScale": picture.MIN_SCALE}, ensure_ascii=False)
+                       "minScale": picture.MIN_SCALE, "quiz": quiz}, ensure_ascii=False)
     data = data.replace("<", "\\u003c")  # a label holding "</script>" must not end the data block
     title_text = html.escape(f"The backward pass of {heading}")
     edges = ("Edge numbers: the local partial ∂output/∂input; under the current step's edges, in bold, what "
              "flowed along them (partial × upstream gradient)." if edge_labels else
              "Under the current step's edges: what flowed along them (local partial × upstream gradient).")
-    parts = {"title": title_text, "svg": svg, "data": data, "style": _STYLE, "script": _SCRIPT,
-             "legend": legend, "edges": html.escape(edges)}
+    parts = {"title": title_text, "svg": svg, "data": data, "style": _STYLE + guessing.STYLE,
+             "script": _SCRIPT, "legend": legend, "edges": html.escape(edges),
+             "switch": guessing.switch(quiz, guess), "quiz": guessing.PANEL,
+             "scoreboard": guessing.SCOREBOARD,
+             "guessing": guessing.SCRIPT if quiz is not None else ""}
     # One pass, so that a label holding "{{data}}" is never itself replaced.
     return re.sub(r"{{(\w+)}}", lambda match: parts[match.group(1)], _TEMPLATE)
 
@@ -278,6 +291,7 @@ _TEMPLATE = """<!DOCTYPE html>
     <button id="zoomin" title="+">+</button><button id="zoomout" title="−">−</button>
     <button id="fit" title="f or 0">fit</button>
     <button id="presenter" title="p">presenter</button>
+    {{switch}}
   </nav>
   <p id="legend">{{legend}} <span class="grad-key">grad: <span class="pending">so far</span>,
     <span class="complete">complete</span></span> {{edges}}</p>
@@ -286,12 +300,14 @@ _TEMPLATE = """<!DOCTYPE html>
 </header>
 <section id="picture">{{svg}}</section>
 <p id="chain"></p>
+{{quiz}}
 <section id="panel">
   <pre id="record"></pre>
   <ol id="lines"></ol>
+  {{scoreboard}}
 </section>
 <script type="application/json" id="steps">{{data}}</script>
-<script>{{script}}</script>
+<script>{{script}}{{guessing}}</script>
 </body>
 </html>
 """

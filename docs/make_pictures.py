@@ -5,7 +5,8 @@ one by the command line), so the pictures always show what the code does; the
 drawings are deterministic (running it twice changes no byte).  It also writes
 the pages that play the backward pass of 3Blue1Brown's chain and of one XOR
 sample (docs/pages/), screenshots of the chain's page at a few steps, taken in
-headless Chromium (docs/images/play_*.png), and runs the tutorial notebook so
+headless Chromium (docs/images/play_*.png), the chain as an exercise page with a
+wrong answer named (docs/images/exercise_chain_wrong.png), and runs the tutorial notebook so
 that docs/tutorial_chain.ipynb is saved with its outputs.
 """
 
@@ -44,6 +45,11 @@ def chain() -> Value:
     cost = difference**2
     cost.label = "C"
     return cost
+
+
+def chain_weights(cost: Value) -> list[Value]:
+    """The weights and biases of the chain of ``cost`` (every leaf but the input a0)."""
+    return [node for node in autodiff.topological_order(cost) if node.is_leaf and node.label != "a0"]
 
 
 def xor_weights() -> tuple[list[list[Value]], list[Value]]:
@@ -107,8 +113,7 @@ def pages(folder: Path, images: Path) -> None:
     """The pages that play the chain and one XOR sample, and screenshots of the chain's page."""
     folder.mkdir(parents=True, exist_ok=True)
     cost = chain()
-    weights = [node for node in autodiff.topological_order(cost) if node.is_leaf and node.label != "a0"]
-    autodiff.play(cost, folder / "chain.html", params=weights)
+    autodiff.play(cost, folder / "chain.html", params=chain_weights(cost))
     w1, w2 = xor_weights()
     out = xor_output([1, 0, 1], w1, w2)
     out.label = "out"
@@ -123,11 +128,20 @@ def pages(folder: Path, images: Path) -> None:
     mlp = nn.MLP(2, [3, 1], seed=1)
     autodiff.play((mlp([0.5, -1.0]) - 1.0) ** 2, folder / "mlp_collapsed.html", collapse=True)
     screenshots(folder / "mlp_collapsed.html", {5: images / "play_mlp_collapsed.png"})
+    exercise_page(folder, images)
 
 
-def screenshots(page: Path, shots: dict[int, Path], keys: str = "") -> None:
+def exercise_page(folder: Path, images: Path) -> None:
+    """The chain as an exercise page, guessing first, and a screenshot of its first question answered
+    with the square's factor 2 forgotten."""
+    cost = chain()
+    autodiff.exercise(cost).page(folder / "chain_exercise.html", params=chain_weights(cost))
+    screenshots(folder / "chain_exercise.html", {2: images / "exercise_chain_wrong.png"}, answer="-0.470655")
+
+
+def screenshots(page: Path, shots: dict[int, Path], keys: str = "", answer: str = "") -> None:
     """Open ``page`` in headless Chromium at a projector's 1280x720, press ``keys``, then → up to each
-    step, and save a screenshot there."""
+    step (and type ``answer`` into the guess-first answer box there), and save a screenshot there."""
     import shutil
 
     from selenium import webdriver
@@ -152,6 +166,8 @@ def screenshots(page: Path, shots: dict[int, Path], keys: str = "") -> None:
         for step, target in sorted(shots.items()):
             ActionChains(browser).send_keys(Keys.ARROW_RIGHT * (step - done)).perform()
             done = step
+            if answer:
+                browser.find_element("id", "answer").send_keys(answer + Keys.ENTER)
             png = browser.get_screenshot_as_png()
             with replaced_atomically(target) as file:
                 file.write(png)

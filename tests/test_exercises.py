@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import pty
+import queue
 import select
 import subprocess
 import sys
@@ -112,6 +113,9 @@ def test_checking_an_answer_by_number_label_or_node():
         practice.check(6, 0.0)
     with pytest.raises(GraphError, match="an exercise needs a Value as the root, not float"):
         exercise(1.0)
+    big = autodiff.sum([Value(float(i)) * 2 for i in range(150)])
+    with pytest.raises(GraphError, match="an exercise on 451 values .* at most 300 values"):
+        exercise(big)
 
 
 def test_the_answer_key_is_markdown_with_every_answer_and_how_it_adds_up():
@@ -364,3 +368,55 @@ def test_predicted_wrong_answers_are_never_the_right_one():
     for seed in range(15):
         for q in exercise.random(size=4, seed=seed).questions:
             assert all(not accepted(w.value, q.answer) and math.isfinite(w.value) for w in q.wrong)
+
+
+def run_in_kernel(code, answers, timeout=120.0):
+    """Run ``code`` in a real IPython kernel, typing ``answers`` at each input(): prompts, output, results."""
+    manager = pytest.importorskip("jupyter_client.manager")
+
+
+    kernel, client = manager.start_new_kernel(kernel_name="python3")
+    prompts, output, results = [], [], []
+    try:
+        msg_id = client.execute(code, allow_stdin=True)
+        typed, deadline = iter(answers), time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                request = client.get_stdin_msg(timeout=0.1)
+                prompts.append(request["content"]["prompt"])
+                client.input(next(typed))
+            except queue.Empty:
+                pass
+            try:
+                message = client.get_iopub_msg(timeout=0.1)
+            except queue.Empty:
+                continue
+            if message["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = message["msg_type"], message["content"]
+            assert kind != "error", content
+            if kind == "stream":
+                output.append(content["text"])
+            elif kind in ("execute_result", "display_data"):
+                results.append(content["data"])
+            elif kind == "status" and content["execution_state"] == "idle":
+                return prompts, "".join(output), results
+        raise AssertionError(f"the kernel did not finish in {timeout} s; output so far:\n{''.join(output)}")
+    finally:
+        client.stop_channels()
+        kernel.shutdown_kernel(now=True)
+
+
+def test_run_asks_through_input_in_a_real_notebook_kernel():
+    expected = exercise.random(size=3, ops=["mul", "sub"], seed=3)
+    first, second, *rest = expected.questions
+    answers = [repr(first.answer), repr(second.answer + 1.0), "?"] + ["q"]
+    code = ("import autodiff\npractice = autodiff.exercise.random(size=3, ops=['mul', 'sub'], seed=3)\n"
+            "display(practice)\nscore = practice.run()\nscore.outcomes")
+    prompts, output, results = run_in_kernel(code, answers)
+    page = results[0]["text/html"]  # the exercise shows itself as its page, guessing first, in a frame
+    assert page.startswith("<iframe srcdoc=") and "guess first" in page and "checked" in page
+    assert f"&quot;prompt&quot;: &quot;{first.gradient}&quot;" in page
+    assert prompts[:3] == [f"{first.gradient} = ", f"{second.gradient} = ", f"{second.gradient} = "]
+    assert f"right: {first.gradient}" in output and "not right: " in output and second.reveal() in output
+    assert results[-1]["text/plain"] == repr(["first try", "revealed"] + ["not asked"] * len(rest))

@@ -73,6 +73,8 @@ def parser() -> argparse.ArgumentParser:
                       help="also write one 1280x720 PNG per step into FOLDER (through Graphviz)")
     page.add_argument("--handout", type=Path, metavar="FILE.pdf",
                       help="also write a PDF handout, a page per step (needs matplotlib)")
+    page.add_argument("--guess", action="store_true",
+                      help="open the page guessing first: each gradient asked before it is shown (g toggles)")
     return top
 
 
@@ -162,7 +164,7 @@ def _draw(args: argparse.Namespace) -> int:
 def _play(args: argparse.Namespace) -> int:
     root, leaves, params = _compute(args)
     options = _drawing_options(args, leaves, params)
-    page = play(root, args.output, **options)
+    page = play(root, args.output, guess=args.guess, **options)
     print(f"{args.expression} = {number(root.data)}; {page.steps} steps")
     print(f"wrote {args.output} (open it in a browser: → next, ← back, space plays)")
     del options["legend"]  # the slides name roles by shape and colour as the page does, without a legend

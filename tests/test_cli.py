@@ -143,6 +143,14 @@ def test_play_writes_the_page(tmp_path, capsys):
     assert "step 1 of 6: o = tanh(x * w + b)" in text
 
 
+def test_play_guess_opens_the_page_asking_first(tmp_path, capsys):
+    target = tmp_path / "guess.html"
+    assert main(["play", "tanh(x*w + b)", "x=2", "w=-3", "b=6.88", "--guess", "-o", str(target)]) == 0
+    assert '<input id="guess" type="checkbox" checked>' in target.read_text(encoding="utf-8")
+    assert main(["play", "tanh(x*w + b)", "x=2", "w=-3", "b=6.88", "-o", str(target)]) == 0
+    assert '<input id="guess" type="checkbox">' in target.read_text(encoding="utf-8")  # there, off
+
+
 def test_play_refuses_a_bad_expression_like_draw(tmp_path, capsys):
     assert main(["play", "tanh(x*q)", "x=1", "-o", str(tmp_path / "p.html")]) == 2
     assert "unknown name 'q'" in capsys.readouterr().err and list(tmp_path.iterdir()) == []

@@ -45,6 +45,8 @@ PLANTED = {
     "exp rule": [("lambda out: out.data)", "lambda out: self.data)")],
     "tanh rule": [("lambda out: 1.0 - out.data ** 2)", "lambda out: 1.0 - self.data ** 2)")],
     "pow rule": [("other * self.data ** (other - 1) * out.grad", "self.data ** (other - 1) * out.grad")],
+    "mul rule swapped": [("self.grad += other.data * out.grad\n            other.grad += self.data",
+                          "self.grad += self.data * out.grad\n            other.grad += other.data")],
     "radd recursion": [("    def __radd__(self, other):\n        return self + other",
                         "    def __radd__(self, other):\n        return other + self")],
     "tanh overflow": [("return self._unary(math.tanh(self.data),",
@@ -219,6 +221,16 @@ def test_a_wrong_pow_rule(planted) -> None:
                                    "v3.backward()")
     assert "power rule without the exponent's factor" in rule.detail
     assert report["random programs"].example == program("v0 = Value(1.0)", "v1 = v0 / v0", "v1.backward()")
+
+
+def test_a_wrong_mul_rule_is_tested_not_refused(planted) -> None:
+    # Everything goes through *, so every check fails; each still names the first wrong rule.
+    report = planted("mul rule swapped", "local rule: *", "random programs")
+    rule = report["local rule: *"]
+    assert rule.status == "fail"
+    assert ("So your engine's local derivative of v4 = v3 * v2 by v3 is -0.72; the right one is -1.5"
+            in rule.detail)
+    assert report["random programs"].example == program("v0 = Value(0.0)", "v1 = -v0", "v1.backward()")
 
 
 def test_radd_that_recurses(planted) -> None:

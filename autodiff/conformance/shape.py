@@ -18,7 +18,6 @@ sets it before every backward (and says so).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from .operations import ABS_METHOD, LEFT_NUMBERS, OPERATIONS, REQUIRED, Operation, left_feature, right_feature
@@ -31,9 +30,6 @@ UNSUPPORTED = frozenset({"TypeError", "AttributeError", "AssertionError", "NotIm
 
 #: Seconds each probe may take.
 PROBE_TIMEOUT = 5.0
-
-#: d = a * b + a at a = 2, b = -3: the leaves' gradients.
-BASICS_GRADIENTS = (-2.0, 2.0)
 
 
 @dataclass
@@ -124,19 +120,18 @@ def _classify(shape: Shape, feature: str, outcome: Outcome) -> bool:
 
 
 def _find_seeding(shape: Shape, worker: Worker) -> None:
+    """Whether backward() seeds the root itself; unusable only if no backward finishes at all.
+
+    Wrong numbers are not decided here: the checks find them and say which rule is wrong.
+    """
     plain = worker.call("basics", False, timeout=PROBE_TIMEOUT)
-    if plain.ok and _right(plain.value):
+    if plain.ok and any(plain.value):
         return
     seeded = worker.call("basics", True, timeout=PROBE_TIMEOUT)
-    if seeded.ok and _right(seeded.value):
+    if seeded.ok and any(seeded.value):
         shape.seed_by_hand = True
         return
-    said = (f"gives a.grad = {plain.value[0]!r}, b.grad = {plain.value[1]!r}" if plain.ok
-            else plain.describe())
-    value = shape.class_name
-    shape.unusable = (f"a = {value}(2.0); b = {value}(-3.0); d = a * b + a; d.backward() {said} "
-                      f"(right: a.grad = -2, b.grad = 2), with or without d.grad = 1 set first")
-
-
-def _right(gradients: list[float]) -> bool:
-    return all(math.isclose(g, r, rel_tol=1e-9) for g, r in zip(gradients, BASICS_GRADIENTS))
+    if plain.kind in ("timeout", "crashed") and seeded.kind in ("timeout", "crashed"):
+        value = shape.class_name
+        shape.unusable = (f"a = {value}(2.0); b = {value}(-3.0); d = a * b + a; d.backward(): "
+                          f"{plain.describe()}, with or without d.grad = 1 set first")

@@ -338,9 +338,9 @@ def _bounded(call: Callable[[], Any], max_nodes: int, time_limit: float, start: 
         finally:
             done.set()
             watchdog.join()  # no exception is sent after this ...
-            _raise_in(target, None)  # ... and one sent but not yet raised is cancelled
+            _settle()  # ... and one sent but not yet raised is raised here, inside the try
     except _OverBudget:  # one sent just as the pass ended, raised in the clean-up above
-        _raise_in(target, None)
+        pass
     if finished:
         return result
     nodes, seconds = why[0]
@@ -352,10 +352,19 @@ def _bounded(call: Callable[[], Any], max_nodes: int, time_limit: float, start: 
     )
 
 
-def _raise_in(thread: int, exception: type[BaseException] | None) -> None:
-    """Raise ``exception`` in another thread at its next bytecode (None: cancel one not yet raised)."""
-    what = None if exception is None else ctypes.py_object(exception)
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), what)
+def _raise_in(thread: int, exception: type[BaseException]) -> None:
+    """Raise ``exception`` in another thread at its next bytecode.
+
+    Never called with NULL to cancel one: CPython 3.11 then leaves its eval
+    breaker signalled and every later bytecode of the process runs slowly.
+    """
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), ctypes.py_object(exception))
+
+
+def _settle() -> None:
+    """A few bytecodes with checks for pending exceptions, so that one sent to this thread is raised now."""
+    for _ in range(3):
+        pass
 
 
 def _parts(name: str, array: Any) -> list[tuple[str, Any]]:

@@ -317,13 +317,14 @@ def _bounded(call: Callable[[], Any], max_nodes: int, time_limit: float, start: 
     raised while this thread runs a finaliser is swallowed by Python, so the
     watchdog raises again every 0.1 s until the pass has stopped.
     """
-    target, done, why = threading.get_ident(), threading.Event(), []
+    target, stop, why = threading.get_ident(), [False], []
     began = time.monotonic()
 
     def watch() -> None:
-        while not done.wait(0.1):
+        while not stop[0]:
+            time.sleep(0.1)
             nodes, seconds = clock.tick() - start, time.monotonic() - began
-            if nodes > max_nodes or seconds > time_limit:
+            if not stop[0] and (nodes > max_nodes or seconds > time_limit):
                 why.append((nodes, seconds))
                 _raise_in(target, _OverBudget)
 
@@ -333,14 +334,17 @@ def _bounded(call: Callable[[], Any], max_nodes: int, time_limit: float, start: 
     try:
         try:
             result, finished = call(), True
-        except _OverBudget:
-            pass
         finally:
-            done.set()
-            watchdog.join()  # no exception is sent after this ...
-            _settle()  # ... and one sent but not yet raised is raised here, inside the try
-    except _OverBudget:  # one sent just as the pass ended, raised in the clean-up above
-        pass
+            stop[0] = True  # a plain store: the watchdog sends nothing new after it
+    except _OverBudget:
+        stop[0] = True
+    while True:  # wait for the watchdog; one it sent before it saw the stop is raised and caught here
+        try:
+            watchdog.join()
+            _settle()
+            break
+        except _OverBudget:
+            continue
     if finished:
         return result
     nodes, seconds = why[0]

@@ -23,7 +23,7 @@ import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from operator import add, attrgetter
+from operator import attrgetter
 from typing import Any
 
 from . import clock
@@ -179,32 +179,28 @@ def _backward_floats(root: Any, seed: float) -> None:
             computed, ends = _reach(root, zero_slots=True)
             computed.sort(key=_creation)
             root._up = seed
-            total = _sweep_slots(computed)
-            # Is every gradient of the pass finite?  (The sweep summed those of the computed nodes.)
-            if not math.isfinite(total + sum(map(_gradient_so_far, ends))):
-                order = sorted(computed + ends, key=_creation)
-                _raise_non_finite(order, {node: node._up for node in order}, None)
+            _sweep_slots(computed)
             nodes = computed + ends
-            add_into_grads(nodes, list(map(_gradient_so_far, nodes)))
+            if _add_slots_into_grads(nodes):
+                return
+            # Some gradient of the pass, or some sum with an old .grad, is not finite, or some old
+            # .grad is None or a Value: name the step, out of the grad lock (partials run user code).
+            parts = [node._up for node in nodes]
+            if not _all_finite(parts):
+                order = sorted(nodes, key=_creation)
+                _raise_non_finite(order, dict(zip(nodes, parts)), None)
+            add_into_grads(nodes, parts)
         finally:
             _pass_thread = None
 
 
-_gradient_so_far = attrgetter("_up")
-
-
-def _sweep_slots(computed: list[Any]) -> float:
-    """:func:`chain_rule` at every computed node, root first, on floats in ``_up`` slots.
-
-    Returns the sum of the computed nodes' gradients (inf or NaN if any is).
-    """
+def _sweep_slots(computed: list[Any]) -> None:
+    """:func:`chain_rule` at every computed node, root first, on floats in ``_up`` slots."""
     m, constant, last = FLOATS, CONSTANT, clock.last_assignment
-    total = 0.0
     for node in reversed(computed):
         if node._created < last:
             check_fresh(node)
         op, upstream = node._op, node._up
-        total += upstream
         try:
             if op.arity == 2:
                 x, y = node._x, node._y
@@ -246,7 +242,6 @@ def _sweep_slots(computed: list[Any]) -> float:
             raise
     if clock.last_assignment != last:  # another thread assigned a leaf during the sweep
         check_all_fresh(computed)
-    return total
 
 
 def local_partials(node: Any, values: Any = None) -> list[Any]:
@@ -374,33 +369,71 @@ def add_into_grads(nodes: list[Any], parts: list[Any], values: Any = None) -> No
     needless node is recorded.  Under a lock: threads may share nodes.
     """
     with _grad_lock:
-        olds = list(map(_stored_grad, nodes))
         if values is None:
             try:
-                totals = list(map(add, olds, parts))
+                totals = [node._grad + part for node, part in zip(nodes, parts)]
             except TypeError:  # some grad is None
-                totals = [part if old is None else old + part for old, part in zip(olds, parts)]
+                totals = [part if node._grad is None else node._grad + part
+                          for node, part in zip(nodes, parts)]
+            if not _all_finite(totals):
+                _check_totals(nodes, parts, totals)
         else:
-            totals = [part if old is None or _is_zero(old) else old + part for old, part in zip(olds, parts)]
-        _check_totals(nodes, olds, parts, totals)
-        for node, total in zip(nodes, totals):
-            node._grad = total
+            totals = [part if node._grad is None or _is_zero(node._grad) else node._grad + part
+                      for node, part in zip(nodes, parts)]
+            _check_totals(nodes, parts, totals)
+        _write_grads(nodes, totals)
 
 
-_stored_grad = attrgetter("_grad")
+def _add_slots_into_grads(nodes: list[Any]) -> bool:
+    """The float pass's :func:`add_into_grads`, with each part in its node's ``_up`` slot.
+
+    The common case in one comprehension, with no list of parts: every old
+    ``.grad`` a float and every sum finite.  Otherwise it writes nothing and
+    returns False, for the caller to name the failing step or take the general path.
+    """
+    with _grad_lock:
+        try:
+            totals = [node._grad + node._up for node in nodes]
+        except TypeError:  # some grad is None
+            return False
+        if not _all_finite(totals):
+            return False
+        _write_grads(nodes, totals)
+        return True
 
 
-def _check_totals(nodes: list[Any], olds: list[Any], parts: list[Any], totals: list[Any]) -> None:
-    """Raise NonFiniteError naming the first node whose gradient plus this pass's is not finite."""
+def _write_grads(nodes: list[Any], totals: list[Any]) -> None:
+    """Store checked gradients: the one place the engine writes ``.grad`` (the caller holds the grad lock)."""
+    for node, total in zip(nodes, totals):
+        node._grad = total
+
+
+def _all_finite(numbers: list[Any]) -> bool:
+    """True if every number is a finite float, in one C-level pass.
+
+    Their plain sum is a finite float only then: an inf or NaN makes it inf or
+    NaN, a recorded Value (an old ``.grad`` from ``create_graph``) makes it a
+    Value.  ``math.fsum`` would be exact but does work that grows with the
+    spread of the exponents (60 times the sum's on a network's gradients).
+    A sum that overflows with every number finite says False too: callers
+    then check number by number.
+    """
     try:
-        if math.isfinite(math.fsum(totals)):  # one C-level pass; refuses Values, which are always finite
-            return
-    except (TypeError, OverflowError):  # Values among them, or finite totals whose sum overflows
-        pass
-    for node, old, part, total in zip(nodes, olds, parts, totals):
+        total = sum(numbers)
+    except NonFiniteError:  # Values whose sum overflows (adding them recorded throwaway nodes)
+        return False
+    return type(total) is float and total - total == 0.0
+
+
+def _check_totals(nodes: list[Any], parts: list[Any], totals: list[Any]) -> None:
+    """Raise NonFiniteError naming the first node whose gradient plus this pass's is not finite.
+
+    Called under the grad lock before any write, so ``.grad`` still holds the old gradients.
+    """
+    for node, part, total in zip(nodes, parts, totals):
         if not math.isfinite(_number(total)):
             raise _located(NonFiniteError(
-                f"the gradient of {describe(node)} overflows: its .grad {_number(old)!r} plus this "
+                f"the gradient of {describe(node)} overflows: its .grad {_number(node._grad)!r} plus this "
                 f"pass's {_number(part)!r} is not finite. No .grad was changed; call zero_grad() "
                 "between passes, or scale the loss down"
             ), node)

@@ -40,16 +40,37 @@ def topological_order(root: Any) -> list[Any]:
 
     Iterative (an explicit stack), so a chain of a million nodes is fine.
     Nodes are found by a walk over parents, then ordered by creation: a node
-    is always created after its parents.
+    is always created after its parents.  The walk only reads the nodes: it
+    writes nothing into them and takes no lock, so a drawing or an explanation
+    can walk a graph while another thread runs backward through it.
     """
-    computed, ends = _reach(root)
-    nodes = ends + computed
+    _check_root(root)
+    seen = {root}  # nodes hash by identity, in C
+    nodes = [root]
+    add, append, constant = seen.add, nodes.append, CONSTANT
+    for node in nodes:  # the list grows as the walk finds nodes: each is expanded once
+        op = node._op
+        if op is None or op is constant:
+            continue
+        for parent in (node._x, node._y) if op.arity == 2 else (node._x,) if op.arity == 1 else node._many:
+            if parent not in seen:
+                add(parent)
+                append(parent)
     nodes.sort(key=_creation)
     return nodes
 
 
-#: Walks mark the nodes they reach, and backward's float pass keeps its running
-#: gradients in the nodes it sweeps (see :func:`_backward_floats`); both hold this
+def _check_root(root: Any) -> None:
+    """Say that a root is not a node here, not from inside a walk."""
+    if not hasattr(root, "_op"):
+        raise GraphError(
+            f"the root must be a Value (one scalar), not {type(root).__name__}; "
+            "to use several outputs, combine them into one first, e.g. autodiff.sum(outputs)"
+        )
+
+
+#: Backward's float pass keeps its running gradients in the nodes it sweeps
+#: (see :func:`_backward_floats`) and marks the nodes it reaches; it holds this
 #: lock meanwhile, so two threads' marks and numbers never mix.  Under the GIL
 #: that costs no parallelism.  Re-entrant: a partial may build and walk a graph.
 _lock = threading.RLock()
@@ -57,47 +78,34 @@ _lock = threading.RLock()
 _pass_thread: int | None = None
 
 
-def _reach(root: Any, zero_slots: bool = False) -> tuple[list[Any], list[Any]]:
-    """The root's graph as (computed nodes, leaves and constants), once each, in no particular order.
+def _reach(root: Any) -> tuple[list[Any], list[Any]]:
+    """The float pass's walk: the root's (computed nodes, leaves), once each, every ``_up`` set to 0.
 
-    With ``zero_slots`` every node's ``_up`` is set to 0 on the way (for the
-    float pass, which holds the lock meanwhile).
+    Constants are left out: they pass nothing on and receive no gradient.  A
+    mark in each node reached (unique to this walk, so no clean-up pass is
+    needed) is one attribute test per edge, cheaper than a set; the caller
+    holds the lock.
     """
-    mark = object()  # unique to this walk, so no clean-up pass is needed
-    with _lock:
-        try:
-            root._mark = mark
-        except AttributeError:  # not a node: say so here, not from inside the walk
-            raise GraphError(
-                f"the root must be a Value (one scalar), not {type(root).__name__}; "
-                "to use several outputs, combine them into one first, e.g. autodiff.sum(outputs)"
-            ) from None
-        if zero_slots:
-            root._up = 0.0
-        computed, ends = ([root], []) if is_computed(root) else ([], [root])
-        add_computed, add_end, constant = computed.append, ends.append, CONSTANT
-        for node in computed:  # the list grows as the walk finds computed nodes: each is expanded once
-            # Unrolled for two operands (nearly every node), as the sweep is: a quarter faster.
-            if node._op.arity == 2:
-                x, y = node._x, node._y
-                if x._mark is not mark:
-                    x._mark = mark
-                    if zero_slots:
-                        x._up = 0.0
-                    (add_end if x._op is None or x._op is constant else add_computed)(x)
-                if y._mark is not mark:
-                    y._mark = mark
-                    if zero_slots:
-                        y._up = 0.0
-                    (add_end if y._op is None or y._op is constant else add_computed)(y)
-                continue
-            for parent in (node._x,) if node._op.arity == 1 else node._many:
-                if parent._mark is not mark:
-                    parent._mark = mark
-                    if zero_slots:
-                        parent._up = 0.0
-                    (add_end if parent._op is None or parent._op is constant else add_computed)(parent)
-    return computed, ends
+    mark = object()
+    root._mark, root._up = mark, 0.0
+    computed, leaves = ([root], []) if is_computed(root) else ([], [root])
+    add_computed, add_leaf, constant = computed.append, leaves.append, CONSTANT
+    for node in computed:  # the list grows as the walk finds computed nodes: each is expanded once
+        # Unrolled for two operands (nearly every node), as the sweep is: a quarter faster.
+        if node._op.arity == 2:
+            x, y = node._x, node._y
+            if x._mark is not mark and x._op is not constant:
+                x._mark, x._up = mark, 0.0
+                (add_computed if x._op is not None else add_leaf)(x)
+            if y._mark is not mark and y._op is not constant:
+                y._mark, y._up = mark, 0.0
+                (add_computed if y._op is not None else add_leaf)(y)
+            continue
+        for parent in (node._x,) if node._op.arity == 1 else node._many:
+            if parent._mark is not mark and parent._op is not constant:
+                parent._mark, parent._up = mark, 0.0
+                (add_computed if parent._op is not None else add_leaf)(parent)
+    return computed, leaves
 
 
 def is_computed(node: Any) -> bool:
@@ -176,11 +184,12 @@ def _backward_floats(root: Any, seed: float) -> None:
     with _lock, collector_paused():
         _pass_thread = threading.get_ident()
         try:
-            computed, ends = _reach(root, zero_slots=True)
+            _check_root(root)
+            computed, leaves = _reach(root)
             computed.sort(key=_creation)
             root._up = seed
             _sweep_slots(computed)
-            nodes = computed + ends
+            nodes = computed + leaves
             if _add_slots_into_grads(nodes):
                 return
             # Some gradient of the pass, or some sum with an old .grad, is not finite, or some old
@@ -353,10 +362,14 @@ class Sweep:
         _raise_non_finite(self.order, grads, self.values)
 
     def write(self) -> None:
-        """Check the pass, then add it into every node's ``.grad`` (under a lock: threads may share nodes)."""
+        """Check the pass, then add it into every node's ``.grad`` (under a lock: threads may share nodes).
+
+        Constants are left out, as the float pass leaves them out: they receive no gradient.
+        """
         self.check_finite()
         with collector_paused():
-            add_into_grads(list(self.grads), list(self.grads.values()), self.values)
+            nodes = [node for node in self.grads if node._op is not CONSTANT]
+            add_into_grads(nodes, [self.grads[node] for node in nodes], self.values)
 
 
 def add_into_grads(nodes: list[Any], parts: list[Any], values: Any = None) -> None:

@@ -234,7 +234,7 @@ def test_the_legend_says_what_the_picture_shows_guessing_or_not(browser, tmp_pat
     legend = browser.find_element("id", "legend")
     watching = legend.text
     assert "Edge numbers: the local partial" in watching and "so far" in watching and "hidden" not in watching
-    browser.find_element("id", "guess").click()  # numbers hidden: the legend says so, and no longer explains them
+    browser.find_element("id", "guess").click()  # numbers hidden: the legend says so, not what they mean
     guessing = legend.text
     assert "grad ?: not answered yet" in guessing and "stay hidden until the question" in guessing
     assert "so far" not in guessing and "in bold, what flowed" not in guessing

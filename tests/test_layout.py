@@ -85,7 +85,7 @@ def contains(outer, inner) -> bool:
 
 
 def mlp_like():
-    """Two inputs into three neurons of a layer (weights, products, a sum each), into one neuron, into a loss."""
+    """Two inputs into three neurons (weights, products, a sum each), into one neuron, into a loss."""
     sizes, edges, modules = {"x0": (60.0, 50.0), "x1": (60.0, 50.0)}, [], {}
     outputs = []
     for layer, count in ((0, 3), (1, 1)):

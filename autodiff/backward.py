@@ -18,55 +18,28 @@ gradients as Values (``grad``, ``create_graph``) are the same sweep over Values.
 
 from __future__ import annotations
 
-import gc
 import math
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any
 
 from . import clock
-from .errors import DomainError, GraphError, NonFiniteError, RuleError, StaleGraphError
+from .context import located
+from .errors import DomainError, GraphError, NonFiniteError, RuleError
+from .graph import (
+    check_all_fresh,
+    check_fresh,
+    check_root,
+    collector_paused,
+    creation_order,
+    is_computed,
+    topological_order,
+)
 from .naming import describe, operands
 from .primitives import CONSTANT, FLOATS, checked_partial, first_input, one, second_input
 
 #: Serialises what passes add into the shared ``.grad`` of nodes.
 _grad_lock = threading.Lock()
-
-
-def topological_order(root: Any) -> list[Any]:
-    """Every node the root depends on, each after all of its parents; root last.
-
-    Iterative (an explicit stack), so a chain of a million nodes is fine.
-    Nodes are found by a walk over parents, then ordered by creation: a node
-    is always created after its parents.  The walk only reads the nodes: it
-    writes nothing into them and takes no lock, so a drawing or an explanation
-    can walk a graph while another thread runs backward through it.
-    """
-    _check_root(root)
-    seen = {root}  # nodes hash by identity, in C
-    nodes = [root]
-    add, append, constant = seen.add, nodes.append, CONSTANT
-    for node in nodes:  # the list grows as the walk finds nodes: each is expanded once
-        op = node._op
-        if op is None or op is constant:
-            continue
-        for parent in (node._x, node._y) if op.arity == 2 else (node._x,) if op.arity == 1 else node._many:
-            if parent not in seen:
-                add(parent)
-                append(parent)
-    nodes.sort(key=_creation)
-    return nodes
-
-
-def _check_root(root: Any) -> None:
-    """Say that a root is not a node here, not from inside a walk."""
-    if not hasattr(root, "_op"):
-        raise GraphError(
-            f"the root must be a Value (one scalar), not {type(root).__name__}; "
-            "to use several outputs, combine them into one first, e.g. autodiff.sum(outputs)"
-        )
 
 
 #: Backward's float pass keeps its running gradients in the nodes it sweeps
@@ -106,36 +79,6 @@ def _reach(root: Any) -> tuple[list[Any], list[Any]]:
                 parent._mark, parent._up = mark, 0.0
                 (add_computed if parent._op is not None else add_leaf)(parent)
     return computed, leaves
-
-
-def is_computed(node: Any) -> bool:
-    """True for a node computed by a primitive from operands (not a leaf, not a constant)."""
-    return node._op is not None and node._op is not CONSTANT
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector for a block that builds or walks graphs and makes no cycles.
-
-    Value graphs hold no reference cycles (nodes keep their operands as data,
-    never closures), so reference counting frees a graph the moment it is
-    dropped, and the collector would only traverse tens of thousands of new
-    objects again and again to find nothing: that doubles a sweep's time and
-    was most of a trace's.  It is switched back on afterwards (unless it was
-    off already), also when the block raises; cycles made meanwhile are
-    collected then.  Sweeps, traces and nn's scalar training steps use it.
-    """
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
-
-
-_creation = attrgetter("_created")
 
 
 def chain_rule(node: Any, grads: dict[Any, Any], values: Any = None) -> list[Any]:
@@ -184,9 +127,8 @@ def _backward_floats(root: Any, seed: float) -> None:
     with _lock, collector_paused():
         _pass_thread = threading.get_ident()
         try:
-            _check_root(root)
             computed, leaves = _reach(root)
-            computed.sort(key=_creation)
+            computed.sort(key=creation_order)
             root._up = seed
             _sweep_slots(computed)
             nodes = computed + leaves
@@ -196,7 +138,7 @@ def _backward_floats(root: Any, seed: float) -> None:
             # .grad is None or a Value: name the step, out of the grad lock (partials run user code).
             parts = [node._up for node in nodes]
             if not _all_finite(parts):
-                order = sorted(nodes, key=_creation)
+                order = sorted(nodes, key=creation_order)
                 _raise_non_finite(order, dict(zip(nodes, parts)), None)
             add_into_grads(nodes, parts)
         finally:
@@ -288,20 +230,20 @@ def _partial_error(node: Any, args: list[Any], out: Any, m: Any) -> Exception:
         try:
             op.partial(i, args, out, m)
         except RuleError as error:  # it says what the rule returned; add where
-            return _located(RuleError(f"backward through {op.name}: {error} (inputs were "
+            return located(RuleError(f"backward through {op.name}: {error} (inputs were "
                                       f"{operands(op, parents)})"), node)
         except OverflowError:
-            return _located(NonFiniteError(
+            return located(NonFiniteError(
                 f"backward through {op.name}: the local partial by {op.input_name(i)}, "
                 f"{op.formula(i)}, overflows a float for {operands(op, parents)}"
             ), node)
         except (ValueError, ZeroDivisionError) as error:
-            return _located(DomainError(
+            return located(DomainError(
                 f"backward through {op.name}: the local partial by {op.input_name(i)}, "
                 f"{op.formula(i)}, is undefined for {operands(op, parents)} ({error or 'infinite'})"
             ), node)
         except TypeError as error:
-            return _located(TypeError(
+            return located(TypeError(
                 f"the local partial of {op.name} by {op.input_name(i)} failed: {error}. A partial must "
                 "work on floats, arrays and Values alike: write it with plain arithmetic and the "
                 "namespace it is given (m.cos(x), m.log(x)), never math.cos or float()"
@@ -311,14 +253,6 @@ def _partial_error(node: Any, args: list[Any], out: Any, m: Any) -> Exception:
 
 def _is_zero(x: Any) -> bool:
     return type(x) is float and x == 0.0
-
-
-def _located(error: Exception, node: Any) -> Exception:
-    """Name where the node was made, if anomaly mode recorded it."""
-    site = getattr(node, "_site", None)
-    if site is not None:
-        error.args = (f"{error.args[0]} [node made at {site}]", *error.args[1:])
-    return error
 
 
 class Sweep:
@@ -445,7 +379,7 @@ def _check_totals(nodes: list[Any], parts: list[Any], totals: list[Any]) -> None
     """
     for node, part, total in zip(nodes, parts, totals):
         if not math.isfinite(_number(total)):
-            raise _located(NonFiniteError(
+            raise located(NonFiniteError(
                 f"the gradient of {describe(node)} overflows: its .grad {_number(node._grad)!r} plus this "
                 f"pass's {_number(part)!r} is not finite. No .grad was changed; call zero_grad() "
                 "between passes, or scale the loss down"
@@ -463,9 +397,10 @@ def backward(root: Any, gradient: Any = 1.0, create_graph: bool = False) -> None
     graph, an undefined partial, an overflow) leaves every ``grad`` as it was.
     With ``create_graph`` the gradients are recorded Values.
     """
+    check_root(root)
     seed = _seed(gradient, create_graph)
     if create_graph or _pass_thread == threading.get_ident():  # Values, or a backward inside a partial
-        Sweep(root, seed, _values() if create_graph else None).run().write()
+        Sweep(root, seed, root.FUNCTIONS if create_graph else None).run().write()
     else:
         _backward_floats(root, seed)
 
@@ -479,12 +414,6 @@ def _seed(gradient: Any, create_graph: bool) -> Any:
     return float(gradient)
 
 
-def _values() -> Any:
-    from .value import VALUES  # the namespace of Value functions; value.py imports this module
-
-    return VALUES
-
-
 def _raise_non_finite(order: list[Any], grads: dict[Any, Any], values: Any) -> None:
     """Find the node whose local step first produced inf or NaN, and name it."""
     for node in reversed(order):
@@ -493,7 +422,7 @@ def _raise_non_finite(order: list[Any], grads: dict[Any, Any], values: Any) -> N
             continue
         for i, partial in enumerate(local_partials(node)):
             if partial is not None and not math.isfinite(partial * upstream):
-                raise _located(NonFiniteError(
+                raise located(NonFiniteError(
                     f"backward through {node._op.name}: local partial {partial!r} times upstream "
                     f"gradient {upstream!r} for input {node._op.input_name(i)} is not finite; "
                     f"inputs were {operands(node._op, node.parents)}"
@@ -501,33 +430,9 @@ def _raise_non_finite(order: list[Any], grads: dict[Any, Any], values: Any) -> N
     bad = next((node for node in order if not math.isfinite(_number(grads[node]))), None)
     if bad is None:
         return  # only the check's own total overflowed; every gradient is finite
-    raise _located(NonFiniteError(
+    raise located(NonFiniteError(
         f"the gradient of {describe(bad)} overflowed to {_number(grads[bad])!r} while summing its parts"
     ), bad)
-
-
-def check_fresh(node: Any) -> None:
-    """Raise if a parent's data was assigned after ``node`` was computed from it."""
-    for parent in node.parents:
-        if getattr(parent, "_assigned", -1) > node._created:
-            raise _located(StaleGraphError(
-                f"{describe(parent)} was assigned (now {parent._data!r}) after {describe(node)} "
-                "was computed from it; its gradients would be wrong. "
-                "Run the forward pass again before calling backward()."
-            ), node)
-
-
-def check_all_fresh(order: list[Any]) -> None:
-    """Raise :class:`StaleGraphError` if any node of ``order`` was computed from data assigned since.
-
-    Views that read a whole graph (the stepper, explanations) call this first,
-    so they never show numbers mixed from before and after an assignment.
-    """
-    if order and min(map(_creation, order)) > clock.last_assignment:
-        return  # the whole graph was made after the last assignment: nothing can be stale
-    for node in order:
-        if is_computed(node):
-            check_fresh(node)
 
 
 def zero_grad(root: Any) -> None:
@@ -543,7 +448,8 @@ def gradients(root: Any, wrt: list[Any], seed: Any = 1.0) -> list[Any]:
     result is itself a graph that can be differentiated again.  ``.grad`` is
     not touched.  A result that does not depend on v is 0.0.
     """
-    sweep = Sweep(root, seed, _values()).run()
+    check_root(root)
+    sweep = Sweep(root, seed, root.FUNCTIONS).run()
     sweep.check_finite()
     return [sweep.grads.get(v, 0.0) for v in wrt]
 

@@ -28,7 +28,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .backward import check_all_fresh, local_partials, topological_order
+from .backward import local_partials
+from .graph import check_all_fresh, topological_order
 from .naming import find_node, node_names, number, partial_formula
 from .paths import Edge, count_paths, finite_total, path_product, paths
 from .value import Value

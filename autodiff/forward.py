@@ -14,8 +14,10 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .backward import _located, local_partials, topological_order
+from .backward import local_partials
+from .context import located
 from .errors import GraphError, NonFiniteError
+from .graph import topological_order
 from .naming import describe, operands
 from .value import Value
 
@@ -57,7 +59,7 @@ def tangent(root: Any, seeds: dict[Any, float]) -> float:
                     raise _not_finite(node, i, partial, tangents[parent])
                 total += term
         if not math.isfinite(total):
-            raise _located(NonFiniteError(f"jvp: the tangent of {describe(node)} overflowed to {total!r} "
+            raise located(NonFiniteError(f"jvp: the tangent of {describe(node)} overflowed to {total!r} "
                                           "while summing its parts"), node)
         tangents[node] = total
     return tangents[root]
@@ -65,7 +67,7 @@ def tangent(root: Any, seeds: dict[Any, float]) -> float:
 
 def _not_finite(node: Any, i: int, partial: float, incoming: float) -> NonFiniteError:
     op = node.primitive
-    return _located(NonFiniteError(
+    return located(NonFiniteError(
         f"jvp through {op.name}: local partial {partial!r} times tangent {incoming!r} of input "
         f"{op.input_name(i)} is not finite; inputs were {operands(op, node.parents)}"), node)
 

@@ -12,7 +12,7 @@ This module reads nodes only through their public protocol (``data``,
 ``parents``, ``primitive``, ``label``, ``is_constant``, ``is_leaf``).
 
 >>> from autodiff import Value
->>> from autodiff.backward import topological_order
+>>> from autodiff.graph import topological_order
 >>> a, b = Value(2.0, label="a"), Value(3.0, label="b")
 >>> y = (a - 1) * (a - b)
 >>> names = node_names(topological_order(y))

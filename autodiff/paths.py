@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .backward import Sweep, local_partials, topological_order
+from .backward import Sweep, local_partials
 from .errors import NonFiniteError
+from .graph import topological_order
 
 
 @dataclass(frozen=True)

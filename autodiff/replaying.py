@@ -23,11 +23,12 @@ from collections.abc import Iterable, Mapping
 from operator import attrgetter
 from typing import Any
 
-from .backward import _located, check_all_fresh, topological_order
+from .context import located
 from .errors import DivisionByZeroError, DomainError, GraphError, NonFiniteError
+from .graph import check_all_fresh, topological_order
 from .naming import describe, find_node, operands
 from .primitives import checked_forward
-from .value import Value, _checked_number
+from .value import Value, checked_number
 
 _creation = attrgetter("_created")
 
@@ -72,33 +73,33 @@ class Replayer:
         """
         numbers = dict(changes)
         for node in self.downstream(changes) if downstream is None else downstream:
-            args = [numbers.get(p, p._data) for p in node.parents]
+            args = [numbers.get(p, p.data) for p in node.parents]
             numbers[node] = _forward(node, args)
         return numbers
 
     def value(self, changes: Mapping[Any, float], downstream: list[Any] | None = None) -> float:
         """The root's number after replaying with ``changes``."""
         numbers = self.replay(changes, downstream)
-        return numbers.get(self.root, self.root._data)
+        return numbers.get(self.root, self.root.data)
 
 
 def _forward(node: Any, args: list[float]) -> float:
     """One node's forward rule at new inputs, with errors that name the node and the numbers."""
-    op = node._op
+    op = node.primitive
     try:
         out = op.forward(*args)
     except (ValueError, ZeroDivisionError, OverflowError) as error:
         kind = DivisionByZeroError if isinstance(error, ZeroDivisionError) else DomainError
         if isinstance(error, OverflowError):
             kind = NonFiniteError
-        raise _located(kind(
+        raise located(kind(
             f"replaying {describe(node)}: {op.name} is undefined for {_inputs(op, args)}; "
             f"{op.needs()}"
         ), node) from None
     if type(out) is not float:
         out = checked_forward(op, out)
     if out - out != 0.0:  # inf or nan
-        raise _located(NonFiniteError(
+        raise located(NonFiniteError(
             f"replaying {describe(node)}: {op.name} gave {out!r} for {_inputs(op, args)}; "
             "the result does not fit in a float"
         ), node)
@@ -139,10 +140,11 @@ def _leaf_changes(order: list[Any], changes: Mapping[Any, float]) -> dict[Any, f
     for target, number in changes.items():
         leaf = find_node(order, target, "leaf")
         if not leaf.is_leaf:
-            what = "a constant" if leaf.is_constant else f"computed from {operands(leaf._op, leaf.parents)}"
+            what = ("a constant" if leaf.is_constant
+                    else f"computed from {operands(leaf.primitive, leaf.parents)}")
             raise GraphError(
                 f"replay changes leaves only; {describe(leaf)} is {what}. Change the leaves it was "
                 "computed from instead"
             )
-        leaves[leaf] = _checked_number(number, "replay", leaf.label)
+        leaves[leaf] = checked_number(number, "replay", leaf.label)
     return leaves

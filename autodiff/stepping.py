@@ -44,8 +44,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .backward import Sweep, check_all_fresh
+from .backward import Sweep
 from .errors import GraphError
+from .exercises import exercise
+from .graph import check_all_fresh
 from .naming import definition, find_node, kind, node_names, number, partial_formula
 from .value import Value
 
@@ -395,7 +397,5 @@ def steps(root: Any, *, params: Iterable[Any] | None = None, ask: bool = False) 
     ``autodiff.exercise(root)`` (see :mod:`autodiff.exercises`); ``.run()`` asks.
     """
     if ask:
-        from .exercises import exercise  # below this module: it reads the sweep itself
-
         return exercise(root)
     return Stepper(root, params)

@@ -36,6 +36,7 @@ from .graph import (
     topological_order,
 )
 from .naming import describe, operands
+from .node import Node
 from .primitives import CONSTANT, FLOATS, checked_partial, first_input, one, second_input
 
 #: Serialises what passes add into the shared ``.grad`` of nodes.
@@ -51,7 +52,7 @@ _lock = threading.RLock()
 _pass_thread: int | None = None
 
 
-def _reach(root: Any) -> tuple[list[Any], list[Any]]:
+def _reach(root: Node) -> tuple[list[Node], list[Node]]:
     """The float pass's walk: the root's (computed nodes, leaves), once each, every ``_up`` set to 0.
 
     Constants are left out: they pass nothing on and receive no gradient.  A
@@ -81,7 +82,7 @@ def _reach(root: Any) -> tuple[list[Any], list[Any]]:
     return computed, leaves
 
 
-def chain_rule(node: Any, grads: dict[Any, Any], values: Any = None) -> list[Any]:
+def chain_rule(node: Node, grads: dict[Node, Any], values: Any = None) -> list[Any]:
     """The chain rule at one node: add partial × upstream into each operand's gradient.
 
     ``grads`` holds the gradients of one pass by node; ``grads[node]`` must be
@@ -108,7 +109,7 @@ def chain_rule(node: Any, grads: dict[Any, Any], values: Any = None) -> list[Any
     return partials
 
 
-def _backward_floats(root: Any, seed: float) -> None:
+def _backward_floats(root: Node, seed: float) -> None:
     """backward() on floats, fast: :func:`chain_rule` at every node, with the pass's gradients in slots.
 
     The same rule in the same order, with the same float operations as a
@@ -145,7 +146,7 @@ def _backward_floats(root: Any, seed: float) -> None:
             _pass_thread = None
 
 
-def _sweep_slots(computed: list[Any]) -> None:
+def _sweep_slots(computed: list[Node]) -> None:
     """:func:`chain_rule` at every computed node, root first, on floats in ``_up`` slots."""
     m, constant, last = FLOATS, CONSTANT, clock.last_assignment
     for node in reversed(computed):
@@ -195,7 +196,7 @@ def _sweep_slots(computed: list[Any]) -> None:
         check_all_fresh(computed)
 
 
-def local_partials(node: Any, values: Any = None) -> list[Any]:
+def local_partials(node: Node, values: Any = None) -> list[Any]:
     """The local partial of ``node`` by each operand, from the primitive table.
 
     ``None`` stands for a constant operand, which needs no gradient (this also
@@ -221,7 +222,7 @@ def local_partials(node: Any, values: Any = None) -> list[Any]:
 _data = attrgetter("_data")
 
 
-def _partial_error(node: Any, args: list[Any], out: Any, m: Any) -> Exception:
+def _partial_error(node: Node, args: list[Any], out: Any, m: Any) -> Exception:
     """The error of the first partial that fails, naming the op, the operand and the numbers."""
     op, parents = node._op, node.parents
     for i, parent in enumerate(parents):
@@ -264,15 +265,15 @@ class Sweep:
     order and :meth:`write` adds the finished pass into ``.grad``.
     """
 
-    def __init__(self, root: Any, seed: Any = 1.0, values: Any = None) -> None:
+    def __init__(self, root: Node, seed: Any = 1.0, values: Any = None) -> None:
         self.root = root
         self.values = values
         with collector_paused():
             self.order = topological_order(root)
-            self.grads: dict[Any, Any] = dict.fromkeys(self.order, 0.0)
+            self.grads: dict[Node, Any] = dict.fromkeys(self.order, 0.0)
         self.grads[root] = seed
 
-    def visit(self, node: Any) -> list[Any]:
+    def visit(self, node: Node) -> list[Any]:
         """The chain rule at ``node``; returns its local partials (see :func:`chain_rule`)."""
         return chain_rule(node, self.grads, self.values) if is_computed(node) else []
 
@@ -306,7 +307,7 @@ class Sweep:
             add_into_grads(nodes, [self.grads[node] for node in nodes], self.values)
 
 
-def add_into_grads(nodes: list[Any], parts: list[Any], values: Any = None) -> None:
+def add_into_grads(nodes: list[Node], parts: list[Any], values: Any = None) -> None:
     """Add a finished pass's gradient ``parts[i]`` into ``nodes[i].grad``, all or nothing.
 
     Every new gradient is computed and checked before the first is written, so
@@ -331,7 +332,7 @@ def add_into_grads(nodes: list[Any], parts: list[Any], values: Any = None) -> No
         _write_grads(nodes, totals)
 
 
-def _add_slots_into_grads(nodes: list[Any]) -> bool:
+def _add_slots_into_grads(nodes: list[Node]) -> bool:
     """The float pass's :func:`add_into_grads`, with each part in its node's ``_up`` slot.
 
     The common case in one comprehension, with no list of parts: every old
@@ -349,7 +350,7 @@ def _add_slots_into_grads(nodes: list[Any]) -> bool:
         return True
 
 
-def _write_grads(nodes: list[Any], totals: list[Any]) -> None:
+def _write_grads(nodes: list[Node], totals: list[Any]) -> None:
     """Store checked gradients: the one place the engine writes ``.grad`` (the caller holds the grad lock)."""
     for node, total in zip(nodes, totals):
         node._grad = total
@@ -372,7 +373,7 @@ def _all_finite(numbers: list[Any]) -> bool:
     return type(total) is float and total - total == 0.0
 
 
-def _check_totals(nodes: list[Any], parts: list[Any], totals: list[Any]) -> None:
+def _check_totals(nodes: list[Node], parts: list[Any], totals: list[Any]) -> None:
     """Raise NonFiniteError naming the first node whose gradient plus this pass's is not finite.
 
     Called under the grad lock before any write, so ``.grad`` still holds the old gradients.
@@ -390,7 +391,7 @@ def _number(x: Any) -> float:
     return x if type(x) is float else x.data if hasattr(x, "_data") else float(x)
 
 
-def backward(root: Any, gradient: Any = 1.0, create_graph: bool = False) -> None:
+def backward(root: Node, gradient: Any = 1.0, create_graph: bool = False) -> None:
     """Add d(root)/d(v) × ``gradient`` to ``v.grad`` for every node v of the root's graph.
 
     Nothing is written unless the whole pass succeeds: an error (a stale
@@ -414,7 +415,7 @@ def _seed(gradient: Any, create_graph: bool) -> Any:
     return float(gradient)
 
 
-def _raise_non_finite(order: list[Any], grads: dict[Any, Any], values: Any) -> None:
+def _raise_non_finite(order: list[Node], grads: dict[Node, Any], values: Any) -> None:
     """Find the node whose local step first produced inf or NaN, and name it."""
     for node in reversed(order):
         upstream = _number(grads[node])
@@ -435,13 +436,13 @@ def _raise_non_finite(order: list[Any], grads: dict[Any, Any], values: Any) -> N
     ), bad)
 
 
-def zero_grad(root: Any) -> None:
+def zero_grad(root: Node) -> None:
     """Set ``grad`` to 0 on every node of the root's graph."""
     for node in topological_order(root):
         node._grad = 0.0
 
 
-def gradients(root: Any, wrt: list[Any], seed: Any = 1.0) -> list[Any]:
+def gradients(root: Node, wrt: list[Node], seed: Any = 1.0) -> list[Any]:
     """d(root)/d(v) for each v in ``wrt``, as recorded Values or numbers.
 
     The sweep of :func:`backward`, run on Values instead of floats, so the

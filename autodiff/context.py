@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, NamedTuple
 
+from .node import Node
+
 
 class Scope(str):
     """The name of a :func:`scope` block, which knows the block it was opened in (``outer``).
@@ -235,7 +237,7 @@ def blame(error: Exception) -> Exception:
     return error
 
 
-def located(error: Exception, node: Any) -> Exception:
+def located(error: Exception, node: Node) -> Exception:
     """Add to an error about a node where the node was made, if anomaly mode recorded it."""
     made_at = getattr(node, "_site", None)
     if made_at is not None:

@@ -19,6 +19,7 @@ from .context import located
 from .errors import GraphError, NonFiniteError
 from .graph import topological_order
 from .naming import describe, operands
+from .node import Node
 from .value import Value
 
 
@@ -44,7 +45,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[float], tangents: Sequence[floa
     return out.data, tangent(out, dict(zip(leaves, tangents)))
 
 
-def tangent(root: Any, seeds: dict[Any, float]) -> float:
+def tangent(root: Node, seeds: dict[Node, float]) -> float:
     """d(root) along ``seeds`` (a tangent per leaf; other leaves 0), by one forward sweep."""
     tangents: dict[Any, float] = {}
     for node in topological_order(root):
@@ -65,7 +66,7 @@ def tangent(root: Any, seeds: dict[Any, float]) -> float:
     return tangents[root]
 
 
-def _not_finite(node: Any, i: int, partial: float, incoming: float) -> NonFiniteError:
+def _not_finite(node: Node, i: int, partial: float, incoming: float) -> NonFiniteError:
     op = node.primitive
     return located(NonFiniteError(
         f"jvp through {op.name}: local partial {partial!r} times tangent {incoming!r} of input "

@@ -20,10 +20,11 @@ from . import clock
 from .context import located
 from .errors import GraphError, StaleGraphError
 from .naming import describe
+from .node import Node
 from .primitives import CONSTANT
 
 
-def topological_order(root: Any) -> list[Any]:
+def topological_order(root: Node) -> list[Node]:
     """Every node the root depends on, each after all of its parents; root last.
 
     Iterative (an explicit stack), so a chain of a million nodes is fine.
@@ -61,7 +62,7 @@ def check_root(root: Any) -> None:
         )
 
 
-def is_computed(node: Any) -> bool:
+def is_computed(node: Node) -> bool:
     """True for a node computed by a primitive from operands (not a leaf, not a constant)."""
     return node._op is not None and node._op is not CONSTANT
 
@@ -89,7 +90,7 @@ def collector_paused() -> Iterator[None]:
 
 
 
-def check_fresh(node: Any) -> None:
+def check_fresh(node: Node) -> None:
     """Raise if a parent's data was assigned after ``node`` was computed from it."""
     for parent in node.parents:
         if getattr(parent, "_assigned", -1) > node._created:
@@ -100,7 +101,7 @@ def check_fresh(node: Any) -> None:
             ), node)
 
 
-def check_all_fresh(order: list[Any]) -> None:
+def check_all_fresh(order: list[Node]) -> None:
     """Raise :class:`StaleGraphError` if any node of ``order`` was computed from data assigned since.
 
     Views that read a whole graph (the stepper, explanations) call this first,

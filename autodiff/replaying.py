@@ -27,6 +27,7 @@ from .context import located
 from .errors import DivisionByZeroError, DomainError, GraphError, NonFiniteError
 from .graph import check_all_fresh, topological_order
 from .naming import describe, find_node, operands
+from .node import Node
 from .primitives import checked_forward
 from .value import Value, checked_number
 
@@ -42,7 +43,7 @@ class Replayer:
     not fifty thousand).
     """
 
-    def __init__(self, root: Any) -> None:
+    def __init__(self, root: Node) -> None:
         self.root = root
         self.order = topological_order(root)
         # A graph computed from a leaf assigned since would replay old and new numbers mixed.
@@ -52,7 +53,7 @@ class Replayer:
             for parent in set(node.parents):
                 self.consumers.setdefault(parent, []).append(node)
 
-    def downstream(self, changed: Iterable[Any]) -> list[Any]:
+    def downstream(self, changed: Iterable[Node]) -> list[Node]:
         """Every node that depends on a changed node (the changed ones excluded), in creation order."""
         changed = set(changed)
         found: set[Any] = set()
@@ -83,7 +84,7 @@ class Replayer:
         return numbers.get(self.root, self.root.data)
 
 
-def _forward(node: Any, args: list[float]) -> float:
+def _forward(node: Node, args: list[float]) -> float:
     """One node's forward rule at new inputs, with errors that name the node and the numbers."""
     op = node.primitive
     try:
@@ -133,7 +134,7 @@ def replay(root: Value, changes: Mapping[Any, float]) -> float:
     return replayer.value(_leaf_changes(replayer.order, changes))
 
 
-def _leaf_changes(order: list[Any], changes: Mapping[Any, float]) -> dict[Any, float]:
+def _leaf_changes(order: list[Node], changes: Mapping[Any, float]) -> dict[Node, float]:
     if not isinstance(changes, Mapping):
         raise TypeError(f"replay takes a dict of leaf -> new number, not {type(changes).__name__}")
     leaves: dict[Any, float] = {}

@@ -49,6 +49,7 @@ from .errors import GraphError
 from .exercises import exercise
 from .graph import check_all_fresh
 from .naming import definition, find_node, kind, node_names, number, partial_formula
+from .node import Node
 from .value import Value
 
 #: A one-line repr longer than this is cut, ending in "…".
@@ -59,7 +60,7 @@ LINE = 160
 class Contribution:
     """What one step sent along one edge, to one operand."""
 
-    parent: Any
+    parent: Node
     name: str  # the operand's name
     formula: str | None  # the local partial in the graph's names; None for a constant operand
     partial: float | None
@@ -80,7 +81,7 @@ class Step:
 
     index: int  # 1-based position in the sweep
     total: int
-    node: Any
+    node: Node
     name: str
     root: str  # the root's name, for d(root)/d(...)
     heading: str  # "o = tanh(n)" or just the name
@@ -201,7 +202,7 @@ class Stepper:
     records show, so a backward elsewhere never mixes with them.
     """
 
-    def __init__(self, root: Any, params: Iterable[Any] | None = None) -> None:
+    def __init__(self, root: Node, params: Iterable[Node] | None = None) -> None:
         if not isinstance(root, Value):
             raise GraphError(f"steps() needs a Value as the root, not {type(root).__name__}")
         self.root = root
@@ -226,21 +227,21 @@ class Stepper:
         return len(self.records) == len(self._visits)
 
     @property
-    def current(self) -> Any:
+    def current(self) -> Node | None:
         """The node stepped last (None before the first step)."""
         return self.records[-1].node if self.records else None
 
     @property
-    def next_node(self) -> Any:
+    def next_node(self) -> Node | None:
         """The node the next step will visit (None when done)."""
         return None if self.done else self._visits[len(self.records)]
 
     @property
-    def order(self) -> list[Any]:
+    def order(self) -> list[Node]:
         """The nodes the sweep visits, in order (root first; constants left out)."""
         return list(self._visits)
 
-    def gradient_so_far(self, node: Any) -> float:
+    def gradient_so_far(self, node: Node | str) -> float:
         """d(root)/d(node) as far as this pass has got (complete once every consumer was stepped).
 
         ``node`` is a Value of this graph or its label.
@@ -269,10 +270,10 @@ class Stepper:
 
         return stepper_view(self)
 
-    def _describe(self, node: Any) -> str:
+    def _describe(self, node: Node) -> str:
         return f"{self.names[id(node)]} ({kind(node)})"
 
-    def _find(self, target: Any) -> Any:
+    def _find(self, target: Node | str) -> Node:
         return find_node(self._order, target, names=self.names)
 
     # -- stepping -----------------------------------------------------------------
@@ -330,7 +331,7 @@ class Stepper:
         while self.records:
             self.back()
 
-    def run_to(self, target: Any) -> Steps:
+    def run_to(self, target: Node | str) -> Steps:
         """Step up to and including ``target`` (a node or a label); return those records."""
         node = self._find(target)
         if node.is_constant:
@@ -358,7 +359,7 @@ class Stepper:
 
     # -- records ---------------------------------------------------------------------
 
-    def _record(self, node: Any, upstream: float, partials: list[Any], before: dict[Any, float],
+    def _record(self, node: Node, upstream: float, partials: list[Any], before: dict[Node, float],
                 earlier: float) -> Step:
         """What the step did, edge by edge, adding up as chain_rule added (the same float operations)."""
         running = dict(before)
@@ -387,7 +388,7 @@ class Stepper:
             raise
 
 
-def steps(root: Any, *, params: Iterable[Any] | None = None, ask: bool = False) -> Any:
+def steps(root: Node, *, params: Iterable[Node] | None = None, ask: bool = False) -> Any:
     """A :class:`Stepper` over the backward pass of ``root`` (see the module docs).
 
     ``params`` names the parameter leaves for the stepper's views (its notebook

@@ -10,7 +10,7 @@
 The top-level functions ``steps``, ``draw``, ``explain``, ``play`` and ``exercise`` live in the
 submodules ``stepping``, ``drawing``, ``explaining``, ``playing`` and ``exercises`` (named apart
 from the functions, so neither hides the other); ``compile`` is the function of
-the package :mod:`autodiff.compile`.
+the package :mod:`autodiff.compiled`.
 """
 
 from .compiled import compile

@@ -292,7 +292,7 @@ class Sweep:
         if self.values is None:
             if math.isfinite(sum(grads.values())):  # one C-level pass
                 return
-        elif all(math.isfinite(_number(g)) for g in grads.values()):
+        elif all(math.isfinite(_as_float(g)) for g in grads.values()):
             return
         _raise_non_finite(self.order, grads, self.values)
 
@@ -379,15 +379,15 @@ def _check_totals(nodes: list[Node], parts: list[Any], totals: list[Any]) -> Non
     Called under the grad lock before any write, so ``.grad`` still holds the old gradients.
     """
     for node, part, total in zip(nodes, parts, totals):
-        if not math.isfinite(_number(total)):
+        if not math.isfinite(_as_float(total)):
             raise located(NonFiniteError(
-                f"the gradient of {describe(node)} overflows: its .grad {_number(node._grad)!r} plus this "
-                f"pass's {_number(part)!r} is not finite. No .grad was changed; call zero_grad() "
+                f"the gradient of {describe(node)} overflows: its .grad {_as_float(node._grad)!r} plus this "
+                f"pass's {_as_float(part)!r} is not finite. No .grad was changed; call zero_grad() "
                 "between passes, or scale the loss down"
             ), node)
 
 
-def _number(x: Any) -> float:
+def _as_float(x: Any) -> float:
     return x if type(x) is float else x.data if hasattr(x, "_data") else float(x)
 
 
@@ -418,7 +418,7 @@ def _seed(gradient: Any, create_graph: bool) -> Any:
 def _raise_non_finite(order: list[Node], grads: dict[Node, Any], values: Any) -> None:
     """Find the node whose local step first produced inf or NaN, and name it."""
     for node in reversed(order):
-        upstream = _number(grads[node])
+        upstream = _as_float(grads[node])
         if not is_computed(node) or not math.isfinite(upstream):
             continue
         for i, partial in enumerate(local_partials(node)):
@@ -428,11 +428,11 @@ def _raise_non_finite(order: list[Node], grads: dict[Node, Any], values: Any) ->
                     f"gradient {upstream!r} for input {node._op.input_name(i)} is not finite; "
                     f"inputs were {operands(node._op, node.parents)}"
                 ), node)
-    bad = next((node for node in order if not math.isfinite(_number(grads[node]))), None)
+    bad = next((node for node in order if not math.isfinite(_as_float(grads[node]))), None)
     if bad is None:
         return  # only the check's own total overflowed; every gradient is finite
     raise located(NonFiniteError(
-        f"the gradient of {describe(bad)} overflowed to {_number(grads[bad])!r} while summing its parts"
+        f"the gradient of {describe(bad)} overflowed to {_as_float(grads[bad])!r} while summing its parts"
     ), bad)
 
 

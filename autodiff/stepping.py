@@ -209,11 +209,11 @@ class Stepper:
         #: The leaves its views call parameters (None: as drawings decide, see :func:`autodiff.draw`).
         self.params = None if params is None else tuple(params)
         self._sweep = Sweep(root)
-        self._order = self._sweep.order
-        check_all_fresh(self._order)  # a graph already stale would give wrong records from the first step
-        self.names = node_names(self._order)
+        self._graph = self._sweep.order  # every node, parents first (order: what the sweep visits)
+        check_all_fresh(self._graph)  # a graph already stale would give wrong records from the first step
+        self.names = node_names(self._graph)
         # The stepper visits what backward visits, minus constants (no gradient, nothing to show).
-        self._visits = [node for node in reversed(self._order) if not node.is_constant]
+        self._visits = [node for node in reversed(self._graph) if not node.is_constant]
         self.records: list[Step] = []
         self._undo: list[dict[Any, float]] = []  # per step: the operands' gradients before it
         self._grads_before: dict[Any, Any] | None = None  # every .grad before the pass was written
@@ -274,7 +274,7 @@ class Stepper:
         return f"{self.names[id(node)]} ({kind(node)})"
 
     def _find(self, target: Node | str) -> Node:
-        return find_node(self._order, target, names=self.names)
+        return find_node(self._graph, target, names=self.names)
 
     # -- stepping -----------------------------------------------------------------
 
@@ -379,8 +379,8 @@ class Stepper:
 
     def _finish(self) -> None:
         """What backward does after the sweep: check, then add this pass into ``grad``."""
-        check_all_fresh(self._order)  # a leaf assigned during stepping would make earlier records wrong
-        self._grads_before = {node: node.grad for node in self._order}
+        check_all_fresh(self._graph)  # a leaf assigned during stepping would make earlier records wrong
+        self._grads_before = {node: node.grad for node in self._graph}
         try:
             self._sweep.write()
         except Exception:

@@ -315,7 +315,7 @@ class Value:
             return self + (-other)
         if isinstance(other, np.ndarray):
             return NotImplemented
-        return self + _constant(-_number(other, "-"))
+        return self + _constant(-_as_float(other, "-"))
 
     def __rsub__(self, other: Any) -> Value:
         if isinstance(other, np.ndarray):
@@ -328,7 +328,7 @@ class Value:
             return self * other**-1
         if isinstance(other, np.ndarray):
             return NotImplemented
-        divisor = _number(other, "/")
+        divisor = _as_float(other, "/")
         if divisor == 0.0:
             raise blame(DivisionByZeroError(f"division by zero: {_describe(self)} / 0"))
         reciprocal = 1.0 / divisor
@@ -792,13 +792,13 @@ def _constant(number: float) -> Value:
 def _operand(other: Any, symbol: str) -> Value:
     if isinstance(other, Value):
         return other
-    return _constant(_number(other, symbol))
+    return _constant(_as_float(other, symbol))
 
 
 _real = real_number
 
 
-def _number(other: Any, symbol: str) -> float:
+def _as_float(other: Any, symbol: str) -> float:
     number = _real(other)
     if number is None:
         raise TypeError(
@@ -811,7 +811,7 @@ def _number(other: Any, symbol: str) -> float:
 
 
 def _compare(other: Any) -> float:
-    return other._data if isinstance(other, Value) else _number(other, "comparison")
+    return other._data if isinstance(other, Value) else _as_float(other, "comparison")
 
 
 def checked_number(data: Any, where: str, label: str | None) -> float:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import threading
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import clock
 from .context import located
@@ -82,14 +82,28 @@ def _reach(root: Node) -> tuple[list[Node], list[Node]]:
     return computed, leaves
 
 
-def chain_rule(node: Node, grads: dict[Node, Any], values: Any = None) -> list[Any]:
+class Sent(NamedTuple):
+    """What the chain rule sent along one edge: the local partial, and partial × upstream.
+
+    Both are None for a constant operand, which needs no gradient.
+    """
+
+    partial: Any
+    contribution: Any
+
+
+_NOTHING = Sent(None, None)
+
+
+def chain_rule(node: Node, grads: dict[Node, Any], values: Any = None) -> list[Sent]:
     """The chain rule at one node: add partial × upstream into each operand's gradient.
 
     ``grads`` holds the gradients of one pass by node; ``grads[node]`` must be
-    complete.  Returns the local partials, one per operand (``None`` for a
-    constant, which needs no gradient).  With ``values`` (the namespace of
-    Value functions) the partials are computed on the Values themselves, so
-    they are recorded and the gradients can be differentiated again.
+    complete.  Returns what it sent along each edge, one :class:`Sent` per
+    operand, the very numbers it added (the stepper records them).  With
+    ``values`` (the namespace of Value functions) the partials are computed on
+    the Values themselves, so they are recorded and the gradients can be
+    differentiated again.
     """
     upstream = grads[node]
     if type(upstream) is _Parts:  # over Values: what the node received becomes one sum, now
@@ -97,19 +111,22 @@ def chain_rule(node: Node, grads: dict[Node, Any], values: Any = None) -> list[A
     if node._created < clock.last_assignment:
         check_fresh(node)
     partials = local_partials(node, values)
-    if values is None:
-        for parent, partial in zip(node.parents, partials):
-            if partial is not None:
-                grads[parent] += partial * upstream
-    else:
-        for parent, partial in zip(node.parents, partials):
-            if partial is not None:
-                before, contribution = grads[parent], _times(partial, upstream)
-                if type(before) is _Parts:
-                    before.append(contribution)
-                else:  # the first contribution replaces 0.0 (no needless node), a second starts the parts
-                    grads[parent] = contribution if _is_zero(before) else _Parts((before, contribution))
-    return partials
+    sent = []
+    for parent, partial in zip(node.parents, partials):
+        if partial is None:
+            sent.append(_NOTHING)
+        elif values is None:
+            contribution = partial * upstream
+            grads[parent] += contribution
+            sent.append(Sent(partial, contribution))
+        else:
+            before, contribution = grads[parent], _times(partial, upstream)
+            if type(before) is _Parts:
+                before.append(contribution)
+            else:  # the first contribution replaces 0.0 (no needless node), a second starts the parts
+                grads[parent] = contribution if _is_zero(before) else _Parts((before, contribution))
+            sent.append(Sent(partial, contribution))
+    return sent
 
 
 def _times(partial: Any, upstream: Any) -> Any:
@@ -303,8 +320,8 @@ class Sweep:
             self.grads: dict[Node, Any] = dict.fromkeys(self.order, 0.0)
         self.grads[root] = seed
 
-    def visit(self, node: Node) -> list[Any]:
-        """The chain rule at ``node``; returns its local partials (see :func:`chain_rule`)."""
+    def visit(self, node: Node) -> list[Sent]:
+        """The chain rule at ``node``; returns what it sent along each edge (see :func:`chain_rule`)."""
         return chain_rule(node, self.grads, self.values) if is_computed(node) else []
 
     def run(self) -> Sweep:

@@ -521,7 +521,7 @@ def _edges(sweep: Sweep) -> dict[Any, list[tuple[Any, int, float, float]]]:
     edges: dict[Any, list[tuple[Any, int, float, float]]] = {}
     for node in reversed(sweep.order):
         upstream = sweep.grads[node]
-        for index, (parent, partial) in enumerate(zip(node.parents, sweep.visit(node))):
+        for index, (parent, (partial, _)) in enumerate(zip(node.parents, sweep.visit(node))):
             if partial is not None:
                 edges.setdefault(parent, []).append((node, index, partial, upstream))
     return edges

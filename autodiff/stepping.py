@@ -44,7 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .backward import Sweep
+from .backward import Sent, Sweep
 from .errors import GraphError
 from .exercises import exercise
 from .graph import check_all_fresh
@@ -297,8 +297,8 @@ class Stepper:
         earlier = 0.0 if earlier is None else earlier  # "no gradient yet": the pass starts it from 0
         upstream = grads[node]
         try:
-            partials = self._sweep.visit(node)  # the step itself: the chain rule, as backward runs it
-            record = self._record(node, upstream, partials, before, earlier)
+            sent = self._sweep.visit(node)  # the step itself: the chain rule, as backward runs it
+            record = self._record(node, upstream, sent, before, earlier)
             if len(self.records) + 1 == len(self._visits):
                 self._finish()  # before the record counts: done means the gradients were written
         except Exception as error:
@@ -359,18 +359,17 @@ class Stepper:
 
     # -- records ---------------------------------------------------------------------
 
-    def _record(self, node: Node, upstream: float, partials: list[Any], before: dict[Node, float],
+    def _record(self, node: Node, upstream: float, sent: list[Sent], before: dict[Node, float],
                 earlier: float) -> Step:
-        """What the step did, edge by edge, adding up as chain_rule added (the same float operations)."""
+        """What the step did, edge by edge: what chain_rule sent, and each gradient growing by it."""
         running = dict(before)
         contributions = []
-        for index, (parent, partial) in enumerate(zip(node.parents, partials)):
+        for index, (parent, (partial, contribution)) in enumerate(zip(node.parents, sent)):
             formula = None if partial is None else partial_formula(node, index, self.names)
-            sent = None if partial is None else partial * upstream
             earlier_here = running[parent]
-            if sent is not None:
-                running[parent] = earlier_here + sent
-            contributions.append(Contribution(parent, self.names[id(parent)], formula, partial, sent,
+            if contribution is not None:
+                running[parent] = earlier_here + contribution  # the addition chain_rule made
+            contributions.append(Contribution(parent, self.names[id(parent)], formula, partial, contribution,
                                               earlier_here, running[parent]))
         name = self.names[id(node)]
         heading = f"{name} = {definition(node, self.names)}" if node.parents and node.label else name

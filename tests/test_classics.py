@@ -17,7 +17,7 @@ from nn.mnist.sources import UrlSource
 from nn.resources import RESOURCES, Resource, fetch_resource
 
 NAMES = ["iamtrask", "clouds", "line-fit", "micrograd", "micrograd-demo", "cs231n", "nielsen-weight-init-30",
-         "nielsen-weight-init-100", "3blue1brown"]
+         "nielsen-weight-init-100", "nielsen-ch3-headlines", "3blue1brown"]
 SLOW = {"iamtrask", "clouds", "micrograd-demo"}  # their full runs take from seconds to a minute or more
 #: Entries on Nielsen's MNIST file, tested in test_classics_nielsen.py with the real data cache.
 NIELSEN = {name for name in NAMES if name.startswith("nielsen-")}

@@ -111,8 +111,6 @@ class Explanation:
     def __str__(self) -> str:
         d = f"d({self.root})/d({self.leaf})"
         plural = "path" if self.count == 1 else "paths"
-        if self.count == 0:
-            return f"{d} = 0: {self.root} does not depend on {self.leaf} (no path); " + self._check()
         if self.complete:
             lines = [f"{d}: {self.count} {plural}"]
         else:
@@ -150,11 +148,10 @@ def explain(root: Any, leaf: Any, max_paths: int = 12, top: int = 5) -> Explanat
     order = topological_order(root)
     check_all_fresh(order)  # paths over numbers from before and after an assignment would explain nothing
     names = node_names(order)
-    if isinstance(leaf, str) or any(node is leaf for node in order):
-        leaf = find_node(order, leaf, "node", names)  # any node, not only leaves
-        count = count_paths(root, leaf)
-    else:  # a Value the root does not depend on: the derivative is 0
-        names[id(leaf)], count = leaf.label or "this leaf", 0
+    # Any node, not only leaves; a Value outside the graph is an error, as in PyTorch's autograd.grad:
+    # "0 over 0 paths" would hide a mix-up of two graphs.
+    leaf = find_node(order, leaf, "node", names)
+    count = count_paths(root, leaf)
     if count <= max_paths:
         found = [_term(path, names) for path in paths(root, leaf)]
         terms, total = tuple(found), sum((t.product for t in found), 0.0)

@@ -201,7 +201,8 @@ def find_node(order: Sequence[Any], target: Any, what: str = "node",
             raise GraphError(f"no {what} labelled or named {target!r} in this graph")
         raise GraphError(f"{len(found)} nodes are called {target!r}; pass the Value itself")
     if not any(node is target for node in order):
-        raise GraphError(f"the {what} {target!r} is not part of this graph (the root does not depend on it)")
+        raise GraphError(f"the {what} {target!r} is not part of this graph: the root does not depend on it, "
+                         "so there is no path through it (pass a node the root was computed from)")
     return target
 
 

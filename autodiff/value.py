@@ -101,17 +101,73 @@ class _State(NamedTuple):
     anomaly: bool
 
 
-class _Context(threading.local):
-    """Each thread's state, one tuple so that building a node reads it in one look-up."""
+_DEFAULTS = _State(True, None, os.environ.get("AUTODIFF_ANOMALY", "") not in ("", "0"))
+#: Code flags of frames that can be suspended in the middle of a ``with`` block.
+_SUSPENDABLE = 0x20 | 0x80 | 0x200  # CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
 
-    state = _State(True, None, os.environ.get("AUTODIFF_ANOMALY", "") not in ("", "0"))
+
+class _Block(NamedTuple):
+    """One open no_grad/scope/anomaly block: the setting it changes, and the frame that opened it."""
+
+    setting: str
+    value: Any
+    owner: Any  # a generator's or coroutine's frame, or None for an ordinary one
+
+    def in_effect(self) -> bool:
+        # A suspended (or finished) generator's frame has no caller: its block waits for it to resume.
+        return self.owner is None or self.owner.f_back is not None
+
+
+class _Thread:
+    """One thread's recording context: its open blocks, innermost last, and what they add up to."""
+
+    __slots__ = ("blocks", "state", "in_generators")
+
+    def __init__(self) -> None:
+        self.blocks: list[_Block] = []
+        self.state = _DEFAULTS
+        self.in_generators = 0
+
+    def current(self) -> _State:
+        """The state new nodes get now: blocks of suspended generators do not count."""
+        if not self.in_generators:
+            return self.state
+        return _fold(block for block in self.blocks if block.in_effect())
+
+    def open(self, block: _Block) -> None:
+        self.blocks.append(block)
+        self.in_generators += block.owner is not None
+        self.state = _fold(self.blocks)
+
+    def close(self, block: _Block) -> None:
+        # Not always the innermost: a generator closed by the garbage collector ends its block anywhere.
+        for i in range(len(self.blocks) - 1, -1, -1):
+            if self.blocks[i] is block:
+                del self.blocks[i]
+                self.in_generators -= block.owner is not None
+                self.state = _fold(self.blocks)
+                return
+
+
+def _fold(blocks: Iterable[_Block]) -> _State:
+    state = _DEFAULTS
+    for block in blocks:
+        state = state._replace(**{block.setting: block.value})
+    return state
+
+
+class _Context(threading.local):
+    """Each thread's context (``threading.local`` runs ``__init__`` once in every thread)."""
+
+    def __init__(self) -> None:
+        self.thread = _Thread()
 
 
 _context = _Context()
 #: How many no_grad/scope/anomaly blocks are open in all threads.  While none is
 #: (and anomaly mode is off), every thread has the defaults, so building a node
 #: never has to look up its thread's context: the common case costs nothing.
-_open_blocks = 1 if _Context.state.anomaly else 0
+_open_blocks = 1 if _DEFAULTS.anomaly else 0
 _blocks_lock = threading.Lock()
 
 
@@ -158,7 +214,7 @@ class Value:
         self._mark = None
         self.scope = None
         if _open_blocks:
-            _, self.scope, anomaly = _context.state
+            _, self.scope, anomaly = _context.thread.current()
             if anomaly:
                 self._site = _site()
 
@@ -762,26 +818,28 @@ def apply(op: Primitive, *operands: Any) -> Value:
 
 def recording() -> bool:
     """Whether operations in this thread are recorded (False inside :func:`no_grad`)."""
-    return _context.state.recording
+    return _context.thread.current().recording
 
 
 def anomaly_mode() -> bool:
     """Whether nodes made in this thread record where they were made (see :func:`anomaly`)."""
-    return _context.state.anomaly
+    return _context.thread.current().anomaly
 
 
 @contextmanager
 def _block(setting: str, value: Any) -> Iterator[None]:
     """Set one field of this thread's context for the block, and restore it after."""
     global _open_blocks
+    frame = sys._getframe(2)  # the frame whose `with` opened the block (under contextlib's __enter__)
+    block = _Block(setting, value, frame if frame.f_code.co_flags & _SUSPENDABLE else None)
+    thread = _context.thread  # the block ends in this thread's context even if its generator ends elsewhere
     with _blocks_lock:
         _open_blocks += 1
-    before = _context.state
-    _context.state = before._replace(**{setting: value})
+    thread.open(block)
     try:
         yield
     finally:
-        _context.state = before
+        thread.close(block)
         with _blocks_lock:
             _open_blocks -= 1
 
@@ -810,7 +868,7 @@ def scope(name: str | None) -> AbstractContextManager[None]:
     >>> y.scope, y.scope.levels()
     ('layer1.neuron0', ('layer1', 'layer1.neuron0'))
     """
-    outer = _context.state.scope
+    outer = _context.thread.current().scope
     return _block("scope", None if name is None else Scope(name, outer if isinstance(outer, Scope) else None))
 
 
@@ -881,7 +939,7 @@ def _link(node: Value, parents: tuple[Value, ...], op: Primitive) -> None:
 
 def _in_context(node: Value, parents: tuple[Value, ...], op: Primitive) -> Value:
     """Finish a node while some thread is inside no_grad, scope or anomaly: ask this thread's context."""
-    recording, node.scope, anomaly = _context.state
+    recording, node.scope, anomaly = _context.thread.current()
     if anomaly:
         node._site = _site()
     if recording:
@@ -911,7 +969,7 @@ def _constant(number: float) -> Value:
     node.label = None
     node._created = _tick()
     node._mark = None
-    node.scope = _context.state.scope if _open_blocks else None
+    node.scope = _context.thread.current().scope if _open_blocks else None
     return node
 
 
@@ -980,7 +1038,7 @@ def _site() -> str:
 
 def _blame(error: Exception) -> Exception:
     """In anomaly mode, add to an error raised while making a node where that node was being made."""
-    if _open_blocks and _context.state.anomaly:
+    if _open_blocks and _context.thread.current().anomaly:
         error.args = (f"{error.args[0]} [made at {_site()}]", *error.args[1:])
     return error
 

@@ -292,6 +292,36 @@ def test_an_engine_that_cannot_be_imported_or_built_is_a_target_error(tmp_path: 
         run(f"{broken}:Value")
 
 
+FORGED_ANSWER = """
+import os, pickle, struct
+
+class Payload:  # unpickling this would run code in the kit's process
+    def __reduce__(self):
+        return (open, ({marker!r}, "w"))
+
+frame = pickle.dumps(Payload())
+for fd in range(3, 64):  # the kit's private answer pipe: the only descriptor here that takes a write
+    try:
+        os.write(fd, struct.pack("!I", len(frame)) + frame)
+        break
+    except OSError:
+        pass
+
+class Value:
+    def __init__(self, data):
+        self.data = data
+"""
+
+
+def test_an_engine_cannot_make_the_kit_run_code_by_what_it_sends_back(tmp_path: Path) -> None:
+    marker = tmp_path / "ran-in-the-kit"
+    engine = tmp_path / "forger.py"
+    engine.write_text(FORGED_ANSWER.format(marker=str(marker)))
+    with pytest.raises(TargetError, match="an answer the kit cannot read"):
+        run(f"{engine}:Value")
+    assert not marker.exists()
+
+
 def test_an_engine_without_multiplication_fails_every_check(tmp_path: Path) -> None:
     path = tmp_path / "adder.py"
     path.write_text(CORRECT.replace("    def __mul__(self, other):", "    def _mul(self, other):"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import sys
 import threading
 
@@ -134,3 +136,49 @@ def test_a_half_stepped_graph_and_a_backward_in_another_thread_do_not_mix():
     for p, r, t in zip(params, reference, after_threads):
         assert t == pytest.approx(3 * r.grad, rel=1e-12)
         assert p.grad == pytest.approx(4 * r.grad, rel=1e-12)
+
+
+def test_a_suspended_generator_inside_no_grad_does_not_stop_its_consumer_recording():
+    def batches():  # a common data-loading habit: the whole generator body under no_grad
+        with no_grad():
+            for i in range(3):
+                yield Value(float(i)) * 2
+
+    loader = batches()
+    first = next(loader)
+    assert first.parents == ()  # inside the generator nothing is recorded
+    loss = first * Value(3.0)  # the consumer's own arithmetic, while the generator is suspended
+    assert len(loss.parents) == 2
+    assert next(loader).parents == ()  # resumed, the generator's block is in effect again
+    loader.close()
+    assert len((Value(1.0) * 2).parents) == 2
+
+
+def test_a_generator_closed_by_the_collector_ends_only_its_own_scope():
+    def scoped():
+        with scope("inner"):
+            yield
+
+    suspended = scoped()
+    next(suspended)
+    with scope("outer"):
+        del suspended  # closes it here, inside another block: that block must stay open
+        gc.collect()
+        assert (Value(1.0) * 2).scope == "outer"
+    assert (Value(1.0) * 2).scope is None
+
+
+def test_a_coroutine_awaiting_inside_no_grad_does_not_stop_other_tasks_recording():
+    async def quiet() -> tuple:
+        with no_grad():
+            await asyncio.sleep(0.01)
+            return (Value(1.0) * 2).parents
+
+    async def busy() -> int:
+        await asyncio.sleep(0.001)  # runs while quiet() waits inside its block
+        return len((Value(1.0) * 2).parents)
+
+    async def both() -> list:
+        return await asyncio.gather(quiet(), busy())
+
+    assert asyncio.run(both()) == [(), 2]

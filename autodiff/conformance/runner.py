@@ -12,13 +12,18 @@ engine does, the kit gets an answer and goes on.
 The child is isolation against accidents, not a sandbox: it runs with the
 user's permissions and can read and write what they can.
 
-Requests and answers are pickled over the child's standard input and output;
-the child moves those to private descriptors first and points 0 and 1 at
+Requests go to the child pickled over its standard input (the child trusts
+the kit); answers come back over its standard output as JSON, never pickles,
+so an engine cannot make the kit run code by what it returns, and an answer
+larger than :data:`MAX_ANSWER_BYTES` is refused before it is read.  The child
+moves both streams to private descriptors first and points 0 and 1 at
 ``/dev/null``, so an engine that prints or reads input cannot garble them.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import pickle
 import select
@@ -34,6 +39,9 @@ from typing import Any
 IMPORT_TIMEOUT = 20.0
 #: Bytes of address space the child may use beyond what it has once the engine is imported.
 MEMORY_HEADROOM = 1 << 30
+
+#: The largest answer the kit reads from the child (the biggest, a program's numbers, is a few kB).
+MAX_ANSWER_BYTES = 16 << 20
 
 _HEADER = struct.Struct("!I")
 
@@ -147,9 +155,16 @@ class Worker:
             raise _Dead(self._death()) from None
 
     def _receive(self, timeout: float) -> Outcome:
-        header = self._read(_HEADER.size, time.monotonic() + timeout)
-        (length,) = _HEADER.unpack(header)
-        return pickle.loads(self._read(length, time.monotonic() + timeout))
+        deadline = time.monotonic() + timeout
+        (length,) = _HEADER.unpack(self._read(_HEADER.size, deadline))
+        if length > MAX_ANSWER_BYTES:
+            self._kill()
+            return Outcome("crashed", error=f"the engine's process sent an answer of {length:,} bytes, more "
+                                            f"than the {MAX_ANSWER_BYTES:,} the kit reads")
+        outcome = _outcome(self._read(length, deadline))
+        if outcome.kind == "crashed":  # the child can no longer be trusted: the next call starts anew
+            self._kill()
+        return outcome
 
     def _read(self, size: int, deadline: float) -> bytes:
         assert self._process is not None and self._process.stdout is not None
@@ -244,11 +259,26 @@ def _exception_text(error: BaseException) -> str:
 
 def _answer(stream: Any, outcome: Outcome) -> None:
     try:
-        body = pickle.dumps(outcome)
-    except Exception as error:  # noqa: BLE001 - a result that cannot be pickled is the engine's answer
-        body = pickle.dumps(Outcome("raised", error=f"the result cannot be sent back: {error}"))
+        body = json.dumps(dataclasses.asdict(outcome)).encode()
+    except (TypeError, ValueError) as error:  # plain numbers, strings and lists only: the rest is an error
+        failed = Outcome("raised", error=f"the result cannot be sent back: {error}",
+                         exception=type(error).__name__)
+        body = json.dumps(dataclasses.asdict(failed)).encode()
     stream.write(_HEADER.pack(len(body)) + body)
     stream.flush()
+
+
+def _outcome(body: bytes) -> Outcome:
+    """Read an answer as data: the child runs the learner's code, so nothing it sends is executed."""
+    try:
+        fields = json.loads(body)
+        outcome = Outcome(**fields)
+        if outcome.kind not in ("ok", "raised") or not all(
+                isinstance(getattr(outcome, name), str) for name in ("error", "exception")):
+            raise TypeError("not an answer of the kit's child")
+    except (ValueError, TypeError) as error:  # json's errors are ValueErrors; wrong fields TypeErrors
+        return Outcome("crashed", error=f"the engine's process sent an answer the kit cannot read ({error})")
+    return outcome
 
 
 def _limit_memory(headroom: int) -> None:

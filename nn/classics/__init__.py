@@ -26,7 +26,8 @@ from .gallery import Entry, Figure, Report, Result, Source, Unavailable, render,
 #: The entries in the order ``list`` prints them.
 ENTRIES: dict[str, Entry] = {entry.name: entry for entry in (
     iamtrask.ENTRY, clouds.ENTRY, line_fit.ENTRY, micrograd.MICROGRAD, micrograd.MICROGRAD_DEMO, cs231n.ENTRY,
-    nielsen.WEIGHT_INIT_30, nielsen.WEIGHT_INIT_100, nielsen.HEADLINE_ENTRY, chain.ENTRY,
+    nielsen.WEIGHT_INIT_30, nielsen.WEIGHT_INIT_100, nielsen.HEADLINE_ENTRY, nielsen.CHAPTER_5_ENTRY,
+    chain.ENTRY,
 )}
 
 

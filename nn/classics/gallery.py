@@ -7,7 +7,9 @@ engine's and says how they are compared:
 - *as printed*: the engine's number formatted the way the source printed it
   (Python 2's ``str`` shows 12 significant digits, NumPy's arrays 8 decimals)
   must give the published text, character for character;
-- within a relative tolerance, with the reason it is not zero.
+- within a relative tolerance, with the reason it is not zero;
+- within a factor (a band from published / factor to published * factor),
+  for figures of unseeded runs whose spread is a multiple, not a fraction.
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ class Figure:
     ``printed`` is the format the source printed with (e.g. ``".12g"``): then
     ``published`` is the printed text and the engine's number must print the
     same.  Otherwise ``published`` is a number, equal to the engine's exactly
-    when ``rel`` is 0, else within ``rel`` relative to it; ``why`` says why a
+    when ``rel`` is 0, else within ``rel`` relative to it (or, with ``factor``,
+    between published / factor and published * factor); ``why`` says why a
     tolerance is not zero.
     """
 
@@ -73,6 +76,7 @@ class Figure:
     published: Published | tuple[Published, ...]
     printed: str | None = None
     rel: float = 0.0
+    factor: float = 0.0
     why: str = ""
 
     def __post_init__(self) -> None:
@@ -81,7 +85,7 @@ class Figure:
         if isinstance(self.engine, tuple) and len(self.engine) != len(self.published):
             raise ValueError(f"{self.label}: {len(self.engine)} engine numbers, "
                              f"{len(self.published)} published")
-        if (self.printed is not None or self.rel) and not self.why:
+        if (self.printed is not None or self.rel or self.factor) and not self.why:
             raise ValueError(f"{self.label}: a tolerance that is not zero needs its reason")
 
     @property
@@ -96,6 +100,8 @@ class Figure:
             return format(engine, self.printed) == published
         if self.rel:
             return math.isfinite(engine) and abs(engine - published) <= self.rel * abs(published)
+        if self.factor:
+            return published / self.factor <= engine <= published * self.factor
         return engine == published
 
     @property
@@ -105,6 +111,8 @@ class Figure:
             return f"as printed ({self.printed})"
         if self.rel:
             return f"relative {self.rel:g}"
+        if self.factor:
+            return f"within a factor {self.factor:g}"
         return "exact"
 
     def as_dict(self) -> dict[str, Any]:

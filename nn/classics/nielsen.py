@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+import autodiff
 import nn
 
 from ..mnist import MNIST, from_pickle
@@ -302,3 +303,89 @@ HEADLINE_ENTRY = Entry(
     quick_part="the first epoch of the seeded run with lambda 5",
     full_part=f"all {EPOCHS} epochs of both seeded runs and the book's figures as bands (default: the "
               f"first {DEFAULT_EPOCHS} epochs of each)")
+
+
+# -- chapter 5: the vanishing gradient ------------------------------------------------------------------
+
+CHAPTER_5 = Source(
+    title="Nielsen, \"Neural Networks and Deep Learning\", chapter 5 (\"Why are deep neural networks hard to "
+          "train?\"): the norms of the hidden layers' gradients at initialisation, the accuracies with one "
+          "to four hidden layers",
+    repository="no repository for the figures: they are printed in the book "
+               f"(neuralnetworksanddeeplearning.com); how they were measured: {REPOSITORY} "
+               "fig/generate_gradient.py",
+    path="chap5.html, section \"The vanishing gradient problem\"", commit=None,
+    licence="the book is CC BY-NC 3.0; only the figures are quoted", data=DATA)
+
+#: ||delta^l|| of each hidden layer, first to last, at initialisation: the mean over the first 1,000 training
+#: images of dC/db^l (cross-entropy, network2's scaled weights), as the book prints them.
+BOOK_NORMS = {2: (0.07, 0.31), 3: (0.012, 0.060, 0.283), 4: (0.003, 0.017, 0.070, 0.285)}
+NORM_FACTOR = 2.0
+NORM_WHY = (
+    "the book's norms come from networks drawn without a seed; drawn with other seeds the same networks give "
+    "norms up to about twice or half as large (the first layer of [784, 30, 30, 10]: 0.036 to 0.068 over "
+    "seeds 12345678, 1, 2 and 3), while each layer stays about four to six times slower than the next")
+#: The validation accuracy (%) after 30 epochs (eta 0.1, lambda 5, mini-batches of 10) with 1 to 4 hidden
+#: layers of 30 neurons, each from one run without a seed.
+BOOK_ACCURACIES = {1: 96.48, 2: 96.90, 3: 96.57, 4: 96.53}
+ACCURACY_WHY = (
+    "the book's accuracies come from one run each, without a seed; a seeded run of [784, 30, 10] with these "
+    "settings (nielsen-weight-init-30) moves between 96.40% and 96.53% over its last five epochs, and "
+    "the differences the book finds between depths are of the same size: a band of about one point")
+PROBE = 1000  # generate_gradient.py averages over the first 1,000 training images
+
+
+def hidden_norms(data: MNIST, hidden_layers: int) -> list[float]:
+    """||mean dC/db|| of each hidden layer over the first 1,000 training images, at network2's initialisation.
+
+    The network is drawn as network2 draws it, from the seeded legacy
+    generator; one compiled backward pass over the 1,000 images gives the
+    mean gradient of the cross-entropy.
+    """
+    sizes = [784] + [30] * hidden_layers + [10]
+    model = nn.MLP(784, sizes[1:], activation="sigmoid", output_activation="linear")
+    model.set_weights(*network2_draws(np.random.RandomState(SEED), sizes, scaled=True))
+    images, targets = data.train_images[:PROBE], np.eye(10)[data.train_labels[:PROBE]]
+    program = autodiff.compile(lambda x, y: nn.sigmoid_cross_entropy_with_logits(model(x), y),
+                               (images[:4], targets[:4]), model.parameters())
+    _, gradient = program.value_and_grad(images, targets, reduction="mean")
+    position = {id(p): i for i, p in enumerate(program.params)}
+    return [float(np.linalg.norm([gradient[position[id(neuron.b)]] for neuron in layer.neurons]))
+            for layer in model.layers[:-1]]
+
+
+def depth_accuracy(data: MNIST, hidden_layers: int) -> float:
+    """The validation accuracy (%) after 30 epochs of network2 with ``hidden_layers`` layers of 30."""
+    sizes = [784] + [30] * hidden_layers + [10]
+    model = nn.MLP(784, sizes[1:], activation="sigmoid", output_activation="linear")
+    model.set_weights(*network2_draws(np.random.RandomState(SEED), sizes, scaled=True))
+    counts = train(model, data, Python2Shuffle(len(data.train_labels)), EPOCHS)
+    return counts[-1] / 100
+
+
+def chapter_5(quick: bool, full: bool = False) -> Report:
+    """The norms (quick: of [784, 30, 30, 10] only); ``full`` adds the accuracies of 1 to 4 hidden layers."""
+    data = nielsen_mnist()
+    report = Report()
+    for layers, published in BOOK_NORMS.items():
+        if quick and layers > 2:
+            break
+        norms = hidden_norms(data, layers)
+        report.add(Figure(f"[784{', 30' * layers}, 10]: ||delta|| of the hidden layers, first to last",
+                          tuple(norms), published, factor=NORM_FACTOR, why=NORM_WHY))
+        shrink = ", ".join(f"{later / earlier:.1f}" for earlier, later in zip(norms, norms[1:]))
+        report.notes.append(f"{layers} hidden layers: each layer's norm over the one before it: {shrink}")
+    if full:
+        for layers, published in BOOK_ACCURACIES.items():
+            report.add(Figure(f"{layers} hidden layer{'s' * (layers > 1)} of 30: validation accuracy (%) "
+                              "after 30 epochs", depth_accuracy(data, layers), published, rel=HEADLINE_REL,
+                              why=ACCURACY_WHY))
+    return report
+
+
+CHAPTER_5_ENTRY = Entry(
+    name="nielsen-ch5",
+    title="Nielsen's chapter 5, the vanishing gradient: the hidden layers' ||delta|| at initialisation for "
+          "2 to 4 hidden layers, and the accuracies with 1 to 4",
+    sources=(CHAPTER_5, NETWORK2), run=chapter_5, quick_part="the norms of [784, 30, 30, 10]",
+    full_part="the accuracies too: 30 epochs with 1, 2, 3 and 4 hidden layers")

@@ -97,7 +97,7 @@ def test_the_default_check_is_three_epochs_of_each_run_and_full_all_thirty():
 
 
 def test_a_differing_count_is_named_by_epoch_and_difference():
-    notes = nielsen._differences("large", [8643, 9045, 9140], (8643, 9044, 9141))
+    notes = nielsen._differences("large weights", [8643, 9045, 9140], (8643, 9044, 9141))
     assert notes == ["large weights, epoch 2: engine 9045, published 9044 (+1)",
                      "large weights, epoch 3: engine 9140, published 9141 (-1)"]
 

@@ -1,4 +1,10 @@
-"""Nielsen's chapter 3 (``network2.py``): the seeded weight-initialisation runs, count for count.
+"""Nielsen's "Neural Networks and Deep Learning" in the gallery: chapter 3's seeded runs, chapter 5's norms.
+
+Three kinds of entry: the seeded weight-initialisation runs, count for count
+(``nielsen-weight-init-30``, ``-100``); the chapter's headline accuracies as
+bands, beside the seeded runs of the same settings, count for count
+(``nielsen-ch3-headlines``); chapter 5's gradient norms and accuracies as
+bands (``nielsen-ch5``).
 
 ``fig/weight_initialization.py`` of Nielsen's repository seeds Python's
 ``random`` and NumPy's legacy generator with 12345678, builds

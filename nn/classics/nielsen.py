@@ -264,6 +264,16 @@ OVERFITTING_COUNTS = {
 #: The book's test accuracies (%) for the same settings, each from one run without a seed.
 HEADLINES = {0.0: 95.49, 5.0: 96.49}
 HEADLINE_REL = 0.011  # about one percentage point
+#: Without regularisation the run amplifies the last bits in which two ways of adding the same products
+#: differ: from epoch 5 on the counts are compared within a band.
+EXACT_UNREGULARISED = 4
+CHAOTIC_REL = 0.006
+CHAOTIC_WHY = (
+    "without regularisation (lambda 0, eta 0.5) the run amplifies round-off: Nielsen's own network2 code, "
+    "run today with NumPy 2 on this project's machine, gives 9371 at epoch 4 where his 2014 run gave 9377, "
+    "and differs from then on; the engine, which adds each mini-batch's products in another order again, "
+    "agrees through epoch 4 and then differs by up to half a percent (the notes list each epoch). With "
+    "lambda 5 the decay damps such differences and all 30 counts agree")
 HEADLINE_WHY = (
     "the book's figure comes from one run without a seed; the seeded run of the same settings (the counts "
     "above) swings by up to 1.4 points between its last epochs with lambda 5 (95.11% to 96.49%) and ends "
@@ -290,11 +300,15 @@ def headlines(quick: bool, full: bool = False) -> Report:
     epochs = 1 if quick else EPOCHS if full else DEFAULT_EPOCHS
     report = Report()
     for lmbda in (5.0, 0.0) if not quick else (5.0,):
-        engine = overfitting_run(data, lmbda, epochs)
+        engine, published = overfitting_run(data, lmbda, epochs), OVERFITTING_COUNTS[lmbda]
         run = f"lambda {lmbda:g}"
-        report.add(Figure(f"[784, 30, 10], eta 0.5, {run}: test count after epochs 1..{epochs}",
-                          tuple(engine), OVERFITTING_COUNTS[lmbda][:epochs]))
-        report.notes.extend(_differences(run, engine, OVERFITTING_COUNTS[lmbda]))
+        exact = epochs if lmbda else min(epochs, EXACT_UNREGULARISED)
+        report.add(Figure(f"[784, 30, 10], eta 0.5, {run}: test count after epochs 1..{exact}",
+                          tuple(engine[:exact]), published[:exact]))
+        if exact < epochs:
+            report.add(Figure(f"{run}: test count after epochs {exact + 1}..{epochs}", tuple(engine[exact:]),
+                              published[exact:epochs], rel=CHAOTIC_REL, why=CHAOTIC_WHY))
+        report.notes.extend(_differences(run, engine, published))
         if full:
             report.add(Figure(f"{run}: test accuracy (%) after 30 epochs, beside the book's",
                               engine[-1] / 100, HEADLINES[lmbda], rel=HEADLINE_REL, why=HEADLINE_WHY))

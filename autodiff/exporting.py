@@ -88,7 +88,9 @@ def slide_source(root: Any, step: int, **options: Any) -> str:
 def _png(walk: Walkthrough, step: int) -> bytes:
     import graphviz
 
-    return graphviz.Source(_dot(walk, step), engine="neato").pipe(format="png", neato_no_op=2)
+    # Module frames contain boxes, so neato warns that it draws straight edges, not splines: expected.
+    quiet = bool(walk.arranged.laid.frames)
+    return graphviz.Source(_dot(walk, step), engine="neato").pipe(format="png", neato_no_op=2, quiet=quiet)
 
 
 def _record(walk: Walkthrough, step: int) -> str:
@@ -126,6 +128,13 @@ def _dot(walk: Walkthrough, step: int) -> str:
              'node [fontname="Helvetica" fontsize=12 style="filled" penwidth=1.2 color="#333333" '
              'margin="0.05,0.03"]',
              'edge [fontname="Helvetica" fontsize=12 color="#666666" arrowsize=0.8]']
+    for k, (levels, (x, y, w, h)) in enumerate(sorted(laid.frames.items(), key=lambda item: len(item[0]))):
+        # A module's frame (with cluster=True): an unfilled node behind the boxes, drawn first.
+        attrs = {"pos": f"{(x + w / 2) * POINT:.1f},{(top - y - h / 2) * POINT:.1f}!", "shape": "box",
+                 "width": f"{w / 96:.3f}", "height": f"{h / 96:.3f}", "fixedsize": "true", "labelloc": "t",
+                 "style": "dashed,rounded", "color": "#777777", "fontname": "Helvetica-Oblique",
+                 "label": picture.frame_title(levels)}
+        lines.append(f'"frame{k}" [{_attrs(attrs)}]')
     for box in shape.boxes:
         (x, y), (w, h) = laid.corners[box.id], laid.sizes[box.id]
         attrs = {"pos": f"{(x + w / 2) * POINT:.1f},{(top - y - h / 2) * POINT:.1f}!",

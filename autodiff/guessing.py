@@ -81,8 +81,18 @@ PANEL = """<form id="quiz" autocomplete="off">
 
 SCOREBOARD = """<ol id="scoreboard"></ol>"""
 
+def key(edge_labels: bool) -> str:
+    """The legend while guessing: what the picture hides (the legend of the numbers shown is hidden then)."""
+    edges = "Edge numbers (the local partial ∂output/∂input) and what" if edge_labels else "What"
+    return ('<span class="guessing"><span class="grad-key">grad <b>?</b>: not answered yet.</span> '
+            f"{edges} flowed along an edge stay hidden until the question about the value the edge leaves "
+            "is answered or revealed: they are part of its answer.</span>")
+
+
 STYLE = """
 #guessbox { margin-left: .6em; font-weight: bold; }
+#legend .guessing, body.guess #legend .watching { display: none; }
+body.guess #legend .guessing { display: inline; }
 #quiz, #scoreboard { display: none; }
 body.guess #quiz { display: block; padding: 4px 12px; font-size: 17px; }
 body.guess #quiz.answered #answer, body.guess #quiz.answered #check, body.guess #quiz.answered #reveal,

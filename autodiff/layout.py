@@ -9,6 +9,10 @@ column by their neighbours (the barycentre heuristic, with boxes of one module
 kept together), and then wraps the columns into as many rows as make the
 picture fit a screen's shape at the largest scale, as text wraps into lines.
 
+With modules (:func:`nest`), each module is laid out on its own first, as
+one block that its frame goes around, and the block then takes its place in
+the module around it like any box: frames nest and never overlap.
+
 It knows nothing of Values: boxes are keys with sizes, edges are pairs of keys.
 
 >>> boxes = {k: (100.0, 60.0) for k in "abcd"}
@@ -40,6 +44,8 @@ class Placed:
     rows: int
     row_of: dict[Hashable, int] = field(default_factory=dict)
     row_tops: list[float] = field(default_factory=list)  # the y where each row starts
+    #: With :func:`nest`: each module's frame (its levels, outermost first) as (x, y, width, height).
+    frames: dict[tuple[str, ...], tuple[float, float, float, float]] = field(default_factory=dict)
 
     def centre(self, key: Hashable) -> tuple[float, float]:
         (x, y), (w, h) = self.corners[key], self.sizes[key]
@@ -47,11 +53,12 @@ class Placed:
 
 
 def place(sizes: dict[Hashable, tuple[float, float]], edges: Sequence[tuple[Hashable, Hashable]],
-          root: Hashable, aspect: float, groups: dict[Hashable, Hashable] | None = None) -> Placed:
+          root: Hashable, aspect: float | None, groups: dict[Hashable, Hashable] | None = None) -> Placed:
     """Lay out boxes (key -> (width, height)) joined by edges (source, target) for a screen of ``aspect``.
 
     ``sizes`` lists the boxes, in the order ties are broken in; ``groups``
     (key -> module) keeps the boxes of a module together within a column.
+    ``aspect=None`` never wraps: one row.
     """
     keys = _topological(list(sizes), edges)
     columns = _columns(keys, edges, root)
@@ -153,17 +160,17 @@ def _sorted(column: list[Hashable], neighbours: dict, columns: dict, beside: int
     return sorted(column, key=lambda key: (group_centre[groups.get(key)], centres[key]))
 
 
-def _wrapped(table: list[list[Hashable]], sizes: dict, aspect: float, crossings: list[int]) -> Placed:
+def _wrapped(table: list[list[Hashable]], sizes: dict, aspect: float | None, crossings: list[int]) -> Placed:
     """Columns cut into rows (each row's columns side by side), as many rows as fit ``aspect`` best."""
     widths = [max(sizes[key][0] for key in col) for col in table]
     heights = [sum(sizes[key][1] for key in col) + BOX_GAP * (len(col) - 1) for col in table]
     best = None
-    for rows in range(1, len(table) + 1):
+    for rows in range(1, 2 if aspect is None else len(table) + 1):
         cuts = _cuts(widths, rows, crossings)
         row_widths = [sum(widths[a:b]) + COLUMN_GAP * (b - a - 1) for a, b in cuts]
         row_heights = [max(heights[a:b]) for a, b in cuts]
         width, height = max(row_widths), sum(row_heights) + ROW_GAP * (len(cuts) - 1)
-        scale = min(aspect / width, 1 / height)  # the scale at which it fills a screen of this shape
+        scale = 1 / height if aspect is None else min(aspect / width, 1 / height)  # fills the screen
         if best is None or scale > best[0] * 1.0001:
             best = (scale, cuts, row_heights, width, height)
     _, cuts, row_heights, width, height = best
@@ -207,3 +214,65 @@ def _cuts(widths: list[float], rows: int, crossings: list[int]) -> list[tuple[in
             breaks.append(min(near, key=lambda c: (crossings[c], abs(edges[c] - k * share))))
     bounds = [0, *breaks, len(widths)]
     return [(a, b) for a, b in zip(bounds, bounds[1:])]
+
+
+def nest(sizes: dict[Hashable, tuple[float, float]], edges: Sequence[tuple[Hashable, Hashable]],
+         root: Hashable, aspect: float, modules: dict[Hashable, tuple[str, ...]],
+         margins: tuple[float, float, float, float]) -> Placed:
+    """:func:`place` with each module laid out as one block (its frame around it) inside the module around it.
+
+    ``modules`` gives each box's modules, outermost first (empty: none);
+    ``margins`` (left, top, right, bottom) is the room between a frame and
+    what it holds (its title goes in the top margin).  Only the outermost
+    picture wraps into rows: a module's block is one row, so that it reads as
+    one piece.  ``frames`` of the result has every module's frame.
+    """
+    left, top, right, bottom = margins
+
+    def block(levels: tuple[str, ...]) -> tuple[Placed, dict[Hashable, tuple[float, float]]]:
+        """The layout of one module's contents, and where each box in it goes, relative to its corner."""
+        depth = len(levels)
+        inside = [key for key in sizes if modules.get(key, ())[:depth] == levels]
+        item = {key: key if len(modules.get(key, ())) == depth else _Frame(modules[key][: depth + 1])
+                for key in inside}
+        inner = {frame: block(frame.levels) for frame in dict.fromkeys(i for i in item.values()
+                                                                         if isinstance(i, _Frame))}
+        items = {}
+        for key in inside:
+            i = item[key]
+            if isinstance(i, _Frame):
+                laid = inner[i][0]
+                items.setdefault(i, (laid.width + left + right, laid.height + top + bottom))
+            else:
+                items[i] = sizes[key]
+        links = list(dict.fromkeys((item[s], item[t]) for s, t in edges
+                                   if s in item and t in item and item[s] != item[t]))
+        laid = place(items, links, item.get(root), aspect if depth == 0 else None)
+        where = {}
+        for key in inside:
+            x, y = laid.corners[item[key]]
+            if isinstance(item[key], _Frame):
+                dx, dy = inner[item[key]][1][key]
+                x, y = x + left + dx, y + top + dy
+            where[key] = (x, y)
+        frames = {}
+        for frame, (sub, _) in inner.items():
+            (x, y), (w, h) = laid.corners[frame], items[frame]
+            frames[frame.levels] = (x, y, w, h)
+            for levels_in, (fx, fy, fw, fh) in sub.frames.items():
+                frames[levels_in] = (x + left + fx, y + top + fy, fw, fh)
+        laid.frames = frames
+        return laid, where
+
+    outer, where = block(())
+    row_of = {key: outer.row_of[key if len(modules.get(key, ())) == 0 else _Frame(modules[key][:1])]
+              for key in sizes}
+    return Placed(where, dict(sizes), outer.width, outer.height, outer.rows, row_of, outer.row_tops,
+                  outer.frames)
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """A module as one item of the module around it."""
+
+    levels: tuple[str, ...]

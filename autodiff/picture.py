@@ -9,7 +9,10 @@ have the colours of :data:`autodiff.drawing.COLOURS` (a colour-blind-safe
 palette) and a shape each, so they read on a washed-out projector and in grey.
 Each edge carries its local partial, as in ``draw(edge_labels=True)``.  What
 to draw (collapsed modules, ``between``, roles) comes from the same plan as
-:func:`autodiff.draw`, so the options mean the same.
+:func:`autodiff.draw`, so the options mean the same.  With ``cluster``, each
+module is a titled frame laid out as one block (frames nest, never overlap),
+and a name inside a frame drops the module's name the frame already shows
+(``w.0`` in the frame ``layers.0.neurons.1``; the whole name is its tooltip).
 
 Elements have ids the page's script finds: ``n3`` (the value at topological
 position 3), ``g0`` (a collapsed module), ``e3_1`` (the edge from operand 1 of
@@ -25,7 +28,7 @@ from html import escape
 from typing import Any
 
 from .drawing import COLOURS, ROLE_NAMES, _op_summary, _Plan
-from .layout import Placed, place
+from .layout import Placed, nest, place
 from .naming import number
 
 #: Text size in the picture's own units; the page never shows it smaller than 14 px (see MIN_SCALE).
@@ -57,6 +60,7 @@ class Box:
     lines: list[str]
     badge: str | None = None
     scope: str | None = None
+    full: str = ""  # the whole name, when the first line shortens it inside a module's frame
 
     @property
     def size(self) -> tuple[float, float]:
@@ -102,26 +106,32 @@ def build(plan: _Plan, grad_text: Callable[[Any], str], partials: dict[str, tupl
     to its local partial and formula.
     """
     arranged = arrange(plan, grad_text, partials, edge_labels, cluster, rankdir)
-    return svg(arranged.boxes, arranged.edges, arranged.laid, cluster, arranged.along), arranged.shown
+    return svg(arranged.boxes, arranged.edges, arranged.laid, arranged.along), arranged.shown
 
 
 def arrange(plan: _Plan, grad_text: Callable[[Any], str], partials: dict[str, tuple[str, str]],
             edge_labels: bool, cluster: bool, rankdir: str) -> Arranged:
     """The boxes and edges of a plan, laid out for a screen (as :func:`build` draws them)."""
-    boxes, shown = _boxes(plan, grad_text)
+    boxes, shown = _boxes(plan, grad_text, cluster)
     edges = _edges(plan, partials if edge_labels else {})
     sizes = {box.id: box.size for box in boxes}
     root_id = shown[id(plan.order[-1])]
     along = rankdir == "LR"
     turned = {k: s if along else s[::-1] for k, s in sizes.items()}
-    laid = place(turned, [(e.source, e.target) for e in edges], root_id, ASPECT if along else 1 / ASPECT,
-                 {b.id: b.scope for b in boxes if cluster})
+    links = [(e.source, e.target) for e in edges]
+    aspect = ASPECT if along else 1 / ASPECT
+    if cluster:  # a frame's title goes above what it holds (on the left while turned)
+        top = (FRAME_PAD, FRAME_TOP) if along else (FRAME_TOP, FRAME_PAD)
+        modules = {box.id: plan.chains.get(box.scope, ()) for box in boxes if box.scope}
+        laid = nest(turned, links, root_id, aspect, modules, (*top, FRAME_PAD, FRAME_PAD))
+    else:
+        laid = place(turned, links, root_id, aspect)
     if not along:
         laid = _transposed(laid, sizes)
     return Arranged(boxes, edges, laid, shown, along)
 
 
-def _boxes(plan: _Plan, grad_text: Callable[[Any], str]) -> tuple[list[Box], dict[int, str]]:
+def _boxes(plan: _Plan, grad_text: Callable[[Any], str], cluster: bool) -> tuple[list[Box], dict[int, str]]:
     boxes: list[Box] = []
     shown: dict[int, str] = {}
     members: dict[str, list[Any]] = {key: [] for key in plan.groups}
@@ -133,24 +143,31 @@ def _boxes(plan: _Plan, grad_text: Callable[[Any], str]) -> tuple[list[Box], dic
     for key, index in plan.groups.items():
         role = "input" if key == "inputs" else "module"
         chain = plan.chains.get(key, ())
-        boxes.append(Box(f"g{index}", role, [key, f"{len(members[key])} nodes",
-                                              _op_summary(members[key], plan.roles)],
-                         scope=chain[-2] if len(chain) > 1 else None))
+        scope = chain[-2] if len(chain) > 1 else None
+        name = _within(key, scope) if cluster else key
+        boxes.append(Box(f"g{index}", role, [name, f"{len(members[key])} nodes",
+                                              _op_summary(members[key], plan.roles)], scope=scope, full=key))
     for node in plan.kept:
         if node.is_constant:
             continue
         box_id = f"n{plan.position[id(node)]}"
         shown[id(node)] = box_id
         symbol = node.primitive.symbol if node.parents else None
-        boxes.append(Box(box_id, plan.roles[id(node)],
-                         [plan.names[id(node)], f"data {number(node.data)}", grad_text(node)],
-                         BADGES.get(symbol, symbol), plan.scopes[id(node)]))
+        name, scope = plan.names[id(node)], plan.scopes[id(node)]
+        lines = [_within(name, scope) if cluster else name, f"data {number(node.data)}", grad_text(node)]
+        boxes.append(Box(box_id, plan.roles[id(node)], lines, BADGES.get(symbol, symbol), scope, name))
     # Boxes in topological order (the layout ranks along it): a module where its first member was.
     first = {}
     for k, node in enumerate(plan.order):
         first.setdefault(shown.get(id(node)), k)
     boxes.sort(key=lambda box: first[box.id])
     return boxes, shown
+
+
+def _within(name: str, scope: str | None) -> str:
+    """A name as it reads inside the frame of ``scope``: without the module's name the frame shows."""
+    prefix = f"{scope}."
+    return name[len(prefix):] if scope and name.startswith(prefix) and len(name) > len(prefix) else name
 
 
 def _edges(plan: _Plan, partials: dict[str, tuple[str, str]]) -> list[Edge]:
@@ -188,22 +205,25 @@ def _edges(plan: _Plan, partials: dict[str, tuple[str, str]]) -> list[Edge]:
 def _transposed(laid: Placed, sizes: dict[Hashable, tuple[float, float]]) -> Placed:
     """A layout made with rows and columns swapped, turned back: ranks run top to bottom."""
     corners = {k: (y, x) for k, (x, y) in laid.corners.items()}
-    return Placed(corners, sizes, laid.height, laid.width, laid.rows, laid.row_of, laid.row_tops)
+    frames = {k: (y, x, h, w) for k, (x, y, w, h) in laid.frames.items()}
+    return Placed(corners, sizes, laid.height, laid.width, laid.rows, laid.row_of, laid.row_tops, frames)
 
 
 # -- SVG ----------------------------------------------------------------------------------
 
 MARGIN = 26
+#: Room between a module's frame and what it holds; the top margin holds the frame's title.
+FRAME_PAD = 10
+FRAME_TOP = LINE + 8
 
 
-def svg(boxes: list[Box], edges: list[Edge], laid: Placed, cluster: bool, along: bool) -> str:
-    """The picture as SVG: module frames (with ``cluster``), then edges, then boxes on top."""
+def svg(boxes: list[Box], edges: list[Edge], laid: Placed, along: bool) -> str:
+    """The picture as SVG: module frames (laid out with ``cluster``), then edges, then boxes on top."""
     width, height = laid.width + 2 * MARGIN, laid.height + 2 * MARGIN
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{-MARGIN} {-MARGIN} {width:.0f} '
              f'{height:.0f}" font-family="Helvetica, Arial, sans-serif" font-size="{FONT}" role="img">',
              _DEFS]
-    if cluster:
-        parts += _clusters(boxes, laid)
+    parts += _frames(laid)
     arrivals = _arrivals(edges, laid, along)
     parts += [_edge(edge, laid, arrivals[k], along) for k, edge in enumerate(edges)]
     parts += [_box(box, laid, along) for box in boxes]
@@ -301,7 +321,7 @@ def _box(box: Box, laid: Placed, along: bool) -> str:
         badge = (f'<g class="badge"><rect x="{bx:.1f}" y="{by:.1f}" width="{bw:.1f}" height="22" rx="11"/>'
                  f'<text x="{bx + bw / 2:.1f}" y="{by + 16:.1f}" text-anchor="middle">'
                  f"{escape(box.badge)}</text></g>")
-    title = f"<title>{escape(ROLE_NAMES[box.role])}: {escape(box.lines[0])}</title>"
+    title = f"<title>{escape(ROLE_NAMES[box.role])}: {escape(box.full or box.lines[0])}</title>"
     return f'<g class="node role-{box.role}" id="{box.id}">{title}{shape}{"".join(texts)}{badge}</g>'
 
 
@@ -319,21 +339,20 @@ def _shape(role: str, x: float, y: float, w: float, h: float, fill: str) -> str:
     return shape
 
 
-def _clusters(boxes: list[Box], laid: Placed) -> list[str]:
-    """A dashed frame around the boxes of each module, its name on top."""
-    spans: dict[str, list[float]] = {}
-    for box in boxes:
-        if box.scope is None:
-            continue
-        (x, y), (w, h) = laid.corners[box.id], laid.sizes[box.id]
-        s = spans.setdefault(box.scope, [x, y, x + w, y + h])
-        s[:] = [min(s[0], x), min(s[1], y), max(s[2], x + w), max(s[3], y + h)]
+def _frames(laid: Placed) -> list[str]:
+    """A dashed frame around each module, outermost first, its name (within the frame around it) on top."""
     out = []
-    for scope, (x0, y0, x1, y1) in sorted(spans.items()):
-        out.append(f'<g class="cluster"><title>{escape(scope)}</title>'
-                   f'<rect x="{x0 - 6:.1f}" y="{y0 - 6:.1f}" width="{x1 - x0 + 12:.1f}" '
-                   f'height="{y1 - y0 + 12:.1f}" rx="8"/></g>')
+    for levels, (x, y, w, h) in sorted(laid.frames.items(), key=lambda item: len(item[0])):
+        title = escape(frame_title(levels))
+        out.append(f'<g class="cluster"><title>{escape(levels[-1])}</title>'
+                   f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="8"/>'
+                   f'<text x="{x + FRAME_PAD:.1f}" y="{y + LINE - 2:.1f}">{title}</text></g>')
     return out
+
+
+def frame_title(levels: tuple[str, ...]) -> str:
+    """A module frame's title: its name within the frame around it (``neurons.1`` inside ``layers.0``)."""
+    return _within(levels[-1], levels[-2]) if len(levels) > 1 else levels[-1]
 
 
 def legend(roles: list[str]) -> str:

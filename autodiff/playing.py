@@ -112,14 +112,13 @@ def play(
     walk = walkthrough(root, params=params, edge_labels=edge_labels, rankdir=rankdir, cluster=cluster,
                        collapse=collapse, between=between, group=group, max_nodes=max_nodes)
     shape = walk.arranged
-    svg = picture.svg(shape.boxes, shape.edges, shape.laid, cluster, shape.along)
+    svg = picture.svg(shape.boxes, shape.edges, shape.laid, shape.along)
     keys = picture.legend([role for role in _roles_drawn(walk.plan) if role != "constant"]) if legend else ""
     ids = {id(node): f"n{position}" for position, node in enumerate(walk.plan.order)}
     quiz = guessing.quiz(root.root if isinstance(root, Stepper) else root, ids, asked=guess)
     for frame in walk.frames:
         frame["question"] = guessing.asked(quiz).get(frame["complete"])
-    text = _html(walk.name, walk.heading, svg, keys, walk.first, walk.frames, walk.start, edge_labels,
-                 quiz, guess)
+    text = _html(walk, svg, keys, edge_labels, quiz, guess)
     page = Page(text, walk.name, len(walk.frames))
     if path is not None:
         page.save(path)
@@ -249,10 +248,12 @@ def _widest(first: dict[str, str], frames: list[dict[str, Any]]) -> dict[str, st
     return widest
 
 
-def _html(root: str, heading: str, svg: str, legend: str, first: dict[str, str], frames: list[dict[str, Any]],
-          start: int, edge_labels: bool, quiz: dict[str, Any] | None, guess: bool) -> str:
+def _html(walk: Walkthrough, svg: str, legend: str, edge_labels: bool, quiz: dict[str, Any] | None,
+          guess: bool) -> str:
     """The page: the picture, the controls, the record panel, the steps as data and the script."""
-    data = json.dumps({"root": root, "first": first, "frames": frames, "start": start,
+    root, heading = walk.name, walk.heading
+    data = json.dumps({"root": root, "rootBox": walk.arranged.shown[id(walk.plan.order[-1])],
+                       "first": walk.first, "frames": walk.frames, "start": walk.start,
                        "startText": START.format(root=root), "endText": END,
                        "minScale": picture.MIN_SCALE, "quiz": quiz}, ensure_ascii=False)
     data = data.replace("<", "\\u003c")  # a label holding "</script>" must not end the data block
@@ -262,6 +263,7 @@ def _html(root: str, heading: str, svg: str, legend: str, first: dict[str, str],
              "Under the current step's edges: what flowed along them (local partial × upstream gradient).")
     parts = {"title": title_text, "svg": svg, "data": data, "style": _STYLE + guessing.STYLE,
              "script": _SCRIPT, "legend": legend, "edges": html.escape(edges),
+             "key": guessing.key(edge_labels) if quiz is not None else "",
              "switch": guessing.switch(quiz, guess), "quiz": guessing.PANEL,
              "scoreboard": guessing.SCOREBOARD,
              "guessing": guessing.SCRIPT if quiz is not None else ""}
@@ -293,8 +295,9 @@ _TEMPLATE = """<!DOCTYPE html>
     <button id="presenter" title="p">presenter</button>
     {{switch}}
   </nav>
-  <p id="legend">{{legend}} <span class="grad-key">grad: <span class="pending">so far</span>,
-    <span class="complete">complete</span></span> {{edges}}</p>
+  <p id="legend">{{legend}} <span class="watching"><span class="grad-key">grad:
+    <span class="pending">so far</span>, <span class="complete">complete</span></span>
+    {{edges}}</span>{{key}}</p>
   <p id="keys">Keys: → / PageDown next, ← / PageUp back, space play, Home start, End end, [ ] speed,
     + − f zoom (or wheel, drag to pan), p presenter mode.</p>
 </header>
@@ -368,6 +371,7 @@ g.edge.active path { stroke: #000; stroke-width: 4; marker-end: url(#arrow-activ
 g.edge.active text.partial { font-weight: bold; }
 g.edge.active text.flow { visibility: visible; }
 g.cluster rect { fill: none; stroke: #777; stroke-dasharray: 6 4; }
+g.cluster text { fill: #333; font-style: italic; }
 """
 
 _SCRIPT = """
@@ -405,11 +409,11 @@ function show() {
     const node = byId(f.node);
     if (node) node.classList.add("current");
     for (const [id, text] of f.edges) { byId(id)?.classList.add("active"); flow(id, text); }
-    follow(node);
     chain = f.chain.join("\\n");
   } else {
     chain = data.startText;
   }
+  follow(focus());
   let text = f ? f.record : data.startText;
   if (done === frames.length) { text += "\\n\\n" + data.endText; chain += "\\n" + data.endText; }
   document.getElementById("record").textContent = text;
@@ -479,9 +483,10 @@ function fit() {
   const s = Math.min(area.clientWidth / full.w, area.clientHeight / full.h);
   if (s >= data.minScale) return setView({ ...full });
   // Too big to show whole at a readable size: show the part at the smallest readable scale.
-  const least = data.minScale;
-  setView({ x: full.x, y: full.y, w: area.clientWidth / least, h: area.clientHeight / least });
-  follow(byId(frames[done - 1]?.node));
+  // Rounded down (setView writes tenths): rounded up, the scale would fall a hair under 14 px text.
+  const least = (extent) => Math.floor(extent / data.minScale * 10) / 10;
+  setView({ x: full.x, y: full.y, w: least(area.clientWidth), h: least(area.clientHeight) });
+  follow(focus());
 }
 function zoom(factor, cx, cy) {
   const s = Math.max(0.15, Math.min(6, scale() * factor));
@@ -493,13 +498,23 @@ function visible() {  // what the screen shows, in picture units (the viewBox is
   const s = scale(), w = area.clientWidth / s, h = area.clientHeight / s;
   return { x: view.x + (view.w - w) / 2, y: view.y + (view.h - h) / 2, w: w, h: h };
 }
+function focus() {  // the current step's box; before the first step, the root's (the sweep starts there)
+  return byId(done > 0 ? frames[done - 1].node : data.rootBox);
+}
 function follow(node) {  // the current node always in view: move the picture, never its size
   if (!node) return;
   const b = node.getBBox(), v = visible(), m = 12;
   const shown = b.x - m >= v.x && b.y - m >= v.y && b.x + b.width + m <= v.x + v.w
     && b.y + b.height + m <= v.y + v.h;
   if (shown) return;
-  setView({ ...view, x: b.x + b.width / 2 - view.w / 2, y: b.y + b.height / 2 - view.h / 2 });
+  // Centred on the node, but never showing empty space past the picture's edge where there is more picture.
+  const x = within(b.x + b.width / 2 - v.w / 2, full.x, full.w, v.w);
+  const y = within(b.y + b.height / 2 - v.h / 2, full.y, full.h, v.h);
+  setView({ ...view, x: x - (view.w - v.w) / 2, y: y - (view.h - v.h) / 2 });
+}
+function within(start, low, extent, size) {  // a screen's start on one axis, kept over the picture
+  if (size >= extent) return low + (extent - size) / 2;
+  return Math.max(low, Math.min(low + extent - size, start));
 }
 function toPicture(event) {
   const r = area.getBoundingClientRect(), v = visible(), s = scale();
@@ -540,7 +555,6 @@ const buttons = {
   presenter: () => {
     document.body.classList.toggle("presenter");
     fit();
-    follow(byId(frames[done - 1]?.node));
   },
 };
 for (const [id, action] of Object.entries(buttons)) {

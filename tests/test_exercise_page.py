@@ -225,3 +225,20 @@ def test_the_page_carries_the_exercises_numbers_and_computes_none():
     assert [[w["value"] for w in q["wrong"]] for q in data["quiz"]["questions"]] == \
         [[w.value for w in q.wrong] for q in practice.questions]
     assert [f["question"] for f in data["frames"]] == [None, 0, 1, 2, 3, 4]
+
+
+def test_the_legend_says_what_the_picture_shows_guessing_or_not(browser, tmp_path):
+    o, *_ = labelled_neuron()
+    play(o, tmp_path / "plain.html")
+    browser.get((tmp_path / "plain.html").resolve().as_uri())
+    legend = browser.find_element("id", "legend")
+    watching = legend.text
+    assert "Edge numbers: the local partial" in watching and "so far" in watching and "hidden" not in watching
+    browser.find_element("id", "guess").click()  # numbers hidden: the legend says so, not what they mean
+    guessing = legend.text
+    assert "grad ?: not answered yet" in guessing and "stay hidden until the question" in guessing
+    assert "so far" not in guessing and "in bold, what flowed" not in guessing
+    seen = state(browser)
+    assert seen["grads"]["x"] == "grad ?" and not any(seen["edges"].values())  # as the legend says
+    browser.find_element("id", "guess").click()
+    assert legend.text == watching

@@ -42,6 +42,22 @@ def test_a_slide_shows_the_step_as_the_page_does():
     assert "step 4 of 18" in source and "∂C/∂b3 += ∂z3/∂b3 × ∂C/∂z3" in source
 
 
+def test_a_clustered_slide_frames_each_module_as_the_page_does(tmp_path):
+    import nn
+
+    model = nn.MLP(2, [3, 1], seed=1)
+    loss = (model([0.5, -1.0]) - 1.0) ** 2
+    source = slide_source(loss, 0, cluster=True)
+    frames = [line for line in source.splitlines() if line.startswith('"frame')]
+    titles = sorted(line.split('label="')[1].split('"')[0] for line in frames)
+    assert titles == ["layers.0", "layers.1", "neurons.0", "neurons.0", "neurons.1", "neurons.2"]
+    assert all('style="dashed,rounded"' in line for line in frames)  # unfilled: the boxes show through
+    assert source.index('"frame') < source.index('"n')  # drawn first, behind the boxes
+    assert "<B>w.0</B>" in source  # a name within its frame, as on the page
+    (path,) = autodiff.slides(loss, tmp_path, cluster=True, between="layers.1.neurons.0.b")[:1]
+    assert png_size(path.read_bytes()) == (1280, 720)
+
+
 def test_the_handout_has_a_page_per_step(tmp_path):
     pytest.importorskip("matplotlib")
     o, *_ = labelled_neuron()

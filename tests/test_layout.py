@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autodiff.layout import COLUMN_GAP, place
+from autodiff.layout import COLUMN_GAP, nest, place
 
 
 def chain(n: int, size=(100.0, 60.0)):
@@ -71,3 +71,61 @@ def test_boxes_never_overlap(aspect):
     for i, a in enumerate(rects):
         for b in rects[i + 1:]:
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+
+
+# -- modules: each laid out as one block inside the module around it -----------------------------------
+
+
+def overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def contains(outer, inner) -> bool:
+    return outer[0] <= inner[0] and outer[1] <= inner[1] and inner[2] <= outer[2] and inner[3] <= outer[3]
+
+
+def mlp_like():
+    """Two inputs into three neurons (weights, products, a sum each), into one neuron, into a loss."""
+    sizes, edges, modules = {"x0": (60.0, 50.0), "x1": (60.0, 50.0)}, [], {}
+    outputs = []
+    for layer, count in ((0, 3), (1, 1)):
+        inputs = ["x0", "x1"] if layer == 0 else outputs
+        outputs = []
+        for n in range(count):
+            here = (f"layers.{layer}", f"layers.{layer}.neurons.{n}")
+            total = f"sum{layer}{n}"
+            for k, source in enumerate(inputs):
+                w, m = f"w{layer}{n}{k}", f"mul{layer}{n}{k}"
+                sizes.update({w: (70.0, 50.0), m: (90.0, 50.0)})
+                edges += [(w, m), (source, m), (m, total)]
+                modules.update({w: here, m: here})
+            sizes[total] = (90.0, 50.0)
+            modules[total] = here
+            outputs.append(total)
+    sizes["loss"] = (80.0, 50.0)
+    edges.append((outputs[0], "loss"))
+    return sizes, edges, modules
+
+
+def test_module_frames_nest_never_overlap_and_hold_exactly_their_boxes():
+    sizes, edges, modules = mlp_like()
+    laid = nest(sizes, edges, "loss", 16 / 9, modules, (10.0, 28.0, 10.0, 10.0))
+    frames = {levels: (x, y, x + w, y + h) for levels, (x, y, w, h) in laid.frames.items()}
+    assert set(frames) == {("layers.0",), ("layers.1",), *{levels for levels in modules.values()}}
+    for a, ra in frames.items():
+        for b, rb in frames.items():
+            if a != b and b[: len(a)] != a and a[: len(b)] != b:  # neither holds the other
+                assert not overlap(ra, rb), (a, b)
+            elif b[: len(a)] == a and a != b:
+                assert contains(ra, rb), (a, b)
+    for key, (x, y) in laid.corners.items():
+        box = (x, y, x + sizes[key][0], y + sizes[key][1])
+        mine = modules.get(key, ())
+        for levels, frame in frames.items():
+            if mine[: len(levels)] == levels:
+                assert contains(frame, box) and box[1] >= frame[1] + 28.0, (key, levels)  # under the title
+            else:
+                assert not overlap(frame, box), (key, levels)
+    rects = [(x, y, x + sizes[k][0], y + sizes[k][1]) for k, (x, y) in laid.corners.items()]
+    assert not any(overlap(a, b) for i, a in enumerate(rects) for b in rects[i + 1:])
+    assert laid.corners["loss"][0] > max(x for k, (x, _) in laid.corners.items() if k != "loss")

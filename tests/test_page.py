@@ -421,3 +421,84 @@ def test_nn_parameters_are_parameters_without_params(tmp_path):
     stepper = steps(labelled_chain(), params=[])
     assert stepper.params == ()
     assert play(stepper).html.count('class="node role-parameter"') == 0
+
+
+#: Every module frame (its module's name, its rectangle, its title's rectangle) and every box, on screen.
+FRAMES = """
+const svg = document.querySelector("#picture svg");
+const rect = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+return {
+  frames: [...svg.querySelectorAll("g.cluster")].map(g => [g.querySelector("title").textContent,
+    rect(g.querySelector("rect")), rect(g.querySelector("text")), g.querySelector("text").textContent]),
+  boxes: Object.fromEntries([...svg.querySelectorAll("g.node")].map(
+    g => [g.id, rect(g.querySelector(".shape"))])),
+  names: Object.fromEntries([...svg.querySelectorAll("g.node")].map(
+    g => [g.id, [g.querySelector("text.name").textContent, g.querySelector("title").textContent]])),
+};
+"""
+
+
+def overlap(a, b) -> bool:
+    return a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5
+
+
+def test_a_2_3_1_mlp_clustered_has_frames_that_nest_and_hold_exactly_their_modules_boxes(browser, tmp_path):
+    from autodiff.drawing import _plan
+
+    loss, model = mlp_loss()
+    path = tmp_path / "mlp.html"
+    play(loss, path, cluster=True)
+    browser.get(path.resolve().as_uri())
+    seen = browser.execute_script(FRAMES)
+    plan = _plan(loss, None, None, False, None)
+    frames = {name: (where, title, text) for name, where, title, text in seen["frames"]}
+    assert set(frames) == {"layers.0", "layers.1", "layers.0.neurons.0", "layers.0.neurons.1",
+                           "layers.0.neurons.2", "layers.1.neurons.0"}
+    assert frames["layers.0.neurons.2"][2] == "neurons.2"  # a title reads within the frame around it
+    chains = {name: plan.chains[name] for name in frames}
+    for a, (ra, title, _) in frames.items():
+        assert inside(title, ra)
+        for b, (rb, _, _) in frames.items():
+            if a in chains[b] and a != b:
+                assert inside(rb, ra), (a, b)  # a module's frame holds the frames of its modules
+            elif b not in chains[a] and a not in chains[b]:
+                assert not overlap(ra, rb), (a, b)  # and never overlaps any other
+    for node in plan.kept:
+        if node.is_constant:
+            continue
+        box_id = f"n{plan.position[id(node)]}"
+        box, scope = seen["boxes"][box_id], plan.scopes[id(node)]
+        mine = plan.chains[scope] if scope else ()
+        for name, (where, title, _) in frames.items():
+            if name in mine:
+                assert inside(box, where) and not overlap(box, title), (box_id, name)
+            else:
+                assert not overlap(box, where), (box_id, name)
+        shown, tooltip = seen["names"][box_id]
+        assert tooltip.endswith(": " + plan.names[id(node)])  # the whole name, where a frame shortens it
+        whole = plan.names[id(node)]
+        assert whole == (f"{scope}.{shown}" if scope and shown != whole else shown)
+    assert seen["names"][f"n{plan.position[id(model.layers[0].neurons[1].w[0])]}"][0] == "w.0"
+
+
+@pytest.mark.parametrize("cluster", [False, True], ids=["plain", "clustered"])
+def test_an_mlp_too_big_for_the_screen_opens_on_its_root_and_keeps_every_step_in_view(projector, tmp_path,
+                                                                                      cluster):
+    from selenium.webdriver.common.keys import Keys
+
+    loss, model = mlp_loss()
+    path = tmp_path / "mlp.html"
+    play(loss, path, cluster=cluster)
+    projector.get(path.resolve().as_uri())
+    root = f"n{len(topological_order(loss)) - 1}"
+    state = projector.execute_script(GEOMETRY)
+    assert inside(state["boxes"][root], state["area"])  # the sweep starts there: in view at step 0
+    assert min(state["sizes"]) >= 14 and min(state["heights"]) >= 14
+    for step in range(1, len(steps(loss).order) + 1):
+        press(projector, Keys.ARROW_RIGHT)
+        state = projector.execute_script(GEOMETRY)
+        (current,) = state["current"]
+        assert inside(state["boxes"][current], state["area"]), step
+    press(projector, Keys.HOME)
+    state = projector.execute_script(GEOMETRY)
+    assert inside(state["boxes"][root], state["area"])

@@ -17,7 +17,7 @@ from nn import classics
 from nn.classics import __main__ as cli
 from nn.classics import gallery, nielsen
 from nn.mnist import __main__ as mnist_cli
-from nn.mnist.cache import DATA_DIR_VARIABLE, MIRROR_VARIABLE, PICKLE_FILE
+from nn.mnist.cache import DATA_DIR_VARIABLE, MIRROR_VARIABLE, PICKLE_FILE, default_cache_dir
 
 ENTRIES = ["nielsen-weight-init-30", "nielsen-weight-init-100", "nielsen-ch3-headlines"]
 SEEDED = ENTRIES[:2]
@@ -127,3 +127,19 @@ def test_chapter_5s_accuracies_with_one_to_four_hidden_layers():
     result = classics.run("nielsen-ch5", full=True)
     _verdict(result)
     assert len(result.report.figures) == 7
+
+
+def test_his_file_is_taken_from_the_mirror_folder_into_the_cache(tmp_path, monkeypatch):
+    real = default_cache_dir() / PICKLE_FILE.name
+    if not real.is_file():
+        pytest.skip("Nielsen's mnist.pkl.gz is not in the MNIST cache: python -m nn.mnist fetch --pickle")
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / PICKLE_FILE.name).symlink_to(real)
+    monkeypatch.setenv(DATA_DIR_VARIABLE, str(tmp_path / "cache"))
+    monkeypatch.setenv(MIRROR_VARIABLE, str(mirror))
+    data = nielsen.nielsen_mnist()
+    sizes = len(data.train_labels), len(data.validation_labels), len(data.test_labels)
+    assert sizes == (50000, 10000, 10000)
+    assert (tmp_path / "cache" / "mnist" / PICKLE_FILE.name).is_file()  # a verified copy, not a link
+    assert not (tmp_path / "cache" / "mnist" / PICKLE_FILE.name).is_symlink()

@@ -54,7 +54,7 @@ from typing import Any
 from .backward import Sweep, check_all_fresh, is_computed
 from .errors import GraphError
 from .naming import definition, find_node, node_names, number, partial_formula
-from .primitives import ADD, MUL, NEG, POW, PRIMITIVES
+from .primitives import ADD, MUL, NEG, POW, PRIMITIVES, operations
 from .testing.graphs import Const, RandomGraph, Step, admissible, admitted
 from .value import Value, apply
 
@@ -619,7 +619,7 @@ def random_exercise(size: int = 4, ops: Iterable[str] = OPS, seed: int | None = 
     seed gives the same exercise.
     """
     ops = tuple(ops)
-    known = sorted([*PRIMITIVES, "sub", "div"])
+    known = sorted([*operations(), "sub", "div"])  # not the helpers gradient graphs record
     unknown = [op for op in ops if op not in known]
     if unknown or not ops:
         raise ValueError(f"exercise.random(): unknown operations {unknown}; choose from {known}")

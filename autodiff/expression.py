@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import AutodiffError
-from .primitives import ATOM, PRIMITIVES, Primitive, parse_expression
+from .primitives import ATOM, Primitive, operations, parse_expression
 from .value import Value, apply
 
 #: Longest expression accepted (deeper input only tests the parser's stack).
@@ -45,9 +45,8 @@ _BINARY: dict[type, Callable[[Any, Any], Any]] = {
 
 
 def functions() -> dict[str, Primitive]:
-    """The callable names: every primitive of the table written as a call (not an operator)."""
-    # A copy first (one C-level step): another thread may register a primitive meanwhile.
-    return {name: op for name, op in tuple(PRIMITIVES.items()) if op.precedence == ATOM}
+    """The callable names: every primitive users write (no helper) that is written as a call."""
+    return {name: op for name, op in operations().items() if op.precedence == ATOM}
 
 
 class ExpressionError(AutodiffError, ValueError):

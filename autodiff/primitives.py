@@ -67,7 +67,11 @@ class Primitive:
     prefix one (``-``) or, for :data:`ATOM`, a call ``name(x)``.  ``domain``
     says in words where the operation is defined (leave it empty if you do not
     know: messages then say it was not given) and ``safe`` tells whether
-    inputs lie well inside it (tests draw such inputs).
+    inputs lie well inside it (tests draw such inputs).  ``helper`` marks a
+    primitive that partials use and users do not write (relu's step, max's
+    comparison): gradient graphs record it, so they never bake a sample's
+    slope in as a constant; random graphs, exercises and the expression
+    grammar leave it out (see :func:`operations`).
 
     The whole contract is checked here, once, when the primitive is made: a
     name and a symbol, an arity, one partial and one formula per input (one
@@ -86,6 +90,7 @@ class Primitive:
     precedence: int = ATOM
     domain: str = ""
     safe: Callable[[Sequence[float]], bool] = lambda args: True
+    helper: bool = False
 
     def __post_init__(self) -> None:
         # Lists are as good as tuples for a user; the table keeps tuples.
@@ -168,6 +173,8 @@ def _problems(p: Primitive) -> Any:
     if not isinstance(p.domain, str):
         yield TypeError(f"{where}: domain must be words saying where it is defined, not "
                         f"{type(p.domain).__name__}")
+    if type(p.helper) is not bool:
+        yield TypeError(f"{where}: helper={p.helper!r} must be True (used inside partials only) or False")
 
 
 _parsing = threading.Lock()
@@ -306,6 +313,11 @@ class FLOATS:
         return 1.0 if x >= y else 0.0
 
     @staticmethod
+    def one_if_zero(x: float) -> float:
+        """x, or 1 where x = 0: pow's slope by the exponent takes its log, never log(0)."""
+        return 1.0 if x == 0.0 else x
+
+    @staticmethod
     def sign(x: float) -> float:
         """-1, 0 or 1 (abs's slope; 0 at 0, as autograd and PyTorch choose)."""
         return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
@@ -315,10 +327,6 @@ class FLOATS:
         """y * x**(y-1), and 0 for y = 0: x**0 is constant even at x = 0."""
         return 0.0 if y == 0.0 else y * x ** (y - 1.0)
 
-    @staticmethod
-    def pow_dy(x: float, out: float) -> float:
-        """out * log(x), and 0 at x = 0 where out is 0 for every y > 0."""
-        return 0.0 if x == 0.0 else out * math.log(x)
 
 
 def _where_pow(x: np.ndarray, y: Any) -> np.ndarray:
@@ -358,12 +366,11 @@ class ARRAYS:
     def at_least(x: Any, y: Any) -> np.ndarray:
         return (np.asarray(x) >= np.asarray(y)).astype(float)
 
-    pow_dx = staticmethod(_where_pow)
-
     @staticmethod
-    def pow_dy(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(x == 0, 0.0, out * np.log(np.where(x == 0, 1.0, x)))
+    def one_if_zero(x: np.ndarray) -> np.ndarray:
+        return x + (x == 0)  # adds exactly 0 where x is not 0, keeping x's dtype
+
+    pow_dx = staticmethod(_where_pow)
 
 
 def _namespace(x: Any) -> Any:
@@ -501,7 +508,9 @@ NEG = _built_in(Primitive(
 POW = _built_in(Primitive(
     name="pow", symbol="**", arity=2, precedence=POWER,
     forward=_pow, array_forward=np.power,
-    partials=(lambda a, out, m: m.pow_dx(a[0], a[1]), lambda a, out, m: m.pow_dy(a[0], out)),
+    # By y: out * log(x), and 0 at x = 0 (where out is 0 for every admitted y) without a branch
+    # on the number, so that a recorded gradient holds for every x: log(1) = 0 there.
+    partials=(lambda a, out, m: m.pow_dx(a[0], a[1]), lambda a, out, m: out * m.log(m.one_if_zero(a[0]))),
     formulas=("y * x**(y-1)", "out * log(x)"),
     domain="x > 0; x = 0 with y >= 0; x < 0 with integer y",
     safe=_pow_safe,
@@ -678,11 +687,56 @@ MOD = _built_in(Primitive(
     safe=_whole_apart,
 ))
 
+# -- helpers: the non-smooth pieces of other primitives' partials -----------------------------
+# relu's slope is a step, max's a comparison, pow's slope by the exponent takes the log of a select.
+# Written as primitives (flat: partial 0), a partial on Values records them as nodes instead of
+# reading a number, so a gradient graph holds for every input, not just the one it was recorded at
+# (compiled mode replays such graphs over whole batches).  Users do not write them: see operations().
+
+STEP = _built_in(Primitive(
+    name="step", symbol="step", arity=1,
+    forward=FLOATS.step, array_forward=ARRAYS.step,
+    partials=(_zero,), formulas=("0",),
+    domain="all real numbers (1 where x > 0, else 0: relu's slope; the partial is 0, also at 0 where it "
+           "jumps)",
+    safe=lambda a: abs(a[0]) > 1e-3, helper=True,
+))
+AT_LEAST = _built_in(Primitive(
+    name="at_least", symbol="at_least", arity=2,
+    forward=FLOATS.at_least, array_forward=ARRAYS.at_least,
+    partials=(_zero, _zero), formulas=("0", "0"),
+    domain="all real numbers (1 where x >= y, else 0: max's slope by x; the partials are 0, also where "
+           "x = y where it jumps)",
+    safe=lambda a: abs(a[0] - a[1]) > 1e-3, helper=True,
+))
+ONE_IF_ZERO = _built_in(Primitive(
+    name="one_if_zero", symbol="one_if_zero", arity=1,
+    forward=FLOATS.one_if_zero, array_forward=ARRAYS.one_if_zero,
+    # 1 except at 0, where the select holds the constant 1: sign(x)**2, without a branch on x.
+    partials=(lambda a, out, m: m.sign(a[0]) * m.sign(a[0]),), formulas=("1 if x != 0 else 0",),
+    domain="all real numbers (x, or 1 where x = 0: pow's partial by the exponent takes its log; it "
+           "jumps at 0, where the partial is 0)",
+    safe=lambda a: abs(a[0]) > 1e-3, helper=True,
+))
+
+
+def operations() -> dict[str, Primitive]:
+    """The primitives users write, by name: the table without its helpers (a copy).
+
+    Random graphs, exercises and the expression grammar draw from these; a
+    helper (``step``, ``at_least``, ``one_if_zero``) appears only inside
+    gradient graphs, where partials record it.
+    """
+    # A copy first (one C-level step): another thread may register a primitive meanwhile.
+    return {name: op for name, op in tuple(PRIMITIVES.items()) if not op.helper}
+
+
 def _constant_op() -> Primitive:
     """The op of constants: the one primitive with no inputs, so it is made past the contract's checks."""
     op = object.__new__(Primitive)
     fields = dict(name="const", symbol="const", arity=0, forward=float, array_forward=np.asarray,
-                  partials=(), formulas=(), precedence=ATOM, domain="", safe=lambda args: True)
+                  partials=(), formulas=(), precedence=ATOM, domain="", safe=lambda args: True,
+                  helper=False)
     for field, value in fields.items():
         object.__setattr__(op, field, value)
     return op

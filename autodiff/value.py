@@ -41,6 +41,7 @@ from .primitives import (
     ARCSIN,
     ARCTAN,
     ARCTAN2,
+    AT_LEAST,
     CONSTANT,
     COS,
     EXP,
@@ -52,12 +53,14 @@ from .primitives import (
     MOD,
     MUL,
     NEG,
+    ONE_IF_ZERO,
     POW,
     RELU,
     SIGMOID,
     SIGN,
     SIN,
     SQRT,
+    STEP,
     SUM,
     TAN,
     TANH,
@@ -644,10 +647,13 @@ def _lifted(name: str) -> Any:
     return staticmethod(lambda x: method(x) if isinstance(x, Value) else plain(x))
 
 
-def _flat(name: str) -> Any:
-    """A step-like function: flat almost everywhere, so a plain number even for a Value."""
-    plain = getattr(FLOATS, name)
-    return staticmethod(lambda *xs: plain(*[x._data if isinstance(x, Value) else x for x in xs]))
+def _helper(op: Primitive) -> Any:
+    """A helper primitive of the table (relu's step...): recorded on Values, computed plainly on numbers.
+
+    Recorded, not read off the Value's number: a gradient graph then holds for every input.
+    """
+    plain = op.forward
+    return staticmethod(lambda *xs: apply(op, *xs) if any(isinstance(x, Value) for x in xs) else plain(*xs))
 
 
 class VALUES:
@@ -665,7 +671,7 @@ class VALUES:
 
     log, exp, sin, cos = _lifted("log"), _lifted("exp"), _lifted("sin"), _lifted("cos")
     sqrt, floor, sign = _lifted("sqrt"), _lifted("floor"), _lifted("sign")
-    step, at_least = _flat("step"), _flat("at_least")
+    step, at_least, one_if_zero = _helper(STEP), _helper(AT_LEAST), _helper(ONE_IF_ZERO)
 
     @staticmethod
     def hypot(x: Any, y: Any) -> Any:
@@ -679,11 +685,6 @@ class VALUES:
         if not isinstance(y, Value):  # a constant exponent stays a plain number in x ** (y - 1)
             return 0.0 if y == 0.0 else y * x ** (y - 1.0)
         return y * x ** (y - 1)
-
-    @staticmethod
-    def pow_dy(x: Any, out: Any) -> Any:
-        base = x._data if isinstance(x, Value) else x
-        return 0.0 if base == 0.0 else out * VALUES.log(x)
 
 
 Value.FUNCTIONS = VALUES

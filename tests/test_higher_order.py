@@ -53,6 +53,10 @@ UNARY = {
     # Steps: flat wherever they are differentiable, so every derivative is 0 (also through Values).
     "sign": (lambda x: x.sign(), lambda x: 0.0, lambda x: 0.0, lambda x: 0.0),
     "floor": (lambda x: x.floor(), lambda x: 0.0, lambda x: 0.0, lambda x: 0.0),
+    # Helpers (no Value method: partials record them): relu's step, pow's select before its log.
+    "step": (lambda x: autodiff.apply(PRIMITIVES["step"], x), lambda x: 0.0, lambda x: 0.0, lambda x: 0.0),
+    "one_if_zero": (lambda x: autodiff.apply(PRIMITIVES["one_if_zero"], x),
+                    lambda x: 1.0, lambda x: 0.0, lambda x: 0.0),
 }
 UNARY_POINTS = {"log": [0.3, 1.0, 2.5], "sqrt": [0.3, 1.0, 2.5], "log1p": [-0.5, 0.4, 2.0],
                 "arcsin": [-0.5, 0.2, 0.7], "arccos": [-0.5, 0.2, 0.7], "tan": [-1.2, 0.3, 1.0]}
@@ -86,6 +90,11 @@ BINARY = {
         ((0, 0), lambda x, y: 2.0),
         ((0, 1), lambda x, y: 0.0),
         ((0, 0, 0), lambda x, y: 0.0),
+    ]),
+    "at_least": (lambda x, y: autodiff.apply(PRIMITIVES["at_least"], x, y), [
+        ((0,), lambda x, y: 0.0),
+        ((1,), lambda x, y: 0.0),
+        ((0, 1), lambda x, y: 0.0),
     ]),
     # arctan2(x, y) is the angle of the point (y, x); with r2 = x**2 + y**2:
     "arctan2": (lambda x, y: x.arctan2(y), [

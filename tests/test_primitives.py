@@ -65,6 +65,10 @@ REFERENCE = {
     # x % y = x - y * n with n the whole number of times y fits in x, rounded down.
     "mod": (lambda x, y: x - y * math.floor(x / y),
             (lambda x, y: 1.0, lambda x, y: -float(math.floor(x / y)))),
+    # The helpers gradient graphs record: relu's slope, max's by x, pow's select before its log.
+    "step": (lambda x: float(x > 0), (lambda x: 0.0,)),
+    "at_least": (lambda x, y: float(x >= y), (lambda x, y: 0.0, lambda x, y: 0.0)),
+    "one_if_zero": (lambda x: x or 1.0, (lambda x: float(x != 0),)),
 }
 
 # Hand-picked points, including the edges of each domain that tests should reach.
@@ -93,6 +97,9 @@ POINTS = {
     "sign": [(2.0,), (-3.0,), (0.0,), (-1e-300,)],  # a step: the partial is 0 everywhere, also at 0
     "floor": [(2.5,), (-0.5,), (3.0,), (-1e-300,)],
     "mod": [(7.5, 2.0), (-7.5, 2.0), (7.5, -2.0), (0.25, 0.5), (1e-3, 3.0)],
+    "step": [(2.0,), (-3.0,), (0.0,), (1e-300,)],  # 0 at 0, as relu's slope
+    "at_least": [(1.0, 2.0), (3.0, -1.0), (2.0, 2.0), (-0.0, 0.0)],  # ties give 1, as max's slope by x
+    "one_if_zero": [(2.0,), (-3.0,), (0.0,), (-0.0,), (1e-300,)],
 }
 
 # Points where only the partial by x is defined (backward never asks for d/dy there:

@@ -141,7 +141,8 @@ def generate(plan: Plan, steps_backward: list[Apply | Dense], batch: int, dtype:
     backward = _backward_lines(w, steps_backward, n_params)
     block = w.rows("v", slice(_first_written(plan), plan.slots))
     # One check per call: the state's block holds every number the call loaded or computed.
-    source = "\n".join([f"def values(theta, {arguments}):", *values, "",
+    # A graph of constants only (the derivative of x + x) computes nothing per call: ``pass``.
+    source = "\n".join([f"def values(theta, {arguments}):", *(values or ["    pass"]), "",
                         f"def forward(theta, {arguments}):", f"    values(theta, {arguments})",
                         f"    {_check(block)}", "",
                         f"def gradient(theta, {arguments}, gtheta, seed):",

@@ -42,7 +42,7 @@ from typing import Any
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from ..primitives import PRIMITIVES, Primitive
+from ..primitives import PRIMITIVES, Primitive, operations
 from ..value import apply  # noqa: F401 - tests build steps' nodes with it from here
 from .graphs import MAX_NARY, Const, RandomGraph, Step, admissible, admitted
 
@@ -80,14 +80,15 @@ def graphs(
     """Random computation DAGs over the primitive table.
 
     ``max_inputs`` inputs in [-input_bound, input_bound]; up to ``max_nodes``
-    operation nodes drawn from ``primitives`` (names; default the whole table).
+    operation nodes drawn from ``primitives`` (names; default the whole table but its helpers,
+    which only gradient graphs hold).
     Operands are any earlier node or, for primitives of two or more inputs,
     sometimes a constant.  Every node's value and every local partial stays
     within ``max_magnitude``.  When an n-ary primitive (``sum``) is allowed and
     several results are unused, a last node gathers them, so the output depends
     on them all.
     """
-    names = sorted(PRIMITIVES) if primitives is None else list(primitives)
+    names = sorted(operations()) if primitives is None else list(primitives)
     unknown = [name for name in names if name not in PRIMITIVES]
     if unknown or not names:
         raise ValueError(f"graphs(): unknown primitives {unknown}; known: {sorted(PRIMITIVES)}")

@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 def _original_points() -> np.ndarray:
     """The line fit's original 100 points (nn.resources), or exit with the fetcher's explanation."""
-    from nn.mnist import FetchError  # noqa: PLC0415 - only --original fetches
+    from nn.fetching import FetchError  # noqa: PLC0415 - only --original fetches
     from nn.resources import fetch_resource  # noqa: PLC0415
 
     try:

@@ -11,6 +11,12 @@ derivative is close to 0, so every gradient passing through them shrinks.
 ``evaluate=``, measured on a fixed probe batch, and shows the records as a
 table and a log-scale plot.
 
+:func:`drill_down` goes from a layer's norm to one neuron: for one sample,
+the gradient of every bias of the layer, and the chosen neuron's gradient as
+the chain rule's sum over paths (:func:`autodiff.explain`), each path a chain
+of one sigma' factor per layer (at most 0.25 for a sigmoid) and one weight
+between layers: the product that shrinks towards the input.
+
 >>> import numpy as np
 >>> import nn
 >>> model = nn.MLP(4, [8, 8, 8, 2], seed=0)
@@ -33,6 +39,7 @@ from typing import Any
 import numpy as np
 
 import autodiff
+from autodiff.explaining import Explanation, Factor
 
 from .module import MLP
 
@@ -137,18 +144,25 @@ class GradientFlow:
         """||dC/db|| of every layer per epoch, log scale, and the saturated shares; written to ``path``."""
         return plot(self.records, path)
 
+    def drill_down(self, model: MLP, layer: int, sample: int = 0, neuron: int | None = None,
+                   top: int = 3) -> DrillDown:
+        """:func:`drill_down` on sample ``sample`` of the probe batch: from a row of the table to a neuron."""
+        if not 0 <= sample < len(self.inputs):
+            raise ValueError(f"drill_down: the probe batch has samples 0..{len(self.inputs) - 1}, "
+                             f"got {sample!r}")
+        return drill_down(model, np.asarray(self.inputs)[sample], np.asarray(self.targets)[sample], self.loss,
+                          layer, neuron, top)
+
 
 def plot(records: Sequence[tuple[int, list[LayerFlow]]], path: str) -> str:
-    """Draw recorded flows (epoch, layers) to ``path`` with matplotlib (imported here, on demand)."""
-    import matplotlib  # noqa: PLC0415 - only a picture needs it
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    from autodiff.files import replaced_atomically  # noqa: PLC0415
+    """Draw recorded flows (epoch, layers) to ``path`` with matplotlib (the ``plot`` extra, loaded here)."""
+    from .plotting import pyplot, save  # noqa: PLC0415 - only a picture needs matplotlib
 
     if not records:
         raise ValueError("plot: no epochs recorded yet")
+    plt = pyplot("nn.gradient_flow.plot")
+    from matplotlib.ticker import MaxNLocator  # noqa: PLC0415
+
     epochs = [epoch for epoch, _ in records]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for number in range(len(records[0][1])):
@@ -157,8 +171,6 @@ def plot(records: Sequence[tuple[int, list[LayerFlow]]], path: str) -> str:
         shares = [flows[number].saturated for _, flows in records]
         if shares[0] is not None:
             right.plot(epochs, [100 * s for s in shares], marker="o", label=f"layer {number}")
-    from matplotlib.ticker import MaxNLocator  # noqa: PLC0415
-
     for axes in (left, right):
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     left.set(yscale="log", xlabel="epoch", ylabel="||dC/db|| (log scale)", title="gradient per layer")
@@ -166,11 +178,89 @@ def plot(records: Sequence[tuple[int, list[LayerFlow]]], path: str) -> str:
     left.legend(fontsize="small")
     right.legend(fontsize="small")
     figure.tight_layout()
-    suffix = path.rsplit(".", 1)[-1] if "." in path else "png"
-    with replaced_atomically(path) as file:
-        figure.savefig(file, format=suffix, dpi=100, metadata={"Software": None} if suffix == "png" else {})
-    plt.close(figure)
-    return path
+    return save(figure, path)
+
+
+@dataclass(frozen=True)
+class DrillDown:
+    """One neuron's bias gradient for one sample, as a sum over paths; see :func:`drill_down`."""
+
+    layer: int
+    neuron: int
+    bias_gradients: np.ndarray  # dC/db of every neuron of the layer, for the sample
+    explanation: Explanation  # d(C)/d(b) of the neuron, as a sum over paths
+
+    @property
+    def chain(self) -> list[Factor]:
+        """The activation-derivative factors (sigma', tanh', ...) along the largest path, input side first."""
+        if not self.explanation.terms:
+            return []
+        largest = max(self.explanation.terms, key=lambda term: abs(term.product))
+        return [factor for factor in largest.factors if "'(" in factor.name]
+
+    def __str__(self) -> str:
+        norm = float(np.linalg.norm(self.bias_gradients))
+        largest = int(np.argmax(np.abs(self.bias_gradients)))
+        count = len(self.bias_gradients)
+        lines = [f"layer {self.layer}: ||dC/db|| = {norm:.6g} for this sample, over {count} "
+                 f"neuron{'s' if count > 1 else ''}; the largest |dC/db| is neuron {largest}'s, "
+                 f"{self.bias_gradients[largest]:.6g}",
+                 f"neuron {self.neuron}: dC/db = {self.bias_gradients[self.neuron]:.6g}, the sum over the "
+                 "paths from its bias to the cost:", str(self.explanation)]
+        chain = self.chain
+        if chain:
+            product = math.prod(factor.value for factor in chain)
+            line = (f"the largest path's {len(chain)} activation derivatives: "
+                    + " × ".join(f"{factor.value:.4g}" for factor in chain) + f" = {product:.4g}")
+            if all(factor.name.startswith("sigmoid'") for factor in chain):
+                line += (f" (each sigmoid' is at most 0.25, so {len(chain)} of them at most "
+                         f"{0.25 ** len(chain):.3g})")
+            lines.append(line)
+        return "\n".join(lines)
+
+
+def drill_down(model: MLP, x: Sequence[float], target: Any, loss: Callable[[Any, Any], autodiff.Value],
+               layer: int, neuron: int | None = None, top: int = 3) -> DrillDown:
+    """From layer ``layer``'s gradient norm to one neuron's chain of activation derivatives, for one sample.
+
+    ``x`` is one sample and ``target`` its target as ``loss(output, target)``
+    takes it.  ``neuron`` defaults to the neuron of the layer whose bias
+    gradient is largest in size.  Pre-activations and activations are
+    labelled ``z[l][j]`` and ``a[l][j]`` so the explanation names them; the
+    ``top`` paths with the largest products are listed (all of them when there
+    are no more than ``top``).  The model's gradients are overwritten.
+    """
+    if not 0 <= layer < len(model.layers):
+        raise ValueError(f"drill_down: layer must be 0..{len(model.layers) - 1} (the model has "
+                         f"{len(model.layers)} layers), got {layer!r}")
+    chosen = model.layers[layer]
+    if not chosen.bias:
+        raise ValueError(f"drill_down: layer {layer} has no biases; drill down from a layer that has them")
+    values = [autodiff.Value(float(v)) for v in np.asarray(x, dtype=float).reshape(-1)]
+    for number, part in enumerate(model.layers):
+        values = part(values)
+        _label(values, number, part.activation)
+    cost = loss(values[0] if len(values) == 1 else values, _targets(np.asarray([target]))[0])
+    cost.label = "C"
+    model.zero_grad()
+    cost.backward()
+    _, biases = chosen.get_gradients()
+    if neuron is None:
+        neuron = int(np.argmax(np.abs(biases)))
+    elif not 0 <= neuron < len(biases):
+        raise ValueError(f"drill_down: layer {layer} has neurons 0..{len(biases) - 1}, got {neuron!r}")
+    explanation = autodiff.explain(cost, chosen.neurons[neuron].b, max_paths=top, top=top)
+    return DrillDown(layer, neuron, biases, explanation)
+
+
+def _label(outputs: list[autodiff.Value], layer: int, activation: str) -> None:
+    """Name a layer's pre-activations z[l][j] and activations a[l][j], for the explanation's text."""
+    for j, a in enumerate(outputs):
+        if activation in ("sigmoid", "tanh", "relu"):
+            a.label = f"a[{layer}][{j}]"
+            a.parents[0].label = f"z[{layer}][{j}]"
+        elif activation == "linear":
+            a.label = f"z[{layer}][{j}]"
 
 
 def _saturates(activation: str) -> bool:

@@ -1,9 +1,10 @@
 """Data files the project fetches on demand, each pinned by its checksum: the resource table.
 
 A resource is downloaded once into the data cache (``$AUTODIFF_DATA_DIR/<name>``
-or the platform's user cache, see :func:`nn.mnist.cache.data_cache_dir`) by
-the same code that fetches MNIST: a temporary file, checked against the pinned
-size and SHA-256, then renamed into place.  Before the network, the folder
+or the platform's user cache, see :func:`nn.fetching.data_cache_dir`) by
+the project's one fetcher, which MNIST's files also come through
+(:mod:`nn.fetching`): a temporary file, checked against the pinned size and
+SHA-256, then renamed into place.  Before the network, the folder
 named by ``$AUTODIFF_DATA_MIRROR`` is looked in, for the file under its
 mirror name: a machine without network access keeps its data files there.
 
@@ -18,9 +19,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .mnist.cache import DATA_DIR_VARIABLE, MIRROR_VARIABLE, DataFile, data_cache_dir
-from .mnist.fetch import DEFAULT_TIMEOUT, fetch_into
-from .mnist.sources import Source, UrlSource, mirror_source
+from .fetching import (
+    DATA_DIR_VARIABLE,
+    DEFAULT_TIMEOUT,
+    MIRROR_VARIABLE,
+    DataFile,
+    Source,
+    UrlSource,
+    data_cache_dir,
+    fetch_into,
+    mirror_source,
+)
 
 
 @dataclass(frozen=True)
@@ -58,9 +67,9 @@ def fetch_resource(name: str, cache_dir: str | Path | None = None, sources: list
                    timeout: float = DEFAULT_TIMEOUT) -> Path:
     """The verified local copy of resource ``name``, fetched into the cache first if need be.
 
-    ``cache_dir`` defaults to :func:`nn.mnist.cache.data_cache_dir` ``(name)``;
+    ``cache_dir`` defaults to :func:`nn.fetching.data_cache_dir` ``(name)``;
     ``sources`` to the mirror folder, then the published URL.  Raises
-    :class:`nn.mnist.FetchError` naming every source tried and how to put
+    :class:`nn.fetching.FetchError` naming every source tried and how to put
     the file in place by hand.
     """
     try:

@@ -11,9 +11,7 @@ import pytest
 from nn import classics
 from nn.classics import __main__ as cli
 from nn.classics import gallery, micrograd
-from nn.mnist.cache import MIRROR_VARIABLE, DataFile
-from nn.mnist.errors import FetchError
-from nn.mnist.sources import UrlSource
+from nn.fetching import MIRROR_VARIABLE, DataFile, FetchError, UrlSource
 from nn.resources import RESOURCES, Resource, fetch_resource
 
 NAMES = ["iamtrask", "clouds", "line-fit", "micrograd", "micrograd-demo", "cs231n", "3blue1brown"]

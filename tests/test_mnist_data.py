@@ -650,9 +650,9 @@ class Trickles(Quiet):
 
 
 def test_a_trickling_mirror_is_given_up_after_a_deadline(tmp_path: Path, monkeypatch) -> None:
-    from nn.mnist import sources
+    from nn import fetching
 
-    monkeypatch.setattr(sources, "MIN_BYTES_PER_SECOND", 2000)  # 1,100 bytes: 0.55 s plus the timeout
+    monkeypatch.setattr(fetching, "MIN_BYTES_PER_SECOND", 2000)  # 1,100 bytes: 0.55 s plus the timeout
     start = time.monotonic()
     expected = "a.bin: TimeoutError: only .* bytes after"
     with serving(Trickles) as url, pytest.raises(FetchError, match=expected):

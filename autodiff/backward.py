@@ -140,6 +140,8 @@ def chain_rule(node: Any, grads: dict[Any, Any], values: Any = None) -> list[Any
     they are recorded and the gradients can be differentiated again.
     """
     upstream = grads[node]
+    if type(upstream) is _Parts:  # over Values: what the node received becomes one sum, now
+        upstream = grads[node] = upstream.total(values)
     if node._created < clock.last_assignment:
         check_fresh(node)
     partials = local_partials(node, values)
@@ -150,11 +152,39 @@ def chain_rule(node: Any, grads: dict[Any, Any], values: Any = None) -> list[Any
     else:
         for parent, partial in zip(node.parents, partials):
             if partial is not None:
-                before = grads[parent]
-                contribution = partial * upstream
-                # Start from the first contribution, not from 0.0 + it: no needless node.
-                grads[parent] = contribution if _is_zero(before) else before + contribution
+                before, contribution = grads[parent], _times(partial, upstream)
+                if type(before) is _Parts:
+                    before.append(contribution)
+                else:  # the first contribution replaces 0.0 (no needless node), a second starts the parts
+                    grads[parent] = contribution if _is_zero(before) else _Parts((before, contribution))
     return partials
+
+
+def _times(partial: Any, upstream: Any) -> Any:
+    """partial * upstream over Values, recording no multiplication by the number 1 (1 * u is u).
+
+    A plain number here is fixed by the graph's shape (a partial of constants
+    only, the seed), never read off a Value, so the same holds at every input.
+    """
+    if type(upstream) is float and upstream == 1.0:
+        return partial
+    if type(partial) is float and partial == 1.0:
+        return upstream
+    return partial * upstream
+
+
+class _Parts(list):
+    """The contributions a node has received so far in a sweep over Values, in the order they came.
+
+    They become one n-ary ``sum`` when the node is visited (or, for a leaf, when
+    the sweep ends): a gradient is then one node over its paths, not a chain of
+    additions, so a layer's input gradient reads as ``sum(w * up ...)`` (the
+    dense pattern compiled mode matches).  ``sum`` adds left to right from 0,
+    as the float pass adds into a node, so the numbers are the float pass's.
+    """
+
+    def total(self, values: Any) -> Any:
+        return values.total(self)
 
 
 def _backward_floats(root: Any, seed: float) -> None:
@@ -345,6 +375,10 @@ class Sweep:
             for node in reversed(self.order):
                 if is_computed(node):
                     chain_rule(node, grads, values)
+            if values is not None:  # leaves are not visited: their parts become sums here
+                for node, received in grads.items():
+                    if type(received) is _Parts:
+                        grads[node] = received.total(values)
         return self
 
     def check_finite(self) -> None:
@@ -407,7 +441,7 @@ def _check_totals(nodes: list[Any], olds: list[Any], parts: list[Any], totals: l
 
 
 def _number(x: Any) -> float:
-    return x if type(x) is float else x.data if hasattr(x, "_data") else float(x)
+    return x if type(x) is float else x._data if hasattr(x, "_data") else float(x)  # a placeholder too
 
 
 def backward(root: Any, gradient: Any = 1.0, create_graph: bool = False) -> None:

@@ -15,6 +15,7 @@ another thread from recording.
 
 from __future__ import annotations
 
+import builtins
 import numbers
 import operator
 import os
@@ -672,6 +673,13 @@ class VALUES:
     log, exp, sin, cos = _lifted("log"), _lifted("exp"), _lifted("sin"), _lifted("cos")
     sqrt, floor, sign = _lifted("sqrt"), _lifted("floor"), _lifted("sign")
     step, at_least, one_if_zero = _helper(STEP), _helper(AT_LEAST), _helper(ONE_IF_ZERO)
+
+    @staticmethod
+    def total(parts: list[Any]) -> Any:
+        """A node's gradient contributions added: one recorded n-ary sum, or a float if all are numbers."""
+        if any(isinstance(part, Value) for part in parts):
+            return sum(parts)
+        return builtins.sum(parts)
 
     @staticmethod
     def hypot(x: Any, y: Any) -> Any:

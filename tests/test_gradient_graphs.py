@@ -17,6 +17,7 @@ import pytest
 
 import autodiff
 from autodiff import Value, grad, replay
+from autodiff.backward import gradients
 from autodiff.expression import ExpressionError, evaluate, functions
 from autodiff.primitives import PRIMITIVES, operations
 from autodiff.value import VALUES
@@ -126,3 +127,39 @@ def test_a_derivative_that_is_a_constant_compiles():
     # d(x + x)/dx is the constant 2: a program with nothing to compute per call.
     program = autodiff.compile(lambda x: [grad(lambda v: v + v)(x[0])], ([0.0],))
     assert program.forward(np.array([[1.0], [-3.0]])).reshape(-1).tolist() == [2.0, 2.0]
+
+
+# -- the Value sweep's graph: one sum per node, no multiplication by 1 -----------------------------
+
+
+def test_a_partial_of_one_passes_the_upstream_value_on_without_a_node():
+    a, b, c = Value(1.0, label="a"), Value(2.0, label="b"), Value(3.0, label="c")
+    (da,) = gradients((a + b) * c, [a])
+    assert da is c  # d/da = 1 * c: no mul(1.0, c) recorded
+
+
+def test_what_a_node_receives_becomes_one_sum_in_the_order_it_came():
+    # x feeds three neurons: its gradient is sum(w0 * u0, w1 * u1, w2 * u2), the dense pattern's
+    # transposed sum, not a chain of additions.
+    x = Value(0.5, label="x")
+    ws = [Value(w, label=f"w{i}") for i, w in enumerate((0.3, -0.7, 1.1))]
+    outs = [(w * x).tanh() for w in ws]
+    (dx,) = gradients(autodiff.sum(outs), [x])
+    assert dx.op == "sum" and len(dx.parents) == 3
+    assert [term.op for term in dx.parents] == ["mul"] * 3
+    # In the order the sweep visits the neurons: the last made first, as the float pass adds them.
+    assert [next(p for p in term.parents if p in ws) for term in dx.parents] == ws[::-1]
+
+
+def test_the_value_sweep_gives_the_float_pass_numbers_bit_for_bit_on_a_network():
+    # The sum adds left to right from 0, as the float pass adds into a node: the same float operations.
+    rng = np.random.default_rng(3)
+    x = [Value(float(v)) for v in rng.normal(size=6)]
+    params = [Value(float(v)) for v in rng.normal(size=6 * 4 + 4 + 4 * 3 + 3)]
+    it = iter(params)
+    hidden = [autodiff.sum([next(it) * xi for xi in x] + [next(it)]).tanh() for _ in range(4)]
+    outs = [autodiff.sum([next(it) * h for h in hidden] + [next(it)]).sigmoid() for _ in range(3)]
+    loss = autodiff.sum([(o - t) ** 2 for o, t in zip(outs, (1.0, 0.0, 0.0))]) + outs[0].relu() * outs[1]
+    by_values = [g.data for g in gradients(loss, params)]
+    loss.backward()
+    assert by_values == [p.grad for p in params]

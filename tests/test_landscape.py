@@ -178,3 +178,28 @@ def test_the_command_explains_the_line_fit_with_the_published_numbers(tmp_path, 
     printed = {name: format(float(found[name]), ".12g") for name in ("b", "m", "error")}
     assert printed == {"b": "0.0889365199374", "m": "1.47774408519", "error": "112.614810116"}
     assert picture.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_plane_towards_another_point_has_it_at_one_zero():
+    model = nn.MLP(3, [2, 1], seed=5)
+    inputs, targets = datasets.xor()
+    start = np.array([p.data for p in model.parameters()])
+    other = start + np.random.default_rng(0).standard_normal(len(start))
+    first, second = landscape.towards(model, other, seed=3)
+    assert first == pytest.approx(other - start) and abs(first @ second) < 1e-9
+    assert np.linalg.norm(second) == pytest.approx(np.linalg.norm(first))
+    view = landscape.from_model(model, inputs, targets, nn.quadratic, axes=(first, second), reduction="sum")
+    for p, v in zip(model.parameters(), other):
+        p.data = float(v)
+    at_other = sum(nn.quadratic(model(x), y).data for x, y in zip(inputs.tolist(), targets.tolist()))
+    assert view.value_and_grad((1.0, 0.0))[0] == pytest.approx(at_other, rel=1e-12)
+    with pytest.raises(ValueError, match="another vector of the model's 11 parameters"):
+        landscape.towards(model, other[:3])
+
+
+def test_the_xor_scene_trains_then_descends_in_the_plane(tmp_path, capsys):
+    picture = tmp_path / "xor.svg"
+    assert cli.main(["xor", "--steps", "30", "--grid", "15", "-o", str(picture)]) == 0
+    out = capsys.readouterr().out
+    assert "the chapter's run: 30 steps of SGD (lr 1) on all 16 weights, cost 0.6559191074721229" in out
+    assert out.count("after 30 steps at") == 3 and picture.read_bytes().startswith(b"<?xml")

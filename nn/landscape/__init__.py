@@ -198,6 +198,24 @@ def random_directions(model: Module, seed: int = 0) -> tuple[np.ndarray, np.ndar
     return first * size / np.linalg.norm(first), second * size / np.linalg.norm(second)
 
 
+def towards(model: Module, point: Any, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two directions spanning the plane through ``model``'s parameters and ``point``.
+
+    The first goes from the parameters to ``point`` (another parameter vector,
+    say where training started), so the coordinates (1, 0) are ``point``; the
+    second is random, orthogonal to it and as long.
+    """
+    theta = np.array([p.data for p in model.parameters()])
+    point = np.asarray(point, dtype=float).reshape(-1)
+    if point.shape != theta.shape or not np.all(np.isfinite(point)) or np.array_equal(point, theta):
+        raise ValueError(f"towards: point must be another vector of the model's {len(theta)} parameters, "
+                         f"finite and not the parameters themselves; got {len(point)} numbers")
+    first = point - theta
+    second = np.random.default_rng(seed).standard_normal(len(theta))
+    second -= first * (second @ first) / (first @ first)
+    return first, second * np.linalg.norm(first) / np.linalg.norm(second)
+
+
 def plot(surface: Surface, paths: Sequence[Path], path: str, title: str = "",
          marks: Sequence[tuple[str, Sequence[float]]] = (), least: float | None = None) -> str:
     """Contours of ``surface`` with each optimizer's path and named ``marks``, and the loss per step.
@@ -236,7 +254,7 @@ def plot(surface: Surface, paths: Sequence[Path], path: str, title: str = "",
         left.plot(*point, "*", markersize=15, color="red", markeredgecolor="black", label=name)
     left.set(xlabel=surface.names[0], ylabel=surface.names[1], title=title or "the loss landscape",
              xlim=(surface.xs[0], surface.xs[-1]), ylim=(surface.ys[0], surface.ys[-1]))
-    left.legend(fontsize="small", loc="center right")  # the paths are named on the right
+    left.legend(fontsize="small", loc="best")  # the paths are named on the right
     right.set(xscale="symlog", yscale="log", xlabel="step (log scale after 1)", ylabel=f"{above} (log scale)",
               title="loss per step, and after the last",
               xlim=(0, max((len(line.losses) - 1 for line in paths), default=1)))

@@ -1,14 +1,15 @@
-"""``python -m nn.landscape line-fit [-o PICTURE] [--steps N] [--grid N]``: a landscape and its numbers."""
+"""``python -m nn.landscape line-fit|xor [-o PICTURE] [--steps N] [--grid N]``: a landscape, its numbers."""
 
 from __future__ import annotations
 
 import argparse
 import math
 import sys
+from typing import Any
 
 import numpy as np
 
-from . import bounds, plot
+from . import bounds, from_model, plot, towards
 
 
 def line_fit(args: argparse.Namespace) -> None:
@@ -39,13 +40,51 @@ def line_fit(args: argparse.Namespace) -> None:
         (x0, x1), (y0, y1) = bounds(*(path.points for path in paths), best)
         surface = valley.surface((x0, x1, args.grid), (y0, y1, args.grid))
         title = f"the line fit's error: a valley with condition number {large / small:,.0f}"
-        try:
-            print(f"picture: {plot(surface, paths, args.output, title, [('least squares', best)], least)}")
-        except ModuleNotFoundError as error:  # matplotlib is the plot extra: say so, without a traceback
-            raise SystemExit(f"python -m nn.landscape: {error}") from None
+        _draw(surface, paths, args.output, title, [("least squares", best)], least)
 
 
-SCENES = {"line-fit": line_fit}
+def xor(args: argparse.Namespace) -> None:
+    """Alex Punnen's XOR network: the plane through its starting weights and the weights it learns."""
+    import nn  # noqa: PLC0415
+    from nn import datasets  # noqa: PLC0415
+
+    inputs, targets = datasets.xor()
+    model = nn.MLP(3, [4, 1], activation="sigmoid", bias=False)
+    legacy = np.random.RandomState(1)  # the chapter's np.random.seed(1), then random((3, 4)), random((4, 1))
+    model.set_weights([legacy.random((3, 4)), legacy.random((4, 1))])
+    start = [p.data for p in model.parameters()]
+    history = nn.fit(model, inputs, targets, nn.quadratic, nn.SGD(model, lr=1.0), epochs=args.steps,
+                     reduction="sum", progress=False, mode="compiled")
+    print(f"the chapter's run: {args.steps} steps of SGD (lr 1) on all 16 weights, cost "
+          f"{history.losses[0]!r} -> {history.losses[-1]!r}")
+    view = from_model(model, inputs, targets, nn.quadratic, axes=towards(model, start), reduction="sum",
+                      names=("to the starting weights", "random, orthogonal"))
+    print("the plane through the learned weights (0, 0) and the starting ones (1, 0); from (1, 0) in it:")
+    # A step of 1 in the plane moves every weight by the whole way from start to end (|d|^2 = 264 here),
+    # so the chapter's lr 1 would jump off the page: the learning rates are the plane's.
+    optimizers = {"SGD, lr 0.03": lambda p: nn.SGD(p, lr=0.03),
+                  "momentum 0.9, lr 0.03": lambda p: nn.SGD(p, lr=0.03, momentum=0.9),
+                  "Adam, lr 0.05": lambda p: nn.Adam(p, lr=0.05)}
+    paths = [view.descend(make, (1.0, 0.0), args.steps, label=name) for name, make in optimizers.items()]
+    for path in paths:
+        (s, t), cost = path.points[-1].tolist(), float(path.losses[-1])
+        print(f"{path.label}: after {args.steps} steps at ({s:.4f}, {t:.4f}), cost {cost!r}")
+    if args.output:
+        (x0, x1), (y0, y1) = bounds(*(path.points for path in paths), (0.0, 0.0), (-0.5, -0.5), (1.5, 0.5))
+        surface = view.surface((x0, x1, args.grid), (y0, y1, args.grid))
+        _draw(surface, paths, args.output, "Alex Punnen's XOR network: the plane through its start and end",
+              [("learned weights", (0.0, 0.0))], None)
+
+
+def _draw(surface: Any, paths: list, output: str, title: str, marks: list, least: float | None) -> None:
+    """The picture, or a one-line message when matplotlib (the plot extra) is missing."""
+    try:
+        print(f"picture: {plot(surface, paths, output, title, marks, least)}")
+    except ModuleNotFoundError as error:
+        raise SystemExit(f"python -m nn.landscape: {error}") from None
+
+
+SCENES = {"line-fit": line_fit, "xor": xor}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ or through scalar Value graphs with ``--mode scalar`` (slow: use a small
     python examples/mnist.py --mode scalar --train-size 1000 --epochs 1   # tests on 10,000
     python examples/mnist.py --epochs 12 --resume  # continue from the last checkpoint
     python examples/mnist.py --network2            # chapter 3's network2: cross-entropy, lambda 5, ...
+    python examples/mnist.py --network2 --hidden 100 --lr 0.1 --epochs 50   # 97.94% validation (docs/nn.md)
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ published, and compares every figure, with its provenance and tolerance::
     python -m nn.classics run micrograd     # one entry's full report
     python -m nn.classics check             # every entry; exit status 1 on any mismatch
     python -m nn.classics check clouds --json clouds.json
+    python -m nn.classics check nielsen-weight-init-30 --full   # all 30 epochs of the seeded runs
 
 >>> from nn import classics
 >>> classics.names()[:3]
@@ -19,12 +20,13 @@ published, and compares every figure, with its provenance and tolerance::
 
 from __future__ import annotations
 
-from . import chain, clouds, cs231n, iamtrask, line_fit, micrograd
+from . import chain, clouds, cs231n, iamtrask, line_fit, micrograd, nielsen
 from .gallery import Entry, Figure, Report, Result, Source, Unavailable, render, run_entry
 
 #: The entries in the order ``list`` prints them.
 ENTRIES: dict[str, Entry] = {entry.name: entry for entry in (
     iamtrask.ENTRY, clouds.ENTRY, line_fit.ENTRY, micrograd.MICROGRAD, micrograd.MICROGRAD_DEMO, cs231n.ENTRY,
+    nielsen.WEIGHT_INIT_30, nielsen.WEIGHT_INIT_100, nielsen.HEADLINE_ENTRY, nielsen.CHAPTER_5_ENTRY,
     chain.ENTRY,
 )}
 
@@ -42,9 +44,9 @@ def entry(name: str) -> Entry:
         raise KeyError(f"no classic called {name!r}; the entries are: {', '.join(ENTRIES)}") from None
 
 
-def run(name: str, quick: bool = False) -> Result:
-    """Run one entry and return its :class:`Result` (``quick``: the entry's short part)."""
-    return run_entry(entry(name), quick)
+def run(name: str, quick: bool = False, full: bool = False) -> Result:
+    """Run one entry; return its :class:`Result` (``quick``: the entry's short part; ``full``: all of it)."""
+    return run_entry(entry(name), quick, full)
 
 
 __all__ = ["ENTRIES", "Entry", "Figure", "Report", "Result", "Source", "Unavailable", "entry", "names",

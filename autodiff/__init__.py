@@ -10,10 +10,9 @@
 The top-level functions ``steps``, ``draw``, ``explain``, ``play`` and ``exercise`` live in the
 submodules ``stepping``, ``drawing``, ``explaining``, ``playing`` and ``exercises`` (named apart
 from the functions, so neither hides the other); ``compile`` is the function of
-the package :mod:`autodiff.compile`.
+the package :mod:`autodiff.compiled`.
 """
 
-from .backward import topological_order
 from .compiled import compile
 from .drawing import draw, save
 from .errors import (
@@ -30,6 +29,7 @@ from .explaining import explain
 from .exporting import handout, slides
 from .forward import jvp
 from .functional import grad, value_and_grad
+from .graph import topological_order
 from .playing import play
 from .primitives import PRIMITIVES, Primitive, register
 from .replaying import replay

@@ -81,12 +81,12 @@ def _read(array: Any, field: str, missing: float | None) -> Any:
     if isinstance(array, (list, tuple)) and not _is_flat(array):
         return [_read(part, field, missing) for part in array]
     if isinstance(array, Value):
-        return _number(getattr(array, field), field)
+        return _as_float(getattr(array, field), field)
     boxed = np.asarray(array, dtype=object)
     out = np.empty(boxed.shape, dtype=float)
     for index, element in np.ndenumerate(boxed):
         if isinstance(element, Value):
-            out[index] = _number(getattr(element, field), field)
+            out[index] = _as_float(getattr(element, field), field)
         elif field == "data" and _is_number(element):
             out[index] = element
         elif missing is not None:
@@ -104,7 +104,7 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float, np.number)) and not isinstance(x, (bool, np.bool_))
 
 
-def _number(x: Any, field: str) -> float:
+def _as_float(x: Any, field: str) -> float:
     """A gradient recorded as a Value (create_graph) is read by its number."""
     return x.data if isinstance(x, Value) else float(x)
 

@@ -18,38 +18,33 @@ gradients as Values (``grad``, ``create_graph``) are the same sweep over Values.
 
 from __future__ import annotations
 
-import gc
 import math
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from operator import add, attrgetter
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from . import clock
-from .errors import DomainError, GraphError, NonFiniteError, RuleError, StaleGraphError
+from .context import located
+from .errors import DomainError, GraphError, NonFiniteError, RuleError
+from .graph import (
+    check_all_fresh,
+    check_fresh,
+    check_root,
+    collector_paused,
+    creation_order,
+    is_computed,
+    topological_order,
+)
 from .naming import describe, operands
+from .node import Node
 from .primitives import CONSTANT, FLOATS, checked_partial, first_input, one, second_input
 
 #: Serialises what passes add into the shared ``.grad`` of nodes.
 _grad_lock = threading.Lock()
 
 
-def topological_order(root: Any) -> list[Any]:
-    """Every node the root depends on, each after all of its parents; root last.
-
-    Iterative (an explicit stack), so a chain of a million nodes is fine.
-    Nodes are found by a walk over parents, then ordered by creation: a node
-    is always created after its parents.
-    """
-    computed, ends = _reach(root)
-    nodes = ends + computed
-    nodes.sort(key=_creation)
-    return nodes
-
-
-#: Walks mark the nodes they reach, and backward's float pass keeps its running
-#: gradients in the nodes it sweeps (see :func:`_backward_floats`); both hold this
+#: Backward's float pass keeps its running gradients in the nodes it sweeps
+#: (see :func:`_backward_floats`) and marks the nodes it reaches; it holds this
 #: lock meanwhile, so two threads' marks and numbers never mix.  Under the GIL
 #: that costs no parallelism.  Re-entrant: a partial may build and walk a graph.
 _lock = threading.RLock()
@@ -57,87 +52,58 @@ _lock = threading.RLock()
 _pass_thread: int | None = None
 
 
-def _reach(root: Any, zero_slots: bool = False) -> tuple[list[Any], list[Any]]:
-    """The root's graph as (computed nodes, leaves and constants), once each, in no particular order.
+def _reach(root: Node) -> tuple[list[Node], list[Node]]:
+    """The float pass's walk: the root's (computed nodes, leaves), once each, every ``_up`` set to 0.
 
-    With ``zero_slots`` every node's ``_up`` is set to 0 on the way (for the
-    float pass, which holds the lock meanwhile).
+    Constants are left out: they pass nothing on and receive no gradient.  A
+    mark in each node reached (unique to this walk, so no clean-up pass is
+    needed) is one attribute test per edge, cheaper than a set; the caller
+    holds the lock.
     """
-    mark = object()  # unique to this walk, so no clean-up pass is needed
-    with _lock:
-        try:
-            root._mark = mark
-        except AttributeError:  # not a node: say so here, not from inside the walk
-            raise GraphError(
-                f"the root must be a Value (one scalar), not {type(root).__name__}; "
-                "to use several outputs, combine them into one first, e.g. autodiff.sum(outputs)"
-            ) from None
-        if zero_slots:
-            root._up = 0.0
-        computed, ends = ([root], []) if is_computed(root) else ([], [root])
-        add_computed, add_end, constant = computed.append, ends.append, CONSTANT
-        for node in computed:  # the list grows as the walk finds computed nodes: each is expanded once
-            # Unrolled for two operands (nearly every node), as the sweep is: a quarter faster.
-            if node._op.arity == 2:
-                x, y = node._x, node._y
-                if x._mark is not mark:
-                    x._mark = mark
-                    if zero_slots:
-                        x._up = 0.0
-                    (add_end if x._op is None or x._op is constant else add_computed)(x)
-                if y._mark is not mark:
-                    y._mark = mark
-                    if zero_slots:
-                        y._up = 0.0
-                    (add_end if y._op is None or y._op is constant else add_computed)(y)
-                continue
-            for parent in (node._x,) if node._op.arity == 1 else node._many:
-                if parent._mark is not mark:
-                    parent._mark = mark
-                    if zero_slots:
-                        parent._up = 0.0
-                    (add_end if parent._op is None or parent._op is constant else add_computed)(parent)
-    return computed, ends
+    mark = object()
+    root._mark, root._up = mark, 0.0
+    computed, leaves = ([root], []) if is_computed(root) else ([], [root])
+    add_computed, add_leaf, constant = computed.append, leaves.append, CONSTANT
+    for node in computed:  # the list grows as the walk finds computed nodes: each is expanded once
+        # Unrolled for two operands (nearly every node), as the sweep is: a quarter faster.
+        if node._op.arity == 2:
+            x, y = node._x, node._y
+            if x._mark is not mark and x._op is not constant:
+                x._mark, x._up = mark, 0.0
+                (add_computed if x._op is not None else add_leaf)(x)
+            if y._mark is not mark and y._op is not constant:
+                y._mark, y._up = mark, 0.0
+                (add_computed if y._op is not None else add_leaf)(y)
+            continue
+        for parent in (node._x,) if node._op.arity == 1 else node._many:
+            if parent._mark is not mark and parent._op is not constant:
+                parent._mark, parent._up = mark, 0.0
+                (add_computed if parent._op is not None else add_leaf)(parent)
+    return computed, leaves
 
 
-def is_computed(node: Any) -> bool:
-    """True for a node computed by a primitive from operands (not a leaf, not a constant)."""
-    return node._op is not None and node._op is not CONSTANT
+class Sent(NamedTuple):
+    """What the chain rule sent along one edge: the local partial, and partial × upstream.
 
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector for a block that builds or walks graphs and makes no cycles.
-
-    Value graphs hold no reference cycles (nodes keep their operands as data,
-    never closures), so reference counting frees a graph the moment it is
-    dropped, and the collector would only traverse tens of thousands of new
-    objects again and again to find nothing: that doubles a sweep's time and
-    was most of a trace's.  It is switched back on afterwards (unless it was
-    off already), also when the block raises; cycles made meanwhile are
-    collected then.  Sweeps, traces and nn's scalar training steps use it.
+    Both are None for a constant operand, which needs no gradient.
     """
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
+
+    partial: Any
+    contribution: Any
 
 
-_creation = attrgetter("_created")
+_NOTHING = Sent(None, None)
 
 
-def chain_rule(node: Any, grads: dict[Any, Any], values: Any = None) -> list[Any]:
+def chain_rule(node: Node, grads: dict[Node, Any], values: Any = None) -> list[Sent]:
     """The chain rule at one node: add partial × upstream into each operand's gradient.
 
     ``grads`` holds the gradients of one pass by node; ``grads[node]`` must be
-    complete.  Returns the local partials, one per operand (``None`` for a
-    constant, which needs no gradient).  With ``values`` (the namespace of
-    Value functions) the partials are computed on the Values themselves, so
-    they are recorded and the gradients can be differentiated again.
+    complete.  Returns what it sent along each edge, one :class:`Sent` per
+    operand, the very numbers it added (the stepper records them).  With
+    ``values`` (the namespace of Value functions) the partials are computed on
+    the Values themselves, so they are recorded and the gradients can be
+    differentiated again.
     """
     upstream = grads[node]
     if type(upstream) is _Parts:  # over Values: what the node received becomes one sum, now
@@ -145,19 +111,22 @@ def chain_rule(node: Any, grads: dict[Any, Any], values: Any = None) -> list[Any
     if node._created < clock.last_assignment:
         check_fresh(node)
     partials = local_partials(node, values)
-    if values is None:
-        for parent, partial in zip(node.parents, partials):
-            if partial is not None:
-                grads[parent] += partial * upstream
-    else:
-        for parent, partial in zip(node.parents, partials):
-            if partial is not None:
-                before, contribution = grads[parent], _times(partial, upstream)
-                if type(before) is _Parts:
-                    before.append(contribution)
-                else:  # the first contribution replaces 0.0 (no needless node), a second starts the parts
-                    grads[parent] = contribution if _is_zero(before) else _Parts((before, contribution))
-    return partials
+    sent = []
+    for parent, partial in zip(node.parents, partials):
+        if partial is None:
+            sent.append(_NOTHING)
+        elif values is None:
+            contribution = partial * upstream
+            grads[parent] += contribution
+            sent.append(Sent(partial, contribution))
+        else:
+            before, contribution = grads[parent], _times(partial, upstream)
+            if type(before) is _Parts:
+                before.append(contribution)
+            else:  # the first contribution replaces 0.0 (no needless node), a second starts the parts
+                grads[parent] = contribution if _is_zero(before) else _Parts((before, contribution))
+            sent.append(Sent(partial, contribution))
+    return sent
 
 
 def _times(partial: Any, upstream: Any) -> Any:
@@ -187,7 +156,7 @@ class _Parts(list):
         return values.total(self)
 
 
-def _backward_floats(root: Any, seed: float) -> None:
+def _backward_floats(root: Node, seed: float) -> None:
     """backward() on floats, fast: :func:`chain_rule` at every node, with the pass's gradients in slots.
 
     The same rule in the same order, with the same float operations as a
@@ -206,35 +175,31 @@ def _backward_floats(root: Any, seed: float) -> None:
     with _lock, collector_paused():
         _pass_thread = threading.get_ident()
         try:
-            computed, ends = _reach(root, zero_slots=True)
-            computed.sort(key=_creation)
+            computed, leaves = _reach(root)
+            computed.sort(key=creation_order)
             root._up = seed
-            total = _sweep_slots(computed)
-            # Is every gradient of the pass finite?  (The sweep summed those of the computed nodes.)
-            if not math.isfinite(total + sum(map(_gradient_so_far, ends))):
-                order = sorted(computed + ends, key=_creation)
-                _raise_non_finite(order, {node: node._up for node in order}, None)
-            nodes = computed + ends
-            add_into_grads(nodes, list(map(_gradient_so_far, nodes)))
+            _sweep_slots(computed)
+            nodes = computed + leaves
+            if _add_slots_into_grads(nodes):
+                return
+            # Some gradient of the pass, or some sum with an old .grad, is not finite, or some old
+            # .grad is None or a Value: name the step, out of the grad lock (partials run user code).
+            parts = [node._up for node in nodes]
+            if not _all_finite(parts):
+                order = sorted(nodes, key=creation_order)
+                _raise_non_finite(order, dict(zip(nodes, parts)), None)
+            add_into_grads(nodes, parts)
         finally:
             _pass_thread = None
 
 
-_gradient_so_far = attrgetter("_up")
-
-
-def _sweep_slots(computed: list[Any]) -> float:
-    """:func:`chain_rule` at every computed node, root first, on floats in ``_up`` slots.
-
-    Returns the sum of the computed nodes' gradients (inf or NaN if any is).
-    """
+def _sweep_slots(computed: list[Node]) -> None:
+    """:func:`chain_rule` at every computed node, root first, on floats in ``_up`` slots."""
     m, constant, last = FLOATS, CONSTANT, clock.last_assignment
-    total = 0.0
     for node in reversed(computed):
         if node._created < last:
             check_fresh(node)
         op, upstream = node._op, node._up
-        total += upstream
         try:
             if op.arity == 2:
                 x, y = node._x, node._y
@@ -276,10 +241,9 @@ def _sweep_slots(computed: list[Any]) -> float:
             raise
     if clock.last_assignment != last:  # another thread assigned a leaf during the sweep
         check_all_fresh(computed)
-    return total
 
 
-def local_partials(node: Any, values: Any = None) -> list[Any]:
+def local_partials(node: Node, values: Any = None) -> list[Any]:
     """The local partial of ``node`` by each operand, from the primitive table.
 
     ``None`` stands for a constant operand, which needs no gradient (this also
@@ -305,7 +269,7 @@ def local_partials(node: Any, values: Any = None) -> list[Any]:
 _data = attrgetter("_data")
 
 
-def _partial_error(node: Any, args: list[Any], out: Any, m: Any) -> Exception:
+def _partial_error(node: Node, args: list[Any], out: Any, m: Any) -> Exception:
     """The error of the first partial that fails, naming the op, the operand and the numbers."""
     op, parents = node._op, node.parents
     for i, parent in enumerate(parents):
@@ -314,20 +278,20 @@ def _partial_error(node: Any, args: list[Any], out: Any, m: Any) -> Exception:
         try:
             op.partial(i, args, out, m)
         except RuleError as error:  # it says what the rule returned; add where
-            return _located(RuleError(f"backward through {op.name}: {error} (inputs were "
+            return located(RuleError(f"backward through {op.name}: {error} (inputs were "
                                       f"{operands(op, parents)})"), node)
         except OverflowError:
-            return _located(NonFiniteError(
+            return located(NonFiniteError(
                 f"backward through {op.name}: the local partial by {op.input_name(i)}, "
                 f"{op.formula(i)}, overflows a float for {operands(op, parents)}"
             ), node)
         except (ValueError, ZeroDivisionError) as error:
-            return _located(DomainError(
+            return located(DomainError(
                 f"backward through {op.name}: the local partial by {op.input_name(i)}, "
                 f"{op.formula(i)}, is undefined for {operands(op, parents)} ({error or 'infinite'})"
             ), node)
         except TypeError as error:
-            return _located(TypeError(
+            return located(TypeError(
                 f"the local partial of {op.name} by {op.input_name(i)} failed: {error}. A partial must "
                 "work on floats, arrays and Values alike: write it with plain arithmetic and the "
                 "namespace it is given (m.cos(x), m.log(x)), never math.cos or float()"
@@ -339,14 +303,6 @@ def _is_zero(x: Any) -> bool:
     return type(x) is float and x == 0.0
 
 
-def _located(error: Exception, node: Any) -> Exception:
-    """Name where the node was made, if anomaly mode recorded it."""
-    site = getattr(node, "_site", None)
-    if site is not None:
-        error.args = (f"{error.args[0]} [node made at {site}]", *error.args[1:])
-    return error
-
-
 class Sweep:
     """One reverse pass over the graph of ``root``.
 
@@ -356,16 +312,16 @@ class Sweep:
     order and :meth:`write` adds the finished pass into ``.grad``.
     """
 
-    def __init__(self, root: Any, seed: Any = 1.0, values: Any = None) -> None:
+    def __init__(self, root: Node, seed: Any = 1.0, values: Any = None) -> None:
         self.root = root
         self.values = values
         with collector_paused():
             self.order = topological_order(root)
-            self.grads: dict[Any, Any] = dict.fromkeys(self.order, 0.0)
+            self.grads: dict[Node, Any] = dict.fromkeys(self.order, 0.0)
         self.grads[root] = seed
 
-    def visit(self, node: Any) -> list[Any]:
-        """The chain rule at ``node``; returns its local partials (see :func:`chain_rule`)."""
+    def visit(self, node: Node) -> list[Sent]:
+        """The chain rule at ``node``; returns what it sent along each edge (see :func:`chain_rule`)."""
         return chain_rule(node, self.grads, self.values) if is_computed(node) else []
 
     def run(self) -> Sweep:
@@ -387,18 +343,22 @@ class Sweep:
         if self.values is None:
             if math.isfinite(sum(grads.values())):  # one C-level pass
                 return
-        elif all(math.isfinite(_number(g)) for g in grads.values()):
+        elif all(math.isfinite(_as_float(g)) for g in grads.values()):
             return
         _raise_non_finite(self.order, grads, self.values)
 
     def write(self) -> None:
-        """Check the pass, then add it into every node's ``.grad`` (under a lock: threads may share nodes)."""
+        """Check the pass, then add it into every node's ``.grad`` (under a lock: threads may share nodes).
+
+        Constants are left out, as the float pass leaves them out: they receive no gradient.
+        """
         self.check_finite()
         with collector_paused():
-            add_into_grads(list(self.grads), list(self.grads.values()), self.values)
+            nodes = [node for node in self.grads if node._op is not CONSTANT]
+            add_into_grads(nodes, [self.grads[node] for node in nodes], self.values)
 
 
-def add_into_grads(nodes: list[Any], parts: list[Any], values: Any = None) -> None:
+def add_into_grads(nodes: list[Node], parts: list[Any], values: Any = None) -> None:
     """Add a finished pass's gradient ``parts[i]`` into ``nodes[i].grad``, all or nothing.
 
     Every new gradient is computed and checked before the first is written, so
@@ -408,52 +368,91 @@ def add_into_grads(nodes: list[Any], parts: list[Any], values: Any = None) -> No
     needless node is recorded.  Under a lock: threads may share nodes.
     """
     with _grad_lock:
-        olds = list(map(_stored_grad, nodes))
         if values is None:
             try:
-                totals = list(map(add, olds, parts))
+                totals = [node._grad + part for node, part in zip(nodes, parts)]
             except TypeError:  # some grad is None
-                totals = [part if old is None else old + part for old, part in zip(olds, parts)]
+                totals = [part if node._grad is None else node._grad + part
+                          for node, part in zip(nodes, parts)]
+            if not _all_finite(totals):
+                _check_totals(nodes, parts, totals)
         else:
-            totals = [part if old is None or _is_zero(old) else old + part for old, part in zip(olds, parts)]
-        _check_totals(nodes, olds, parts, totals)
-        for node, total in zip(nodes, totals):
-            node._grad = total
+            totals = [part if node._grad is None or _is_zero(node._grad) else node._grad + part
+                      for node, part in zip(nodes, parts)]
+            _check_totals(nodes, parts, totals)
+        _write_grads(nodes, totals)
 
 
-_stored_grad = attrgetter("_grad")
+def _add_slots_into_grads(nodes: list[Node]) -> bool:
+    """The float pass's :func:`add_into_grads`, with each part in its node's ``_up`` slot.
+
+    The common case in one comprehension, with no list of parts: every old
+    ``.grad`` a float and every sum finite.  Otherwise it writes nothing and
+    returns False, for the caller to name the failing step or take the general path.
+    """
+    with _grad_lock:
+        try:
+            totals = [node._grad + node._up for node in nodes]
+        except TypeError:  # some grad is None
+            return False
+        if not _all_finite(totals):
+            return False
+        _write_grads(nodes, totals)
+        return True
 
 
-def _check_totals(nodes: list[Any], olds: list[Any], parts: list[Any], totals: list[Any]) -> None:
-    """Raise NonFiniteError naming the first node whose gradient plus this pass's is not finite."""
+def _write_grads(nodes: list[Node], totals: list[Any]) -> None:
+    """Store checked gradients: the one place the engine writes ``.grad`` (the caller holds the grad lock)."""
+    for node, total in zip(nodes, totals):
+        node._grad = total
+
+
+def _all_finite(numbers: list[Any]) -> bool:
+    """True if every number is a finite float, in one C-level pass.
+
+    Their plain sum is a finite float only then: an inf or NaN makes it inf or
+    NaN, a recorded Value (an old ``.grad`` from ``create_graph``) makes it a
+    Value.  ``math.fsum`` would be exact but does work that grows with the
+    spread of the exponents (60 times the sum's on a network's gradients).
+    A sum that overflows with every number finite says False too: callers
+    then check number by number.
+    """
     try:
-        if math.isfinite(math.fsum(totals)):  # one C-level pass; refuses Values, which are always finite
-            return
-    except (TypeError, OverflowError):  # Values among them, or finite totals whose sum overflows
-        pass
-    for node, old, part, total in zip(nodes, olds, parts, totals):
-        if not math.isfinite(_number(total)):
-            raise _located(NonFiniteError(
-                f"the gradient of {describe(node)} overflows: its .grad {_number(old)!r} plus this "
-                f"pass's {_number(part)!r} is not finite. No .grad was changed; call zero_grad() "
+        total = sum(numbers)
+    except NonFiniteError:  # Values whose sum overflows (adding them recorded throwaway nodes)
+        return False
+    return type(total) is float and total - total == 0.0
+
+
+def _check_totals(nodes: list[Node], parts: list[Any], totals: list[Any]) -> None:
+    """Raise NonFiniteError naming the first node whose gradient plus this pass's is not finite.
+
+    Called under the grad lock before any write, so ``.grad`` still holds the old gradients.
+    """
+    for node, part, total in zip(nodes, parts, totals):
+        if not math.isfinite(_as_float(total)):
+            raise located(NonFiniteError(
+                f"the gradient of {describe(node)} overflows: its .grad {_as_float(node._grad)!r} plus this "
+                f"pass's {_as_float(part)!r} is not finite. No .grad was changed; call zero_grad() "
                 "between passes, or scale the loss down"
             ), node)
 
 
-def _number(x: Any) -> float:
+def _as_float(x: Any) -> float:
     return x if type(x) is float else x._data if hasattr(x, "_data") else float(x)  # a placeholder too
 
 
-def backward(root: Any, gradient: Any = 1.0, create_graph: bool = False) -> None:
+def backward(root: Node, gradient: Any = 1.0, create_graph: bool = False) -> None:
     """Add d(root)/d(v) × ``gradient`` to ``v.grad`` for every node v of the root's graph.
 
     Nothing is written unless the whole pass succeeds: an error (a stale
     graph, an undefined partial, an overflow) leaves every ``grad`` as it was.
     With ``create_graph`` the gradients are recorded Values.
     """
+    check_root(root)
     seed = _seed(gradient, create_graph)
     if create_graph or _pass_thread == threading.get_ident():  # Values, or a backward inside a partial
-        Sweep(root, seed, _values() if create_graph else None).run().write()
+        Sweep(root, seed, root.FUNCTIONS if create_graph else None).run().write()
     else:
         _backward_floats(root, seed)
 
@@ -467,71 +466,42 @@ def _seed(gradient: Any, create_graph: bool) -> Any:
     return float(gradient)
 
 
-def _values() -> Any:
-    from .value import VALUES  # the namespace of Value functions; value.py imports this module
-
-    return VALUES
-
-
-def _raise_non_finite(order: list[Any], grads: dict[Any, Any], values: Any) -> None:
+def _raise_non_finite(order: list[Node], grads: dict[Node, Any], values: Any) -> None:
     """Find the node whose local step first produced inf or NaN, and name it."""
     for node in reversed(order):
-        upstream = _number(grads[node])
+        upstream = _as_float(grads[node])
         if not is_computed(node) or not math.isfinite(upstream):
             continue
         for i, partial in enumerate(local_partials(node)):
             if partial is not None and not math.isfinite(partial * upstream):
-                raise _located(NonFiniteError(
+                raise located(NonFiniteError(
                     f"backward through {node._op.name}: local partial {partial!r} times upstream "
                     f"gradient {upstream!r} for input {node._op.input_name(i)} is not finite; "
                     f"inputs were {operands(node._op, node.parents)}"
                 ), node)
-    bad = next((node for node in order if not math.isfinite(_number(grads[node]))), None)
+    bad = next((node for node in order if not math.isfinite(_as_float(grads[node]))), None)
     if bad is None:
         return  # only the check's own total overflowed; every gradient is finite
-    raise _located(NonFiniteError(
-        f"the gradient of {describe(bad)} overflowed to {_number(grads[bad])!r} while summing its parts"
+    raise located(NonFiniteError(
+        f"the gradient of {describe(bad)} overflowed to {_as_float(grads[bad])!r} while summing its parts"
     ), bad)
 
 
-def check_fresh(node: Any) -> None:
-    """Raise if a parent's data was assigned after ``node`` was computed from it."""
-    for parent in node.parents:
-        if getattr(parent, "_assigned", -1) > node._created:
-            raise _located(StaleGraphError(
-                f"{describe(parent)} was assigned (now {parent._data!r}) after {describe(node)} "
-                "was computed from it; its gradients would be wrong. "
-                "Run the forward pass again before calling backward()."
-            ), node)
-
-
-def check_all_fresh(order: list[Any]) -> None:
-    """Raise :class:`StaleGraphError` if any node of ``order`` was computed from data assigned since.
-
-    Views that read a whole graph (the stepper, explanations) call this first,
-    so they never show numbers mixed from before and after an assignment.
-    """
-    if order and min(map(_creation, order)) > clock.last_assignment:
-        return  # the whole graph was made after the last assignment: nothing can be stale
-    for node in order:
-        if is_computed(node):
-            check_fresh(node)
-
-
-def zero_grad(root: Any) -> None:
+def zero_grad(root: Node) -> None:
     """Set ``grad`` to 0 on every node of the root's graph."""
     for node in topological_order(root):
         node._grad = 0.0
 
 
-def gradients(root: Any, wrt: list[Any], seed: Any = 1.0) -> list[Any]:
+def gradients(root: Node, wrt: list[Node], seed: Any = 1.0) -> list[Any]:
     """d(root)/d(v) for each v in ``wrt``, as recorded Values or numbers.
 
     The sweep of :func:`backward`, run on Values instead of floats, so the
     result is itself a graph that can be differentiated again.  ``.grad`` is
     not touched.  A result that does not depend on v is 0.0.
     """
-    sweep = Sweep(root, seed, _values()).run()
+    check_root(root)
+    sweep = Sweep(root, seed, root.FUNCTIONS).run()
     sweep.check_finite()
     return [sweep.grads.get(v, 0.0) for v in wrt]
 

@@ -42,9 +42,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .backward import local_partials, topological_order
+from .backward import local_partials
 from .errors import GraphError
 from .files import replaced_atomically
+from .graph import topological_order
 from .naming import find_node, node_names, number, partial_formula
 
 if TYPE_CHECKING:

@@ -49,10 +49,11 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from .backward import Sweep, check_all_fresh, is_computed
+from .backward import Sweep
 from .errors import GraphError
+from .graph import check_all_fresh, is_computed
 from .naming import definition, find_node, node_names, number, partial_formula
 from .primitives import ADD, MUL, NEG, POW, PRIMITIVES, operations
 from .testing.graphs import Const, RandomGraph, Step, admissible, admitted
@@ -227,6 +228,10 @@ MAX_VALUES = 300
 
 class Exercise:
     """The questions of one backward pass; make one with :func:`exercise` or ``exercise.random``."""
+
+    #: What :meth:`page` calls: :func:`autodiff.play`, set by :mod:`autodiff.playing` when it is
+    #: imported (``import autodiff`` does).  The page is a view above this module, which never imports it.
+    page_view: ClassVar[Callable[..., Any] | None] = None
 
     def __init__(self, root: Any, *, seed: int | None = None, graph: RandomGraph | None = None) -> None:
         if not isinstance(root, Value):
@@ -467,9 +472,9 @@ class Exercise:
         It asks these questions at each step, with an answer box, Check and Reveal,
         and keeps the score; with ``path`` it is also written there.
         """
-        from .playing import play  # the page is a view above this one: imported when asked for
-
-        return play(self.root, path, guess=True, **options)
+        if Exercise.page_view is None:
+            raise GraphError("an exercise's page is drawn by autodiff.playing: import autodiff first")
+        return Exercise.page_view(self.root, path, guess=True, **options)
 
     def _repr_html_(self) -> str:
         """In a notebook: the page, guessing first, in a frame (where it cannot be drawn, the questions)."""
@@ -516,7 +521,7 @@ def _edges(sweep: Sweep) -> dict[Any, list[tuple[Any, int, float, float]]]:
     edges: dict[Any, list[tuple[Any, int, float, float]]] = {}
     for node in reversed(sweep.order):
         upstream = sweep.grads[node]
-        for index, (parent, partial) in enumerate(zip(node.parents, sweep.visit(node))):
+        for index, (parent, (partial, _)) in enumerate(zip(node.parents, sweep.visit(node))):
             if partial is not None:
                 edges.setdefault(parent, []).append((node, index, partial, upstream))
     return edges

@@ -26,10 +26,11 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
-from typing import Any
 
-from .backward import check_all_fresh, local_partials, topological_order
+from .backward import local_partials
+from .graph import check_all_fresh, topological_order
 from .naming import find_node, node_names, number, partial_formula
+from .node import Node
 from .paths import Edge, count_paths, finite_total, path_product, paths
 from .value import Value
 
@@ -134,7 +135,7 @@ class Explanation:
         return text + ": they differ (run backward() on the root once, after zero_grad(), to compare)"
 
 
-def explain(root: Any, leaf: Any, max_paths: int = 12, top: int = 5) -> Explanation:
+def explain(root: Node, leaf: Node | str, max_paths: int = 12, top: int = 5) -> Explanation:
     """Explain d(root)/d(leaf) by the chain rule, as a sum over paths of products.
 
     ``leaf`` is a Value or the label of a node of the graph (any node works, not only
@@ -177,7 +178,7 @@ def _factor(edge: Edge, names: dict[int, str]) -> Factor:
     return Factor(name, partial_formula(child, edge.index, names), edge.partial)
 
 
-def _accumulate(order: list[Any], root: Any, leaf: Any, top: int) -> tuple[float, list[list[Edge]]]:
+def _accumulate(order: list[Node], root: Node, leaf: Node, top: int) -> tuple[float, list[list[Edge]]]:
     """The sum over all paths and the ``top`` largest paths, in one pass up from the leaf.
 
     For each node reached from the leaf: the sum of path products so far

@@ -79,7 +79,7 @@ def evaluate(text: str, variables: Mapping[str, float]) -> tuple[Value, dict[str
     clashes = sorted(set(variables) & set(calls))
     if clashes:
         raise ExpressionError(f"{clashes[0]!r} is a function name; rename the variable", text, None)
-    leaves = {name: Value(_number(value, name, text), label=name) for name, value in variables.items()}
+    leaves = {name: Value(_as_float(value, name, text), label=name) for name, value in variables.items()}
     used: set[str] = set()
     offset = len(text) - len(text.lstrip())
     try:
@@ -95,7 +95,7 @@ def evaluate(text: str, variables: Mapping[str, float]) -> tuple[Value, dict[str
     return root, leaves
 
 
-def _number(value: Any, name: str, text: str) -> float:
+def _as_float(value: Any, name: str, text: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ExpressionError(f"{name}={value!r}: the value must be a finite number", text, None)
     return float(value)

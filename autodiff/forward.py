@@ -14,9 +14,12 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .backward import _located, local_partials, topological_order
+from .backward import local_partials
+from .context import located
 from .errors import GraphError, NonFiniteError
+from .graph import topological_order
 from .naming import describe, operands
+from .node import Node
 from .value import Value
 
 
@@ -42,7 +45,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[float], tangents: Sequence[floa
     return out.data, tangent(out, dict(zip(leaves, tangents)))
 
 
-def tangent(root: Any, seeds: dict[Any, float]) -> float:
+def tangent(root: Node, seeds: dict[Node, float]) -> float:
     """d(root) along ``seeds`` (a tangent per leaf; other leaves 0), by one forward sweep."""
     tangents: dict[Any, float] = {}
     for node in topological_order(root):
@@ -57,15 +60,15 @@ def tangent(root: Any, seeds: dict[Any, float]) -> float:
                     raise _not_finite(node, i, partial, tangents[parent])
                 total += term
         if not math.isfinite(total):
-            raise _located(NonFiniteError(f"jvp: the tangent of {describe(node)} overflowed to {total!r} "
+            raise located(NonFiniteError(f"jvp: the tangent of {describe(node)} overflowed to {total!r} "
                                           "while summing its parts"), node)
         tangents[node] = total
     return tangents[root]
 
 
-def _not_finite(node: Any, i: int, partial: float, incoming: float) -> NonFiniteError:
+def _not_finite(node: Node, i: int, partial: float, incoming: float) -> NonFiniteError:
     op = node.primitive
-    return _located(NonFiniteError(
+    return located(NonFiniteError(
         f"jvp through {op.name}: local partial {partial!r} times tangent {incoming!r} of input "
         f"{op.input_name(i)} is not finite; inputs were {operands(op, node.parents)}"), node)
 

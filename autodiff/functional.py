@@ -6,8 +6,9 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
-from .backward import gradients, topological_order
+from .backward import gradients
 from .errors import GraphError
+from .graph import topological_order
 from .value import Value, recording
 
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .backward import topological_order
 from .exercises import DIGITS, MAX_VALUES, RELATIVE, Exercise, hidden_note
+from .graph import topological_order
 
 #: A page gets its questions only up to this many values unless guessing is asked for (``play(guess=True)``,
 #: up to :data:`~autodiff.exercises.MAX_VALUES`): predicting every mistake at every value takes time that

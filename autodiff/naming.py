@@ -12,7 +12,7 @@ This module reads nodes only through their public protocol (``data``,
 ``parents``, ``primitive``, ``label``, ``is_constant``, ``is_leaf``).
 
 >>> from autodiff import Value
->>> from autodiff.backward import topological_order
+>>> from autodiff.graph import topological_order
 >>> a, b = Value(2.0, label="a"), Value(3.0, label="b")
 >>> y = (a - 1) * (a - b)
 >>> names = node_names(topological_order(y))
@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .errors import GraphError
+from .node import Node
 from .primitives import ADD, ATOM, CONSTANT, MUL, NEG, POW, UNARY, Primitive, parse_expression
 
 #: Automatic names longer than this fall back to ``op#position``.
@@ -49,7 +50,7 @@ def number(x: Any) -> str:
     return f"{float(x) + 0.0:.6g}"
 
 
-def describe(node: Any) -> str:
+def describe(node: Node) -> str:
     """A short phrase naming a node in a message: its label, or what kind of node it is."""
     op = node.primitive
     if node.label is not None:
@@ -74,7 +75,7 @@ def operands(op: Primitive, parents: Sequence[Any]) -> str:
     return f"{len(parents)} inputs ({shown}, ...)"
 
 
-def kind(node: Any) -> str:
+def kind(node: Node) -> str:
     """The op's name for a result, 'const' for a constant, 'leaf' for a leaf."""
     return "leaf" if node.primitive is None else node.primitive.name
 
@@ -105,7 +106,7 @@ def node_names(order: Sequence[Any], length: int = NAME_LENGTH, scoped: bool = F
     return names
 
 
-def _binding(node: Any, name: str) -> int:
+def _binding(node: Node, name: str) -> int:
     """How tightly a node's name (as :func:`node_names` made it) holds together."""
     op = node.primitive
     if node.label is not None:
@@ -117,7 +118,7 @@ def _binding(node: Any, name: str) -> int:
     return op.precedence
 
 
-def _subtracted(node: Any) -> tuple[Any, str | None]:
+def _subtracted(node: Node) -> tuple[Node, str | None]:
     """For x + (-y) or x + (negative constant): the thing subtracted, as a node or a number."""
     right = node.parents[1]
     if right.is_constant and right.data < 0:
@@ -127,7 +128,7 @@ def _subtracted(node: Any) -> tuple[Any, str | None]:
     return None, None
 
 
-def _divisor(node: Any) -> Any:
+def _divisor(node: Node) -> Node | None:
     """For x * y**-1 (how ``x / y`` is recorded): y, so the node reads as the quotient it was written as."""
     right = node.parents[1]
     if right.primitive is POW and right.label is None:
@@ -137,12 +138,12 @@ def _divisor(node: Any) -> Any:
     return None
 
 
-def _composed(node: Any, names: dict[int, str]) -> str:
+def _composed(node: Node, names: dict[int, str]) -> str:
     """The expression that computed a node, in its operands' names, bracketed as Python would need."""
     op, parents = node.primitive, node.parents
     strength = op.precedence
 
-    def operand(parent: Any, tighter: bool = False) -> str:
+    def operand(parent: Node, tighter: bool = False) -> str:
         name = names[id(parent)]
         binding = _binding(parent, name)
         weak = binding < strength or (tighter and binding == strength)
@@ -178,7 +179,7 @@ def title(order: Sequence[Any], length: int = 72) -> str:
     return f"the {root.primitive.name} at the end of a graph of {len(order)} nodes"
 
 
-def definition(node: Any, names: dict[int, str]) -> str:
+def definition(node: Node, names: dict[int, str]) -> str:
     """How a node was computed, in its operands' names: ``tanh(n)``, ``sum(784 inputs)``."""
     op = node.primitive
     if op is None or op is CONSTANT:
@@ -188,8 +189,8 @@ def definition(node: Any, names: dict[int, str]) -> str:
     return _composed(node, names)
 
 
-def find_node(order: Sequence[Any], target: Any, what: str = "node",
-              names: dict[int, str] | None = None) -> Any:
+def find_node(order: Sequence[Node], target: Node | str, what: str = "node",
+              names: dict[int, str] | None = None) -> Node:
     """``target`` itself if it is in ``order``, or the one node with that label (or printed name)."""
     if isinstance(target, str):
         found = [node for node in order if node.label == target]
@@ -209,7 +210,7 @@ def find_node(order: Sequence[Any], target: Any, what: str = "node",
 # -- local partials as formulas -------------------------------------------------
 
 
-def partial_formula(node: Any, index: int, names: dict[int, str]) -> str:
+def partial_formula(node: Node, index: int, names: dict[int, str]) -> str:
     """The table's formula for d(node)/d(operand ``index``), in the graph's own names.
 
     Inputs x, y (x0, x1...) and ``out`` are replaced by the nodes' names and

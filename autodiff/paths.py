@@ -19,8 +19,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .backward import Sweep, local_partials, topological_order
+from .backward import Sweep, local_partials
 from .errors import NonFiniteError
+from .graph import topological_order
+from .node import Node
 
 
 @dataclass(frozen=True)
@@ -32,12 +34,12 @@ class Edge:
     partial: float
 
     @property
-    def parent(self) -> Any:
+    def parent(self) -> Node:
         """The node this edge comes from."""
         return self.child.parents[self.index]
 
 
-def _ancestors_of_leaf(root: Any, leaf: Any) -> dict[int, int]:
+def _ancestors_of_leaf(root: Node, leaf: Node) -> dict[int, int]:
     """For each node between leaf and root: the number of paths from leaf to it."""
     counts: dict[int, int] = {id(leaf): 1}
     for node in topological_order(root):
@@ -49,12 +51,12 @@ def _ancestors_of_leaf(root: Any, leaf: Any) -> dict[int, int]:
     return counts
 
 
-def count_paths(root: Any, leaf: Any) -> int:
+def count_paths(root: Node, leaf: Node) -> int:
     """How many distinct paths lead from ``leaf`` to ``root`` (edges counted with multiplicity)."""
     return _ancestors_of_leaf(root, leaf).get(id(root), 0)
 
 
-def paths(root: Any, leaf: Any) -> Iterator[list[Edge]]:
+def paths(root: Node, leaf: Node) -> Iterator[list[Edge]]:
     """Every path from ``root`` down to ``leaf``, as lists of edges (root first).
 
     There can be exponentially many: check :func:`count_paths` first.
@@ -84,12 +86,12 @@ def path_product(path: list[Edge]) -> float:
     return product
 
 
-def path_sum(root: Any, leaf: Any) -> float:
+def path_sum(root: Node, leaf: Node) -> float:
     """d(root)/d(leaf) as the sum over paths of products of local partials."""
     return finite_total(root, sum((path_product(p) for p in paths(root, leaf)), 0.0), "the sum over paths")
 
 
-def finite_total(root: Any, total: float, what: str) -> float:
+def finite_total(root: Node, total: float, what: str) -> float:
     """``total`` if it is finite; else the error backward raises for this graph, naming the step.
 
     A sum over paths is inf or NaN exactly when some product on the way is,

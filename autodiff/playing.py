@@ -40,6 +40,7 @@ from typing import Any
 from . import guessing, picture
 from .drawing import Grouping, TooBigToDraw, _plan, _roles_drawn, check_max_nodes
 from .errors import GraphError
+from .exercises import Exercise
 from .files import replaced_atomically
 from .naming import number, title
 from .stepping import Step, Stepper
@@ -585,3 +586,6 @@ window.page = { data: data, frames: frames, go: go, done: () => done, listeners:
 fit();
 go(data.start);
 """
+
+
+Exercise.page_view = play  # Exercise.page() draws through this module (see Exercise.page_view)

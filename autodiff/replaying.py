@@ -23,11 +23,13 @@ from collections.abc import Iterable, Mapping
 from operator import attrgetter
 from typing import Any
 
-from .backward import _located, check_all_fresh, topological_order
+from .context import located
 from .errors import DivisionByZeroError, DomainError, GraphError, NonFiniteError
+from .graph import check_all_fresh, topological_order
 from .naming import describe, find_node, operands
+from .node import Node
 from .primitives import checked_forward
-from .value import Value, _checked_number
+from .value import Value, checked_number
 
 _creation = attrgetter("_created")
 
@@ -41,7 +43,7 @@ class Replayer:
     not fifty thousand).
     """
 
-    def __init__(self, root: Any) -> None:
+    def __init__(self, root: Node) -> None:
         self.root = root
         self.order = topological_order(root)
         # A graph computed from a leaf assigned since would replay old and new numbers mixed.
@@ -51,7 +53,7 @@ class Replayer:
             for parent in set(node.parents):
                 self.consumers.setdefault(parent, []).append(node)
 
-    def downstream(self, changed: Iterable[Any]) -> list[Any]:
+    def downstream(self, changed: Iterable[Node]) -> list[Node]:
         """Every node that depends on a changed node (the changed ones excluded), in creation order."""
         changed = set(changed)
         found: set[Any] = set()
@@ -72,33 +74,33 @@ class Replayer:
         """
         numbers = dict(changes)
         for node in self.downstream(changes) if downstream is None else downstream:
-            args = [numbers.get(p, p._data) for p in node.parents]
+            args = [numbers.get(p, p.data) for p in node.parents]
             numbers[node] = _forward(node, args)
         return numbers
 
     def value(self, changes: Mapping[Any, float], downstream: list[Any] | None = None) -> float:
         """The root's number after replaying with ``changes``."""
         numbers = self.replay(changes, downstream)
-        return numbers.get(self.root, self.root._data)
+        return numbers.get(self.root, self.root.data)
 
 
-def _forward(node: Any, args: list[float]) -> float:
+def _forward(node: Node, args: list[float]) -> float:
     """One node's forward rule at new inputs, with errors that name the node and the numbers."""
-    op = node._op
+    op = node.primitive
     try:
         out = op.forward(*args)
     except (ValueError, ZeroDivisionError, OverflowError) as error:
         kind = DivisionByZeroError if isinstance(error, ZeroDivisionError) else DomainError
         if isinstance(error, OverflowError):
             kind = NonFiniteError
-        raise _located(kind(
+        raise located(kind(
             f"replaying {describe(node)}: {op.name} is undefined for {_inputs(op, args)}; "
             f"{op.needs()}"
         ), node) from None
     if type(out) is not float:
         out = checked_forward(op, out)
     if out - out != 0.0:  # inf or nan
-        raise _located(NonFiniteError(
+        raise located(NonFiniteError(
             f"replaying {describe(node)}: {op.name} gave {out!r} for {_inputs(op, args)}; "
             "the result does not fit in a float"
         ), node)
@@ -132,17 +134,18 @@ def replay(root: Value, changes: Mapping[Any, float]) -> float:
     return replayer.value(_leaf_changes(replayer.order, changes))
 
 
-def _leaf_changes(order: list[Any], changes: Mapping[Any, float]) -> dict[Any, float]:
+def _leaf_changes(order: list[Node], changes: Mapping[Any, float]) -> dict[Node, float]:
     if not isinstance(changes, Mapping):
         raise TypeError(f"replay takes a dict of leaf -> new number, not {type(changes).__name__}")
     leaves: dict[Any, float] = {}
     for target, number in changes.items():
         leaf = find_node(order, target, "leaf")
         if not leaf.is_leaf:
-            what = "a constant" if leaf.is_constant else f"computed from {operands(leaf._op, leaf.parents)}"
+            what = ("a constant" if leaf.is_constant
+                    else f"computed from {operands(leaf.primitive, leaf.parents)}")
             raise GraphError(
                 f"replay changes leaves only; {describe(leaf)} is {what}. Change the leaves it was "
                 "computed from instead"
             )
-        leaves[leaf] = _checked_number(number, "replay", leaf.label)
+        leaves[leaf] = checked_number(number, "replay", leaf.label)
     return leaves

@@ -44,9 +44,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .backward import Sweep, check_all_fresh
+from .backward import Sent, Sweep
 from .errors import GraphError
+from .exercises import exercise
+from .graph import check_all_fresh
 from .naming import definition, find_node, kind, node_names, number, partial_formula
+from .node import Node
 from .value import Value
 
 #: A one-line repr longer than this is cut, ending in "…".
@@ -57,7 +60,7 @@ LINE = 160
 class Contribution:
     """What one step sent along one edge, to one operand."""
 
-    parent: Any
+    parent: Node
     name: str  # the operand's name
     formula: str | None  # the local partial in the graph's names; None for a constant operand
     partial: float | None
@@ -78,7 +81,7 @@ class Step:
 
     index: int  # 1-based position in the sweep
     total: int
-    node: Any
+    node: Node
     name: str
     root: str  # the root's name, for d(root)/d(...)
     heading: str  # "o = tanh(n)" or just the name
@@ -199,18 +202,18 @@ class Stepper:
     records show, so a backward elsewhere never mixes with them.
     """
 
-    def __init__(self, root: Any, params: Iterable[Any] | None = None) -> None:
+    def __init__(self, root: Node, params: Iterable[Node] | None = None) -> None:
         if not isinstance(root, Value):
             raise GraphError(f"steps() needs a Value as the root, not {type(root).__name__}")
         self.root = root
         #: The leaves its views call parameters (None: as drawings decide, see :func:`autodiff.draw`).
         self.params = None if params is None else tuple(params)
         self._sweep = Sweep(root)
-        self._order = self._sweep.order
-        check_all_fresh(self._order)  # a graph already stale would give wrong records from the first step
-        self.names = node_names(self._order)
+        self._graph = self._sweep.order  # every node, parents first (order: what the sweep visits)
+        check_all_fresh(self._graph)  # a graph already stale would give wrong records from the first step
+        self.names = node_names(self._graph)
         # The stepper visits what backward visits, minus constants (no gradient, nothing to show).
-        self._visits = [node for node in reversed(self._order) if not node.is_constant]
+        self._visits = [node for node in reversed(self._graph) if not node.is_constant]
         self.records: list[Step] = []
         self._undo: list[dict[Any, float]] = []  # per step: the operands' gradients before it
         self._grads_before: dict[Any, Any] | None = None  # every .grad before the pass was written
@@ -224,21 +227,21 @@ class Stepper:
         return len(self.records) == len(self._visits)
 
     @property
-    def current(self) -> Any:
+    def current(self) -> Node | None:
         """The node stepped last (None before the first step)."""
         return self.records[-1].node if self.records else None
 
     @property
-    def next_node(self) -> Any:
+    def next_node(self) -> Node | None:
         """The node the next step will visit (None when done)."""
         return None if self.done else self._visits[len(self.records)]
 
     @property
-    def order(self) -> list[Any]:
+    def order(self) -> list[Node]:
         """The nodes the sweep visits, in order (root first; constants left out)."""
         return list(self._visits)
 
-    def gradient_so_far(self, node: Any) -> float:
+    def gradient_so_far(self, node: Node | str) -> float:
         """d(root)/d(node) as far as this pass has got (complete once every consumer was stepped).
 
         ``node`` is a Value of this graph or its label.
@@ -267,11 +270,11 @@ class Stepper:
 
         return stepper_view(self)
 
-    def _describe(self, node: Any) -> str:
+    def _describe(self, node: Node) -> str:
         return f"{self.names[id(node)]} ({kind(node)})"
 
-    def _find(self, target: Any) -> Any:
-        return find_node(self._order, target, names=self.names)
+    def _find(self, target: Node | str) -> Node:
+        return find_node(self._graph, target, names=self.names)
 
     # -- stepping -----------------------------------------------------------------
 
@@ -294,8 +297,8 @@ class Stepper:
         earlier = 0.0 if earlier is None else earlier  # "no gradient yet": the pass starts it from 0
         upstream = grads[node]
         try:
-            partials = self._sweep.visit(node)  # the step itself: the chain rule, as backward runs it
-            record = self._record(node, upstream, partials, before, earlier)
+            sent = self._sweep.visit(node)  # the step itself: the chain rule, as backward runs it
+            record = self._record(node, upstream, sent, before, earlier)
             if len(self.records) + 1 == len(self._visits):
                 self._finish()  # before the record counts: done means the gradients were written
         except Exception as error:
@@ -328,7 +331,7 @@ class Stepper:
         while self.records:
             self.back()
 
-    def run_to(self, target: Any) -> Steps:
+    def run_to(self, target: Node | str) -> Steps:
         """Step up to and including ``target`` (a node or a label); return those records."""
         node = self._find(target)
         if node.is_constant:
@@ -356,18 +359,17 @@ class Stepper:
 
     # -- records ---------------------------------------------------------------------
 
-    def _record(self, node: Any, upstream: float, partials: list[Any], before: dict[Any, float],
+    def _record(self, node: Node, upstream: float, sent: list[Sent], before: dict[Node, float],
                 earlier: float) -> Step:
-        """What the step did, edge by edge, adding up as chain_rule added (the same float operations)."""
+        """What the step did, edge by edge: what chain_rule sent, and each gradient growing by it."""
         running = dict(before)
         contributions = []
-        for index, (parent, partial) in enumerate(zip(node.parents, partials)):
+        for index, (parent, (partial, contribution)) in enumerate(zip(node.parents, sent)):
             formula = None if partial is None else partial_formula(node, index, self.names)
-            sent = None if partial is None else partial * upstream
             earlier_here = running[parent]
-            if sent is not None:
-                running[parent] = earlier_here + sent
-            contributions.append(Contribution(parent, self.names[id(parent)], formula, partial, sent,
+            if contribution is not None:
+                running[parent] = earlier_here + contribution  # the addition chain_rule made
+            contributions.append(Contribution(parent, self.names[id(parent)], formula, partial, contribution,
                                               earlier_here, running[parent]))
         name = self.names[id(node)]
         heading = f"{name} = {definition(node, self.names)}" if node.parents and node.label else name
@@ -376,8 +378,8 @@ class Stepper:
 
     def _finish(self) -> None:
         """What backward does after the sweep: check, then add this pass into ``grad``."""
-        check_all_fresh(self._order)  # a leaf assigned during stepping would make earlier records wrong
-        self._grads_before = {node: node.grad for node in self._order}
+        check_all_fresh(self._graph)  # a leaf assigned during stepping would make earlier records wrong
+        self._grads_before = {node: node.grad for node in self._graph}
         try:
             self._sweep.write()
         except Exception:
@@ -385,7 +387,7 @@ class Stepper:
             raise
 
 
-def steps(root: Any, *, params: Iterable[Any] | None = None, ask: bool = False) -> Any:
+def steps(root: Node, *, params: Iterable[Node] | None = None, ask: bool = False) -> Any:
     """A :class:`Stepper` over the backward pass of ``root`` (see the module docs).
 
     ``params`` names the parameter leaves for the stepper's views (its notebook
@@ -395,7 +397,5 @@ def steps(root: Any, *, params: Iterable[Any] | None = None, ask: bool = False) 
     ``autodiff.exercise(root)`` (see :mod:`autodiff.exercises`); ``.run()`` asks.
     """
     if ask:
-        from .exercises import exercise  # below this module: it reads the sweep itself
-
         return exercise(root)
     return Stepper(root, params)

@@ -8,9 +8,8 @@ its op and parents as plain data, never a closure, so graphs hold no reference
 cycles (dropping the root frees them at once) and can be inspected, drawn and
 replayed.
 
-Whether operations record, and the scope new nodes get, is per thread
-(:func:`no_grad`, :func:`scope`): one thread's ``no_grad()`` never stops
-another thread from recording.
+Whether operations record, and the scope new nodes get, is the recording
+context of the thread that makes them (:mod:`autodiff.context`).
 """
 
 from __future__ import annotations
@@ -18,19 +17,17 @@ from __future__ import annotations
 import builtins
 import numbers
 import operator
-import os
 import re
-import sys
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterable
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from . import backward as _backward
 from . import clock
+from .backward import backward as run_backward
+from .backward import zero_grad
+from .context import OPEN_BLOCKS, anomaly, anomaly_mode, blame, current, no_grad, recording, scope, site  # noqa: F401 - importable from here too
 from .errors import DivisionByZeroError, DomainError, GraphError, NonFiniteError
 from .naming import describe as _describe
 from .naming import number
@@ -71,110 +68,6 @@ from .primitives import (
 )
 
 
-class Scope(str):
-    """The name of a :func:`scope` block, which knows the block it was opened in (``outer``).
-
-    It is the string itself (``node.scope == "layers.0.neurons.3"``), and
-    :meth:`levels` gives the names of the nested blocks, so views can group
-    nodes by module without parsing names.
-    """
-
-    outer: Scope | None
-
-    def __new__(cls, name: str, outer: Scope | None = None) -> Scope:
-        self = super().__new__(cls, name)
-        self.outer = outer
-        return self
-
-    def levels(self) -> tuple[str, ...]:
-        """The names of the enclosing blocks and this one, outermost first (unnamed blocks left out)."""
-        names: list[str] = []
-        block: Scope | None = self
-        while block is not None:
-            if block:
-                names.append(str(block))
-            block = block.outer
-        return tuple(reversed(names))
-
-
-class _State(NamedTuple):
-    """What new nodes get in one thread: recording on or off, a scope, anomaly mode."""
-
-    recording: bool
-    scope: str | None
-    anomaly: bool
-
-
-_DEFAULTS = _State(True, None, os.environ.get("AUTODIFF_ANOMALY", "") not in ("", "0"))
-#: Code flags of frames that can be suspended in the middle of a ``with`` block.
-_SUSPENDABLE = 0x20 | 0x80 | 0x200  # CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
-
-
-class _Block(NamedTuple):
-    """One open no_grad/scope/anomaly block: the setting it changes, and the frame that opened it."""
-
-    setting: str
-    value: Any
-    owner: Any  # a generator's or coroutine's frame, or None for an ordinary one
-
-    def in_effect(self) -> bool:
-        # A suspended (or finished) generator's frame has no caller: its block waits for it to resume.
-        return self.owner is None or self.owner.f_back is not None
-
-
-class _Thread:
-    """One thread's recording context: its open blocks, innermost last, and what they add up to."""
-
-    __slots__ = ("blocks", "state", "in_generators")
-
-    def __init__(self) -> None:
-        self.blocks: list[_Block] = []
-        self.state = _DEFAULTS
-        self.in_generators = 0
-
-    def current(self) -> _State:
-        """The state new nodes get now: blocks of suspended generators do not count."""
-        if not self.in_generators:
-            return self.state
-        return _fold(block for block in self.blocks if block.in_effect())
-
-    def open(self, block: _Block) -> None:
-        self.blocks.append(block)
-        self.in_generators += block.owner is not None
-        self.state = _fold(self.blocks)
-
-    def close(self, block: _Block) -> None:
-        # Not always the innermost: a generator closed by the garbage collector ends its block anywhere.
-        for i in range(len(self.blocks) - 1, -1, -1):
-            if self.blocks[i] is block:
-                del self.blocks[i]
-                self.in_generators -= block.owner is not None
-                self.state = _fold(self.blocks)
-                return
-
-
-def _fold(blocks: Iterable[_Block]) -> _State:
-    state = _DEFAULTS
-    for block in blocks:
-        state = state._replace(**{block.setting: block.value})
-    return state
-
-
-class _Context(threading.local):
-    """Each thread's context (``threading.local`` runs ``__init__`` once in every thread)."""
-
-    def __init__(self) -> None:
-        self.thread = _Thread()
-
-
-_context = _Context()
-#: How many no_grad/scope/anomaly blocks are open in all threads.  While none is
-#: (and anomaly mode is off), every thread has the defaults, so building a node
-#: never has to look up its thread's context: the common case costs nothing.
-_open_blocks = 1 if _DEFAULTS.anomaly else 0
-_blocks_lock = threading.Lock()
-
-
 class Value:
     """A scalar in a computation graph.
 
@@ -209,7 +102,7 @@ class Value:
 
     def __init__(self, data: float, label: str | None = None) -> None:
         if type(data) is not float or data - data != 0.0:  # the common case skips the call
-            data = _checked_number(data, "Value()", label)
+            data = checked_number(data, "Value()", label)
         self._data = data
         self._grad: Any = 0.0
         self._op: Primitive | None = None
@@ -217,26 +110,14 @@ class Value:
         self._created = _tick()
         self._mark = None
         self.scope = None
-        if _open_blocks:
-            _, self.scope, anomaly = _context.thread.current()
-            if anomaly:
-                self._site = _site()
+        if OPEN_BLOCKS.count:
+            _, self.scope, with_site = current()
+            if with_site:
+                self._site = site()
 
     # -- what a node is (the protocol every view reads) ----------------------
 
-    @property
-    def data(self) -> float:
-        """The number this node holds.
-
-        Only a leaf's data can be assigned (an optimizer step, a what-if): a
-        computed node's number follows from its parents, and assigning it would
-        make every gradient through it wrong.  Backward refuses graphs whose
-        leaves were assigned after a result was computed from them.
-        """
-        return self._data
-
-    @data.setter
-    def data(self, value: float) -> None:
+    def _assign_data(self, value: float) -> None:
         if self._op is not None:
             what = "a constant" if self._op is CONSTANT else f"computed by {self._op.name} from its inputs"
             raise GraphError(
@@ -244,25 +125,12 @@ class Value:
                 "from the graph. Assign a leaf's data and run the forward pass again, or make a new "
                 "leaf with .detach()"
             )
-        self._data = _checked_number(value, "setting .data", self.label)
+        self._data = checked_number(value, "setting .data", self.label)
         self._assigned = clock.last_assignment = _tick()
 
-    @property
-    def grad(self) -> Any:
-        """d(root)/d(self) summed over the backward passes since the last reset.
-
-        A float after ``backward()``, a recorded Value after
-        ``backward(create_graph=True)``, or ``None``: "no gradient yet" (the
-        PyTorch habit ``p.grad = None``), which the next pass treats as 0 and
-        optimizers skip.  Assigning anything else that is not a finite number
-        is refused here, so a NaN never waits in ``grad`` to be added to.
-        """
-        return self._grad
-
-    @grad.setter
-    def grad(self, value: Any) -> None:
-        # The engine writes _grad directly; only a user's assignment pays for this check.
-        if value is None or isinstance(value, Value) or type(value) is float and value - value == 0.0:
+    def _assign_grad(self, value: Any) -> None:
+        # The engine writes _grad itself (backward.py); only an assignment from outside pays for this check.
+        if type(value) is float and value - value == 0.0 or value is None or isinstance(value, Value):
             self._grad = value
             return
         number = _real(value)
@@ -274,6 +142,24 @@ class Value:
             raise NonFiniteError(f"cannot assign {number!r} to .grad of {_describe(self)}: a gradient "
                                  "must be finite; assign None or 0.0 to reset it")
         self._grad = number
+
+    # Read through attrgetter, a C function: no Python frame per read of the two fields every loop reads.
+    data = property(attrgetter("_data"), _assign_data, doc="""The number this node holds.
+
+        Only a leaf's data can be assigned (an optimizer step, a what-if): a
+        computed node's number follows from its parents, and assigning it would
+        make every gradient through it wrong.  Backward refuses graphs whose
+        leaves were assigned after a result was computed from them.
+        """)
+    grad = property(attrgetter("_grad"), _assign_grad, doc="""\
+        d(root)/d(self) summed over the backward passes since the last reset.
+
+        A float after ``backward()``, a recorded Value after
+        ``backward(create_graph=True)``, or ``None``: "no gradient yet" (the
+        PyTorch habit ``p.grad = None``), which the next pass treats as 0 and
+        optimizers skip.  Assigning anything else that is not a finite number
+        is refused here, so a NaN never waits in ``grad`` to be added to.
+        """)
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -398,11 +284,11 @@ class Value:
         With ``create_graph`` every ``grad`` becomes a recorded Value, so it can
         be differentiated again (``x.grad.backward()`` gives second derivatives).
         """
-        _backward.backward(self, gradient, create_graph)
+        run_backward(self, gradient, create_graph)
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0 on every node of this graph."""
-        _backward.zero_grad(self)
+        zero_grad(self)
 
     # -- arithmetic ------------------------------------------------------------
 
@@ -430,7 +316,7 @@ class Value:
             return self + (-other)
         if isinstance(other, np.ndarray):
             return NotImplemented
-        return self + _constant(-_number(other, "-"))
+        return self + _constant(-_as_float(other, "-"))
 
     def __rsub__(self, other: Any) -> Value:
         if isinstance(other, np.ndarray):
@@ -443,12 +329,12 @@ class Value:
             return self * other**-1
         if isinstance(other, np.ndarray):
             return NotImplemented
-        divisor = _number(other, "/")
+        divisor = _as_float(other, "/")
         if divisor == 0.0:
-            raise _blame(DivisionByZeroError(f"division by zero: {_describe(self)} / 0"))
+            raise blame(DivisionByZeroError(f"division by zero: {_describe(self)} / 0"))
         reciprocal = 1.0 / divisor
         if reciprocal - reciprocal != 0.0:  # a subnormal divisor: 1/divisor is inf
-            raise _blame(NonFiniteError(
+            raise blame(NonFiniteError(
                 f"division of {_describe(self)} by {divisor!r}: x / y is computed as x * (1/y), "
                 "and 1/y does not fit in a float"
             ))
@@ -467,7 +353,7 @@ class Value:
         exponent = _operand(other, "**")
         if exponent._op is not CONSTANT and (self._data < 0.0 or self._data == 0.0 and exponent._data <= 0.0):
             base = _describe(self) if self._op is CONSTANT else f"{_describe(self)} = {self._data!r}"
-            raise _blame(DomainError(
+            raise blame(DomainError(
                 f"pow: {base} raised to a Value power "
                 f"({_describe(exponent)} = {exponent._data!r}); the derivative by the exponent is "
                 "out * log(x), so the base must be > 0 (or 0 with a positive exponent). Use a plain "
@@ -625,7 +511,7 @@ def _infix(op: Primitive) -> Any:
         node.label = None
         node._created = _tick()
         node._mark = None
-        if _open_blocks:
+        if OPEN_BLOCKS.count:
             return _in_context(node, (self, other), op)
         node.scope = None
         node._x = self
@@ -825,77 +711,6 @@ def apply(op: Primitive, *operands: Any) -> Value:
     return _apply(op, *[_operand(x, op.name) for x in operands])
 
 
-def recording() -> bool:
-    """Whether operations in this thread are recorded (False inside :func:`no_grad`)."""
-    return _context.thread.current().recording
-
-
-def anomaly_mode() -> bool:
-    """Whether nodes made in this thread record where they were made (see :func:`anomaly`)."""
-    return _context.thread.current().anomaly
-
-
-@contextmanager
-def _block(setting: str, value: Any) -> Iterator[None]:
-    """Set one field of this thread's context for the block, and restore it after."""
-    global _open_blocks
-    frame = sys._getframe(2)  # the frame whose `with` opened the block (under contextlib's __enter__)
-    block = _Block(setting, value, frame if frame.f_code.co_flags & _SUSPENDABLE else None)
-    thread = _context.thread  # the block ends in this thread's context even if its generator ends elsewhere
-    with _blocks_lock:
-        _open_blocks += 1
-    thread.open(block)
-    try:
-        yield
-    finally:
-        thread.close(block)
-        with _blocks_lock:
-            _open_blocks -= 1
-
-
-def no_grad() -> AbstractContextManager[None]:
-    """Within this block, in this thread, operations return plain leaves: nothing is recorded.
-
-    >>> x = Value(3.0)
-    >>> with no_grad():
-    ...     y = x * x
-    >>> y.data, y.parents
-    (9.0, ())
-    """
-    return _block("recording", False)
-
-
-def scope(name: str | None) -> AbstractContextManager[None]:
-    """Values created within this block, in this thread, record ``name`` as their ``scope``.
-
-    nn modules use it so that every node a layer creates carries the layer's
-    name (``layers.0.neurons.3``), which drawings can group by.  Blocks nest:
-    the scope knows the blocks around it.
-
-    >>> with scope("layer1"), scope("layer1.neuron0"):
-    ...     y = Value(2.0) * 3
-    >>> y.scope, y.scope.levels()
-    ('layer1.neuron0', ('layer1', 'layer1.neuron0'))
-    """
-    outer = _context.thread.current().scope
-    return _block("scope", None if name is None else Scope(name, outer if isinstance(outer, Scope) else None))
-
-
-def anomaly(on: bool = True) -> AbstractContextManager[None]:
-    """Within this block, in this thread, every node records where it was made.
-
-    Errors then name the line of your code that made the failing node
-    (``AUTODIFF_ANOMALY=1`` in the environment turns it on everywhere).  It
-    costs a look at the call stack per node, so it is off by default.
-
-    >>> with anomaly():
-    ...     y = Value(2.0) * 3
-    >>> y.site.split(" in ")[0].endswith(":2")
-    True
-    """
-    return _block("anomaly", on)
-
-
 # -- building nodes ----------------------------------------------------------
 
 
@@ -928,7 +743,7 @@ def _node(out: float, parents: tuple[Value, ...], op: Primitive) -> Value:
     node.label = None
     node._created = _tick()
     node._mark = None
-    if _open_blocks:
+    if OPEN_BLOCKS.count:
         return _in_context(node, parents, op)
     node.scope = None
     _link(node, parents, op)
@@ -948,10 +763,10 @@ def _link(node: Value, parents: tuple[Value, ...], op: Primitive) -> None:
 
 def _in_context(node: Value, parents: tuple[Value, ...], op: Primitive) -> Value:
     """Finish a node while some thread is inside no_grad, scope or anomaly: ask this thread's context."""
-    recording, node.scope, anomaly = _context.thread.current()
-    if anomaly:
-        node._site = _site()
-    if recording:
+    records, node.scope, with_site = current()
+    if with_site:
+        node._site = site()
+    if records:
         _link(node, parents, op)
     else:
         node._op = None
@@ -959,7 +774,7 @@ def _in_context(node: Value, parents: tuple[Value, ...], op: Primitive) -> Value
 
 
 def _not_finite(op: Primitive, parents: tuple[Value, ...], out: float) -> Exception:
-    return _blame(NonFiniteError(
+    return blame(NonFiniteError(
         f"{op.name} gave {out!r} for {_operands(op, parents)}: the result does not fit in a float"
     ))
 
@@ -978,20 +793,20 @@ def _constant(number: float) -> Value:
     node.label = None
     node._created = _tick()
     node._mark = None
-    node.scope = _context.thread.current().scope if _open_blocks else None
+    node.scope = current().scope if OPEN_BLOCKS.count else None
     return node
 
 
 def _operand(other: Any, symbol: str) -> Value:
     if isinstance(other, Value):
         return other
-    return _constant(_number(other, symbol))
+    return _constant(_as_float(other, symbol))
 
 
 _real = real_number
 
 
-def _number(other: Any, symbol: str) -> float:
+def _as_float(other: Any, symbol: str) -> float:
     number = _real(other)
     if number is None:
         raise TypeError(
@@ -999,15 +814,16 @@ def _number(other: Any, symbol: str) -> float:
             f"({other!r:.60}); use a Value or a real number"
         )
     if number - number != 0.0:
-        raise _blame(NonFiniteError(f"the constant {number!r} in {symbol!r} is not finite"))
+        raise blame(NonFiniteError(f"the constant {number!r} in {symbol!r} is not finite"))
     return number
 
 
 def _compare(other: Any) -> float:
-    return other._data if isinstance(other, Value) else _number(other, "comparison")
+    return other._data if isinstance(other, Value) else _as_float(other, "comparison")
 
 
-def _checked_number(data: Any, where: str, label: str | None) -> float:
+def checked_number(data: Any, where: str, label: str | None) -> float:
+    """``data`` as a float a leaf can hold, or the error saying why not (``where`` and ``label`` name it)."""
     number = _real(data)
     if number is not None and number - number == 0.0:
         return number
@@ -1021,35 +837,12 @@ def _checked_number(data: Any, where: str, label: str | None) -> float:
 
 def _check_divisor(numerator: Value, divisor: Value) -> None:
     if divisor._data == 0.0:
-        raise _blame(DivisionByZeroError(
+        raise blame(DivisionByZeroError(
             f"division by zero: {_describe(numerator)} / {_describe(divisor)}, which is 0.0"
         ))
 
 
 # -- messages -----------------------------------------------------------------
-
-
-#: Frames in these folders are the library's own; a creation site is the first frame outside them.
-_LIBRARY = tuple(os.path.dirname(os.path.abspath(m)) + os.sep for m in (__file__, os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "nn", "__init__.py")))
-
-
-def _site() -> str:
-    """file:line in function of the first caller outside autodiff and nn."""
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY):
-        frame = frame.f_back
-    if frame is None:
-        return "an unknown place"
-    code = frame.f_code
-    return f"{code.co_filename}:{frame.f_lineno} in {code.co_name}"
-
-
-def _blame(error: Exception) -> Exception:
-    """In anomaly mode, add to an error raised while making a node where that node was being made."""
-    if _open_blocks and _context.thread.current().anomaly:
-        error.args = (f"{error.args[0]} [made at {_site()}]", *error.args[1:])
-    return error
 
 
 def _forward_error(op: Primitive, parents: tuple[Value, ...], error: Exception) -> Exception:
@@ -1058,10 +851,10 @@ def _forward_error(op: Primitive, parents: tuple[Value, ...], error: Exception) 
     reason = "" if reason in ("", "math domain error") else f": {reason}"
     text = f"{op.name} is undefined for {_operands(op, parents)}{reason}; {op.needs()}"
     if isinstance(error, OverflowError):
-        return _blame(NonFiniteError(f"{op.name} overflowed for {_operands(op, parents)}; {op.needs()}"))
+        return blame(NonFiniteError(f"{op.name} overflowed for {_operands(op, parents)}; {op.needs()}"))
     if isinstance(error, ZeroDivisionError):
-        return _blame(DivisionByZeroError(text))
-    return _blame(DomainError(text))
+        return blame(DivisionByZeroError(text))
+    return blame(DomainError(text))
 
 
 def _short(x: float) -> str:

@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 import autodiff
-from autodiff.backward import collector_paused
 from autodiff.compiled import Program, TraceError, compile_composed
+from autodiff.graph import collector_paused
 
 #: The modes :func:`nn.fit` and :func:`nn.predict` accept.
 MODES = ("scalar", "compiled")

@@ -93,7 +93,7 @@ def test_chain_rule_is_the_rule_at_one_node():
     x, y = Value(2.0), Value(-3.0)
     z = x * y
     grads = {x: 0.0, y: 0.0, z: 0.5}
-    assert chain_rule(z, grads) == [-3.0, 2.0]
+    assert chain_rule(z, grads) == [(-3.0, -1.5), (2.0, 1.0)]  # (partial, contribution) per operand
     assert (grads[x], grads[y]) == (-3.0 * 0.5, 2.0 * 0.5)
     assert (x.grad, y.grad) == (0.0, 0.0)  # the rule alone writes no grad
 

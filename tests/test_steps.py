@@ -389,3 +389,25 @@ def test_a_step_at_a_sum_of_thousands_of_inputs_is_linear(monkeypatch):
     record = autodiff.steps(autodiff.sum([Value(float(i), label=f"v{i}") for i in range(8000)])).step()
     assert len(record.contributions) == 8000 and record.contributions[-1].formula == "1"
     assert looked_up[0] < 10 * 8000  # per input, not per pair of inputs (64,000,000)
+
+
+def test_a_record_holds_the_very_numbers_the_chain_rule_sent(monkeypatch):
+    from autodiff.backward import Sweep
+
+    sent = []
+    visit = Sweep.visit
+
+    def watched(self, node):
+        edges = visit(self, node)
+        sent.append(edges)
+        return edges
+
+    monkeypatch.setattr(Sweep, "visit", watched)
+    x, w = Value(2.0, label="x"), Value(-3.0, label="w")
+    o = (x * w + 1.0).tanh()
+    records = steps(o).run()
+    computed = [r for r in records if r.node.parents]
+    assert len(computed) == len([edges for edges in sent if edges])
+    for record, edges in zip(computed, [edges for edges in sent if edges]):
+        for c, (partial, contribution) in zip(record.contributions, edges):
+            assert c.partial is partial and c.contribution is contribution  # recorded, not recomputed

@@ -13,23 +13,22 @@ raises the scalar engine's error naming the step.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..errors import GraphError
 from .blas import limits_blas
 
-if TYPE_CHECKING:
-    from .program import Program
+#: How a batch's losses and gradients combine: averaged or added.
+REDUCTIONS = ("mean", "sum")
 
 
 class Batches:
     """Steps of one program over fixed data sets (made by :meth:`Program.batches`)."""
 
-    def __init__(self, program: Program, data: Sequence[Any], reduction: str) -> None:
-        from .program import REDUCTIONS  # noqa: PLC0415 - program.py makes this class
-
+    def __init__(self, program: Any, data: Sequence[Any], reduction: str) -> None:
+        # program is a Program: program.py makes this class and imports this module, never the reverse.
         if not program.scalar:
             raise GraphError("batches need a function that returns one Value (the loss); this one returns "
                              f"{len(program._graph.outputs)} (a list). Return the loss only.")

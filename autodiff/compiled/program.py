@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -23,15 +23,12 @@ from ..backward import add_into_grads
 from ..errors import DomainError, GraphError, NonFiniteError
 from ..naming import describe
 from ..value import Value
+from .batches import REDUCTIONS, Batches
 from .blas import limits_blas
 from .codegen import Kernel, generate
 from .plan import Apply, Dense, Plan, format_plan, outside_pow_domain, rows_of
 from .tracing import _HELP, Graph, TraceError, trace_values
 
-if TYPE_CHECKING:
-    from .batches import Batches
-
-REDUCTIONS = ("mean", "sum")
 _data = attrgetter("data")
 #: How many batch sizes keep generated code and buffers at once (training, a last short batch, tests).
 KERNELS = 4
@@ -195,8 +192,6 @@ class Program:
         ``batches.value_and_grad(rows, params=theta, out=grad)`` is
         :meth:`value_and_grad` on ``data[k][rows]`` (see docs/compiled.md).
         """
-        from .batches import Batches  # noqa: PLC0415 - batches.py builds on this module
-
         return Batches(self, data, reduction)
 
     def source(self, batch_size: int = 1) -> str:

@@ -16,8 +16,8 @@ from itertools import filterfalse
 from operator import attrgetter, itemgetter
 from typing import Any
 
-from .. import value as _value
 from ..backward import collector_paused, topological_order
+from ..context import OPEN_BLOCKS
 from ..errors import GraphError
 from ..naming import describe
 from ..primitives import CONSTANT, Primitive
@@ -260,13 +260,13 @@ def trace(fn: Callable[..., Any], sample: Sequence[Sequence[float]], names: Sequ
     ``full`` as for :func:`record`: a trace made only to check another needs less.
     """
     with collector_paused():
-        blocks = _value._open_blocks  # none open before or after fn: anomaly mode was off, no sites
+        blocks = OPEN_BLOCKS.count  # none open before or after fn: anomaly mode was off, no sites
         start = Value(0.0).created
         arguments = [[Placeholder(float(x), label=f"{names[k]}[{j}]") for j, x in enumerate(row)]
                      for k, row in enumerate(sample)]
         inputs = {v: (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
         result = fn(*arguments)
-        return record(result, inputs, params, start, full, sites=bool(blocks or _value._open_blocks))
+        return record(result, inputs, params, start, full, sites=bool(blocks or OPEN_BLOCKS.count))
 
 
 def trace_values(fn: Callable[..., Any], sample: Sequence[Sequence[float]],

@@ -46,8 +46,9 @@ import numpy as np
 
 from .. import clock
 from ..arrays import values
-from ..backward import is_computed, local_partials, topological_order
+from ..backward import local_partials
 from ..explaining import Explanation, explain
+from ..graph import is_computed, topological_order
 from ..naming import number
 from ..value import Value, translate_numpy_error
 from .mistakes import Mistake, mistaken_gradients

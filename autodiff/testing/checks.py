@@ -564,7 +564,7 @@ def _first_order(p: Primitive, point: tuple[float, ...], eps: float, rtol: float
         forms = {
             "floats": lambda i=i: p.partial(i, point, out, FLOATS),
             "arrays": lambda i=i: _lane(_run(2, p.partial, i, arrays, array_out, ARRAYS), 0),
-            "Values": lambda i=i: _number(grad(_applied(p), i)(*point)),  # the partial run on Values
+            "Values": lambda i=i: _as_float(grad(_applied(p), i)(*point)),  # the partial run on Values
         }
         rows += [_row(what, form, point, run, numeric, rtol, atol) for form, run in forms.items()]
     return rows
@@ -580,7 +580,7 @@ def _second_order(p: Primitive, point: tuple[float, ...], eps: float, rtol: floa
                 numeric = _partial_central(p, point, i, j, eps)
             except (ValueError, ZeroDivisionError, OverflowError):
                 continue  # a step off the point leaves the domain: no second-order verdict here
-            twice = lambda i=i, j=j: _number(grad(grad(_applied(p), i), j)(*point))
+            twice = lambda i=i, j=j: _as_float(grad(grad(_applied(p), i), j)(*point))
             rows.append(_row(what, "Values", point, twice, numeric, rtol, atol))
     return rows
 
@@ -600,7 +600,7 @@ def _partial_central(p: Primitive, point: tuple[float, ...], i: int, j: int, eps
     return (high - low) / (plus[j] - minus[j])
 
 
-def _number(x: Any) -> float:
+def _as_float(x: Any) -> float:
     return x.data if isinstance(x, Value) else float(x)
 
 

@@ -30,7 +30,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..backward import is_computed, local_partials, topological_order
+from ..backward import local_partials
+from ..graph import is_computed, topological_order
 from ..naming import describe
 
 #: What flows from ``node`` into its operand ``i``, given the (right) local partial and upstream gradient.

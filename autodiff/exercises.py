@@ -345,9 +345,13 @@ class Exercise:
         return Wrong(mistake.name, mistake.title, mistake.explanation, detail, value)
 
     def _dropped(self, edges: Iterable[tuple[Any, int, float, float]], missing: float) -> str:
-        """For a dropped fan-out path: which term is missing (the edge that sent ``missing``), else ''."""
+        """For a dropped fan-out path: which term is missing (the edge that sent ``missing``), else ''.
+
+        ``missing`` is the right gradient minus the mistaken one, so it carries their round-off: compared
+        within a few ulps, not exactly.
+        """
         for consumer, _, partial, upstream in edges:
-            if partial * upstream == missing:
+            if math.isclose(partial * upstream, missing, rel_tol=1e-9, abs_tol=1e-300):
                 return f"the term through {self._seen(consumer)} left out"
         return ""
 

@@ -33,6 +33,8 @@ from .playing import START, Walkthrough, walkthrough
 WIDTH, HEIGHT, DPI = 1280, 720, 96
 #: Points per picture unit (a CSS pixel is 3/4 of a point).
 POINT = 0.75
+#: An arrowhead's length, in picture units: an edge's spline ends that far before its target.
+ARROW = 9.0
 
 
 def slides(root: Any, folder: str | os.PathLike[str], **options: Any) -> list[Path]:
@@ -119,7 +121,9 @@ def _dot(walk: Walkthrough, step: int) -> str:
     width = (laid.width + 2 * picture.MARGIN) * POINT
     height = top * POINT + 16 * 1.25 * (caption.count("\n") + 2) + 10
     zoom = min(WIDTH * 72 / DPI / width, HEIGHT * 72 / DPI / height)
-    centre = f"{width / 2 - picture.MARGIN * POINT:.1f},{(top - picture.MARGIN) * POINT - height / 2:.1f}"
+    # Graphviz moves the drawing so that its lower left corner is (0, 0); two invisible points at the
+    # picture's corners make that corner the picture's own, so the centre is known before Graphviz runs.
+    centre = f"{width / 2:.1f},{top * POINT - height / 2:.1f}"
     viewport = f"{WIDTH * 72 / DPI:.0f},{HEIGHT * 72 / DPI:.0f},{zoom:.4f},{centre}"
     lines = [f'digraph "{status}" {{',
              f'graph [dpi={DPI} viewport="{viewport}" '
@@ -128,6 +132,9 @@ def _dot(walk: Walkthrough, step: int) -> str:
              'node [fontname="Helvetica" fontsize=12 style="filled" penwidth=1.2 color="#333333" '
              'margin="0.05,0.03"]',
              'edge [fontname="Helvetica" fontsize=12 color="#666666" arrowsize=0.8]']
+    for k, corner in enumerate([(-picture.MARGIN, -picture.MARGIN),
+                                (laid.width + picture.MARGIN, laid.height + picture.MARGIN)]):
+        lines.append(f'"corner{k}" [pos="{_point(corner, top)}!" shape=point style=invis width=0 height=0]')
     for k, (levels, (x, y, w, h)) in enumerate(sorted(laid.frames.items(), key=lambda item: len(item[0]))):
         # A module's frame (with cluster=True): an unfilled node behind the boxes, drawn first.
         attrs = {"pos": f"{(x + w / 2) * POINT:.1f},{(top - y - h / 2) * POINT:.1f}!", "shape": "box",
@@ -141,27 +148,56 @@ def _dot(walk: Walkthrough, step: int) -> str:
                  "width": f"{w / 96:.3f}", "height": f"{h / 96:.3f}", "fillcolor": COLOURS[box.role],
                  "label": _label(box, grads, box.id in complete)}
         attrs.update(_role_shape(box.role))
-        if frame and box.id == frame["node"]:
+        current = frame is not None and box.id == frame["node"]
+        if current:
             attrs.update(penwidth="5", color="#000000")
         lines.append(f'"{box.id}" [{_attrs(attrs)}]')
-    for edge in shape.edges:
+        if box.badge:  # the op, in a circle on the side the inputs come in, as on the page
+            spot = (x, y + h / 2) if shape.along else (x + w / 2, y)
+            lines.append(f'"{box.id}_op" [{_attrs(_badge(box.badge, current, _point(spot, top)))}]')
+    for edge, (way, middle) in zip(shape.edges, picture.routes(shape.edges, laid, shape.along)):
         attrs = {"label": edge.label} if edge.label else {}
         if edge.id in flows:
             attrs = {"label": f"{edge.label}\n{flows[edge.id]}", "penwidth": "3", "color": "#000000",
                      "fontname": "Helvetica-Bold"}
+        # The page's own way for the edge and place for its numbers, so that a slide looks like the page.
+        shift = 8 if edge.id in flows else 0  # two lines: the partial above the edge, what flowed under it
+        attrs.update(pos=_spline(way, top), lp=_point((middle[0], middle[1] + shift), top))
         lines.append(f'"{edge.source}" -> "{edge.target}" [{_attrs(attrs)}]')
     lines.append("}")
     return "\n".join(lines)
 
 
+def _point(point: picture.Point, top: float) -> str:
+    """A picture's point as Graphviz's, in points with y growing upwards."""
+    return f"{point[0] * POINT:.1f},{(top - point[1]) * POINT:.1f}"
+
+
+def _spline(way: list[picture.Point], top: float) -> str:
+    """An edge's way as a Graphviz spline: its end moved back by the arrowhead, which Graphviz draws to it."""
+    *rest, (xe, ye) = way
+    (xc, yc) = rest[-1]
+    length = max(1e-9, ((xe - xc) ** 2 + (ye - yc) ** 2) ** 0.5)
+    back = min(ARROW, length / 2)
+    end = (xe - (xe - xc) * back / length, ye - (ye - yc) * back / length)
+    return f"e,{_point((xe, ye), top)} " + " ".join(_point(p, top) for p in [*rest, end])
+
+
 def _label(box: picture.Box, grads: dict[str, str], complete: bool) -> str:
     """The box's lines as an HTML-like label: name (and op) in bold, data, grad (bold once complete)."""
-    name = _html(box.lines[0]) + (f"  ({_html(box.badge)})" if box.badge else "")
+    name = _html(box.lines[0])
     rows = [f"<B>{name}</B>"] + [_html(line) for line in box.lines[1:]]
     if box.id in grads:
         grad = _html(f"grad {grads[box.id]}")
         rows[2] = f"<B>{grad}</B>" if complete else f"<I>{grad}</I>"
     return "<" + "<BR/>".join(rows) + ">"
+
+
+def _badge(symbol: str, current: bool, spot: str) -> dict[str, str]:
+    """A box's op badge: a small circle (black, white text, on the current step's box)."""
+    return {"pos": f"{spot}!", "shape": "circle", "width": "0.23", "fixedsize": "true", "penwidth": "1.2",
+            "fontname": "Helvetica-Bold", "fillcolor": "#000000" if current else "#ffffff",
+            "fontcolor": "#ffffff" if current else "#000000", "label": symbol}
 
 
 def _role_shape(role: str) -> dict[str, str]:

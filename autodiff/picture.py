@@ -224,8 +224,7 @@ def svg(boxes: list[Box], edges: list[Edge], laid: Placed, along: bool) -> str:
              f'{height:.0f}" font-family="Helvetica, Arial, sans-serif" font-size="{FONT}" role="img">',
              _DEFS]
     parts += _frames(laid)
-    arrivals = _arrivals(edges, laid, along)
-    parts += [_edge(edge, laid, arrivals[k], along) for k, edge in enumerate(edges)]
+    parts += [_edge(edge, way, middle) for edge, (way, middle) in zip(edges, routes(edges, laid, along))]
     parts += [_box(box, laid, along) for box in boxes]
     parts.append("</svg>")
     return "\n".join(parts)
@@ -256,7 +255,17 @@ def _arrivals(edges: list[Edge], laid: Placed, along: bool) -> dict[int, float]:
     return spots
 
 
-def _edge(edge: Edge, laid: Placed, spot: float, along: bool) -> str:
+#: A point of the picture, and an edge's way: a start point, then three points per cubic Bézier piece.
+Point = tuple[float, float]
+
+
+def routes(edges: list[Edge], laid: Placed, along: bool) -> list[tuple[list[Point], Point]]:
+    """Each edge's way from its source to its target and where its numbers go (the page and the slides')."""
+    arrivals = _arrivals(edges, laid, along)
+    return [_route(edge, laid, arrivals[k], along) for k, edge in enumerate(edges)]
+
+
+def _route(edge: Edge, laid: Placed, spot: float, along: bool) -> tuple[list[Point], Point]:
     (sx, sy), (sw, sh) = laid.corners[edge.source], laid.sizes[edge.source]
     tx, ty = laid.corners[edge.target]
     if along:
@@ -266,9 +275,11 @@ def _edge(edge: Edge, laid: Placed, spot: float, along: bool) -> str:
     same_row = laid.row_of.get(edge.source) == laid.row_of.get(edge.target)
     forward = (end[0] > start[0] + 8) if along else (end[1] > start[1] + 8)
     if same_row and forward:
-        path, middle = _curve(start, end, along)
-    else:
-        path, middle = _detour(start, end, laid.row_tops[laid.row_of[edge.target]] - 20, along)
+        return _curve(start, end, along)
+    return _detour(start, end, laid.row_tops[laid.row_of[edge.target]] - 20, along)
+
+
+def _edge(edge: Edge, way: list[Point], middle: Point) -> str:
     attrs = f' id="{edge.id}"' if edge.id else ""
     title = f"<title>{escape(edge.tooltip)}</title>" if edge.tooltip else ""
     label = ""
@@ -277,32 +288,42 @@ def _edge(edge: Edge, laid: Placed, spot: float, along: bool) -> str:
                  f"{escape(edge.label)}</text>")
     flow = (f'<text class="flow" x="{middle[0]:.1f}" y="{middle[1] + FONT + 1:.1f}" '
             'text-anchor="middle"></text>' if edge.id else "")
-    return f'<g class="edge"{attrs}>{title}<path d="{path}"/>{label}{flow}</g>'
+    (x0, y0), rest = way[0], way[1:]
+    pieces = " ".join("C" + " ".join(f"{x:.1f},{y:.1f}" for x, y in rest[k:k + 3])
+                      for k in range(0, len(rest), 3))
+    return f'<g class="edge"{attrs}>{title}<path d="M{x0:.1f},{y0:.1f} {pieces}"/>{label}{flow}</g>'
 
 
-def _curve(start: tuple[float, float], end: tuple[float, float], along: bool) -> tuple[str, tuple]:
+def _curve(start: Point, end: Point, along: bool) -> tuple[list[Point], Point]:
     (x0, y0), (x1, y1) = start, end
     if along:
         d = (x1 - x0) / 2
-        path = f"M{x0:.1f},{y0:.1f} C{x0 + d:.1f},{y0:.1f} {x1 - d:.1f},{y1:.1f} {x1:.1f},{y1:.1f}"
+        way = [start, (x0 + d, y0), (x1 - d, y1), end]
     else:
         d = (y1 - y0) / 2
-        path = f"M{x0:.1f},{y0:.1f} C{x0:.1f},{y0 + d:.1f} {x1:.1f},{y1 - d:.1f} {x1:.1f},{y1:.1f}"
-    return path, ((x0 + x1) / 2, (y0 + y1) / 2)
+        way = [start, (x0, y0 + d), (x1, y1 - d), end]
+    return way, ((x0 + x1) / 2, (y0 + y1) / 2)
 
 
-def _detour(start: tuple[float, float], end: tuple[float, float], gap: float,
-            along: bool) -> tuple[str, tuple]:
+def _detour(start: Point, end: Point, gap: float, along: bool) -> tuple[list[Point], Point]:
     """An edge to an earlier place (the next row): out, into the gap above the target's row, along it, in."""
     (x0, y0), (x1, y1) = start, end
     r = 24.0
     if along:
-        path = (f"M{x0:.1f},{y0:.1f} C{x0 + r:.1f},{y0:.1f} {x0 + r:.1f},{gap:.1f} {x0:.1f},{gap:.1f} "
-                f"L{x1:.1f},{gap:.1f} C{x1 - r:.1f},{gap:.1f} {x1 - r:.1f},{y1:.1f} {x1:.1f},{y1:.1f}")
-        return path, ((x0 + x1) / 2, gap)
-    path = (f"M{x0:.1f},{y0:.1f} C{x0:.1f},{y0 + r:.1f} {gap:.1f},{y0 + r:.1f} {gap:.1f},{y0:.1f} "
-            f"L{gap:.1f},{y1:.1f} C{gap:.1f},{y1 - r:.1f} {x1:.1f},{y1 - r:.1f} {x1:.1f},{y1:.1f}")
-    return path, (gap, (y0 + y1) / 2)
+        out, back = (x0, gap), (x1, gap)
+        way = [start, (x0 + r, y0), (x0 + r, gap), out, *_straight(out, back),
+               (x1 - r, gap), (x1 - r, y1), end]
+        return way, ((x0 + x1) / 2, gap)
+    out, back = (gap, y0), (gap, y1)
+    way = [start, (x0, y0 + r), (gap, y0 + r), out, *_straight(out, back),
+           (gap, y1 - r), (x1, y1 - r), end]
+    return way, (gap, (y0 + y1) / 2)
+
+
+def _straight(a: Point, b: Point) -> list[Point]:
+    """A straight line as one Bézier piece from ``a``: its two control points on the line, then ``b``."""
+    (ax, ay), (bx, by) = a, b
+    return [(ax + (bx - ax) / 3, ay + (by - ay) / 3), (ax + 2 * (bx - ax) / 3, ay + 2 * (by - ay) / 3), b]
 
 
 def _box(box: Box, laid: Placed, along: bool) -> str:

@@ -128,6 +128,9 @@ def pages(folder: Path, images: Path) -> None:
     mlp = nn.MLP(2, [3, 1], seed=1)
     autodiff.play((mlp([0.5, -1.0]) - 1.0) ** 2, folder / "mlp_collapsed.html", collapse=True)
     screenshots(folder / "mlp_collapsed.html", {5: images / "play_mlp_collapsed.png"})
+    mlp = nn.MLP(2, [3, 1], seed=1)
+    autodiff.play((mlp([0.5, -1.0]) - 1.0) ** 2, folder / "mlp_clustered.html", cluster=True)
+    screenshots(folder / "mlp_clustered.html", {5: images / "play_mlp_clustered.png"})
     exercise_page(folder, images)
 
 

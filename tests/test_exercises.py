@@ -364,6 +364,24 @@ def test_an_answer_no_mistake_explains_is_said_to_be_so_and_a_right_one_names_no
     assert verdict.mistakes == () and "no mistake in the catalogue gives it here" in str(verdict)
 
 
+def test_a_dropped_path_always_names_the_term_left_out():
+    # The term is found by comparing floats that carry round-off (the right gradient minus the mistaken one).
+    a, b, c = Value(-0.6, label="a"), Value(1.3, label="b"), Value(-1.7, label="c")
+    d = c * a
+    d.label = "d"
+    f = b / a
+    f.label = "f"
+    loss = f / d.sigmoid()
+    loss.label = "L"
+    verdict = exercise(loss).check("a", -4.9133)  # -6.24145 without the 0.781289 * c = -1.32819 through d
+    named = {wrong.detail for wrong in verdict.mistakes if wrong.mistake == "dropped-path"}
+    assert named == {"the term through d = c * a left out"}
+    for seed in range(15):
+        for q in exercise.random(size=4, seed=seed).questions:
+            dropped = [w.detail for w in q.wrong if w.mistake == "dropped-path"]
+            assert all(detail.startswith("the term through") for detail in dropped), (seed, q.gradient)
+
+
 def test_predicted_wrong_answers_are_never_the_right_one():
     for seed in range(15):
         for q in exercise.random(size=4, seed=seed).questions:

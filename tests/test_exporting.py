@@ -42,6 +42,34 @@ def test_a_slide_shows_the_step_as_the_page_does():
     assert "step 4 of 18" in source and "∂C/∂b3 += ∂z3/∂b3 × ∂C/∂z3" in source
 
 
+def test_a_slide_draws_each_edge_the_way_the_page_does_and_is_centred(tmp_path):
+    import re
+
+    image = pytest.importorskip("matplotlib.image")
+    cost = labelled_chain()
+    order = topological_order(cost)
+    position = {id(node): k for k, node in enumerate(order)}
+    page = autodiff.play(cost).html
+    lines = {tuple(re.findall(r'"(n\d+)"', line)[:2]): line for line in slide_source(cost, 7).splitlines()
+             if " -> " in line}
+    paths = re.findall(r'<g class="edge" id="e(\d+)_(\d+)">.*?<path d="([^"]+)"', page)
+    assert len(paths) == len(lines) > 10
+    for target, index, path in paths:
+        source = position[id(order[int(target)].parents[int(index)])]
+        line = lines[(f"n{source}", f"n{target}")]
+        spline = re.search(r'pos="e,([^"]+)"', line).group(1).split()
+        points = re.findall(r"-?[\d.]+,-?[\d.]+", path)
+        assert len(spline) == len(points) + 1 and (len(points) - 1) % 3 == 0  # the arrow's end, then the way
+        assert 'lp="' in line  # its numbers where the page puts them
+    (path,) = autodiff.slides(cost, tmp_path)[7:8]
+    ink = (image.imread(path)[..., :3] < 0.9).any(axis=2)
+    columns, rows = ink.any(axis=0).nonzero()[0], ink.any(axis=1).nonzero()[0]
+    left, right = columns[0], ink.shape[1] - 1 - columns[-1]
+    top, bottom = rows[0], ink.shape[0] - 1 - rows[-1]
+    assert left > 0 and right > 0 and abs(left - right) <= 12  # nothing cut off, centred
+    assert top > 0 and bottom > 0 and abs(top - bottom) <= 40
+
+
 def test_a_clustered_slide_frames_each_module_as_the_page_does(tmp_path):
     import nn
 

@@ -502,3 +502,21 @@ def test_an_mlp_too_big_for_the_screen_opens_on_its_root_and_keeps_every_step_in
     press(projector, Keys.HOME)
     state = projector.execute_script(GEOMETRY)
     assert inside(state["boxes"][root], state["area"])
+
+
+@pytest.mark.parametrize("cluster", [False, True], ids=["collapsed", "collapsed-clustered"])
+def test_a_2_3_1_mlp_collapsed_is_whole_and_readable_on_a_projector_at_step_0(projector, tmp_path, cluster):
+    loss, model = mlp_loss()
+    path = tmp_path / "mlp.html"
+    play(loss, path, collapse=True, cluster=cluster)
+    projector.get(path.resolve().as_uri())
+    state = projector.execute_script(GEOMETRY)
+    area, viewport = state["area"], state["viewport"]
+    screen = [max(a, b) if k < 2 else min(a, b) for k, (a, b) in enumerate(zip(area, viewport))]
+    assert len(state["boxes"]) == 1 + 4 + 2  # the inputs, four neurons, the loss's two values
+    for box, where in state["boxes"].items():
+        assert inside(where, screen), box
+    assert state["labels"] and all(inside(label, screen) for label in state["labels"])
+    assert min(state["sizes"]) >= 14 and min(state["heights"]) >= 14
+    frames = projector.execute_script(FRAMES)["frames"]
+    assert len(frames) == (2 if cluster else 0) and all(inside(where, screen) for _, where, _, _ in frames)

@@ -139,6 +139,7 @@ def _dot(walk: Walkthrough, step: int) -> str:
         # A module's frame (with cluster=True): an unfilled node behind the boxes, drawn first.
         attrs = {"pos": f"{(x + w / 2) * POINT:.1f},{(top - y - h / 2) * POINT:.1f}!", "shape": "box",
                  "width": f"{w / 96:.3f}", "height": f"{h / 96:.3f}", "fixedsize": "true", "labelloc": "t",
+                 "labeljust": "r",
                  "style": "dashed,rounded", "color": "#777777", "fontname": "Helvetica-Oblique",
                  "label": picture.frame_title(levels)}
         lines.append(f'"frame{k}" [{_attrs(attrs)}]')

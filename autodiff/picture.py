@@ -361,13 +361,17 @@ def _shape(role: str, x: float, y: float, w: float, h: float, fill: str) -> str:
 
 
 def _frames(laid: Placed) -> list[str]:
-    """A dashed frame around each module, outermost first, its name (within the frame around it) on top."""
+    """A dashed frame around each module, outermost first, its name (within the frame around it) on top.
+
+    The name goes to the right: in a picture running left to right, edges come into a frame from the left.
+    """
     out = []
     for levels, (x, y, w, h) in sorted(laid.frames.items(), key=lambda item: len(item[0])):
         title = escape(frame_title(levels))
         out.append(f'<g class="cluster"><title>{escape(levels[-1])}</title>'
                    f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="8"/>'
-                   f'<text x="{x + FRAME_PAD:.1f}" y="{y + LINE - 2:.1f}">{title}</text></g>')
+                   f'<text x="{x + w - FRAME_PAD:.1f}" y="{y + LINE - 2:.1f}" text-anchor="end">'
+                   f"{title}</text></g>")
     return out
 
 

@@ -27,7 +27,7 @@ from .errors import (
 from .exercises import Exercise, exercise
 from .explaining import explain
 from .exporting import handout, slides
-from .forward import jvp
+from .forward_mode import jvp
 from .functional import grad, value_and_grad
 from .graph import topological_order
 from .playing import play

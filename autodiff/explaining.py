@@ -1,7 +1,7 @@
 """Chain-rule explanations: one derivative as a sum over paths, with names and numbers.
 
 d(root)/d(leaf) is the sum, over every path from the leaf up to the root, of the
-product of the local partial derivatives along it (see :mod:`autodiff.paths`).
+product of the local partial derivatives along it (see :mod:`autodiff.chain_paths`).
 :func:`explain` prints that sum for a live graph, each factor named by the
 formula of its primitive and valued, and checks the total against the
 ``grad`` that backward gave the leaf.
@@ -28,10 +28,10 @@ import math
 from dataclasses import dataclass
 
 from .backward import local_partials
+from .chain_paths import Edge, count_paths, finite_total, path_product, paths
 from .graph import check_all_fresh, topological_order
 from .naming import find_node, node_names, number, partial_formula
 from .node import Node
-from .paths import Edge, count_paths, finite_total, path_product, paths
 from .value import Value
 
 # -- explanations -------------------------------------------------------------------

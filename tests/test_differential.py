@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 import autodiff
 from autodiff import Value, jvp, steps
 from autodiff.backward import gradients
-from autodiff.paths import count_paths, path_sum
+from autodiff.chain_paths import count_paths, path_sum
 from autodiff.testing import numeric_gradient
 from autodiff.testing.strategies import graphs
 

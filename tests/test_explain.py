@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 
 from autodiff import GraphError, StaleGraphError, Value, topological_order
+from autodiff.chain_paths import path_product, paths
 from autodiff.explaining import explain
 from autodiff.naming import node_names, partial_formula
-from autodiff.paths import path_product, paths
 from autodiff.testing.strategies import graphs
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 
 from autodiff import Value
-from autodiff.paths import Edge, count_paths, path_product, path_sum, paths
+from autodiff.chain_paths import Edge, count_paths, path_product, path_sum, paths
 from autodiff.testing.strategies import graphs
 
 

@@ -16,6 +16,7 @@ from html import escape
 from typing import Any
 
 from .naming import kind, number
+from .node import Node
 
 _TABLE = 'style="border-collapse: collapse; font-family: Helvetica, Arial, sans-serif; font-size: 13px"'
 _CELL = 'style="border: 1px solid #ccc; padding: 2px 8px; text-align: left"'
@@ -38,7 +39,7 @@ def _table(head: list[str], rows: list[list[str]], caption: str = "") -> str:
     return "\n".join(lines + ["</table>"])
 
 
-def value_card(value: Any) -> str:
+def value_card(value: Node) -> str:
     """A small card: label, data, grad and the op that made the value."""
     name = value.label if value.label is not None else "(no label)"
     grad = value.grad.data if hasattr(value.grad, "data") else value.grad

@@ -47,6 +47,7 @@ from .errors import GraphError
 from .files import replaced_atomically
 from .graph import topological_order
 from .naming import find_node, node_names, number, partial_formula
+from .node import Node
 
 if TYPE_CHECKING:
     import graphviz
@@ -97,18 +98,18 @@ class Look:
     a script can find them.
     """
 
-    grad: Callable[[Any], str]
-    edge: Callable[[Any, int, float | None, dict[int, str]], dict[str, str]]
+    grad: Callable[[Node], str]
+    edge: Callable[[Node, int, float | None, dict[int, str]], dict[str, str]]
     partials: bool = False
     current: Any = None
     ids: bool = False
 
 
 def draw(
-    root: Any,
+    root: Node,
     path: str | os.PathLike[str] | None = None,
     *,
-    params: Iterable[Any] | None = None,
+    params: Iterable[Node] | None = None,
     edge_labels: bool = False,
     highlight: Any = None,
     rankdir: str = "LR",
@@ -156,7 +157,7 @@ def draw(
     return graph
 
 
-def draw_with(look: Look, root: Any, *, params: Iterable[Any] | None = None, rankdir: str = "LR",
+def draw_with(look: Look, root: Node, *, params: Iterable[Node] | None = None, rankdir: str = "LR",
               cluster: bool = False, collapse: bool | int = False, between: Any = None,
               group: Grouping | None = None, max_nodes: int = 500,
               legend: bool = True) -> graphviz.Digraph:
@@ -246,14 +247,14 @@ def _end_with_parent() -> None:
         pass
 
 
-def _partial_label(node: Any, index: int, partial: float | None, names: dict[int, str]) -> dict[str, str]:
+def _partial_label(node: Node, index: int, partial: float | None, names: dict[int, str]) -> dict[str, str]:
     """The local partial on the edge (a number), its formula as the tooltip; nothing for a constant."""
     if partial is None:
         return {}
     return {"label": number(partial), "tooltip": _plain(partial_formula(node, index, names))}
 
 
-def _no_label(node: Any, index: int, partial: float | None, names: dict[int, str]) -> dict[str, str]:
+def _no_label(node: Node, index: int, partial: float | None, names: dict[int, str]) -> dict[str, str]:
     return {}
 
 
@@ -262,13 +263,13 @@ def _no_label(node: Any, index: int, partial: float | None, names: dict[int, str
 
 @dataclass
 class _Plan:
-    order: list[Any]
+    order: list[Node]
     names: dict[int, str]
     position: dict[int, int]
     roles: dict[int, str]
     scopes: dict[int, str | None]  # the innermost module of each node, or None
     chains: dict[str, tuple[str, ...]]  # each module -> the modules around it and itself, outermost first
-    kept: list[Any]  # nodes drawn as themselves, in topological order
+    kept: list[Node]  # nodes drawn as themselves, in topological order
     group: dict[int, str] = field(default_factory=dict)  # node id -> module node it is folded into
     groups: dict[str, int] = field(default_factory=dict)  # module node -> its number, by first appearance
 
@@ -278,7 +279,7 @@ class _Plan:
         return len(self.kept) + ops + len(self.groups)
 
 
-def _plan(root: Any, params: Iterable[Any] | None, between: Any, collapse: bool | int,
+def _plan(root: Node, params: Iterable[Node] | None, between: Any, collapse: bool | int,
           group: Grouping | None) -> _Plan:
     order = topological_order(root)
     names = node_names(order)
@@ -300,10 +301,10 @@ def _plan(root: Any, params: Iterable[Any] | None, between: Any, collapse: bool 
 
 
 #: A grouping: the modules a node belongs to, outermost first (empty: none).
-Grouping = Callable[[Any], Sequence[str]]
+Grouping = Callable[[Node], Sequence[str]]
 
 
-def scope_levels(node: Any) -> tuple[str, ...]:
+def scope_levels(node: Node) -> tuple[str, ...]:
     """The default grouping: the nested :func:`autodiff.scope` blocks a node was made in.
 
     A leaf given a plain string as its scope (nn gives a module's parameters its
@@ -315,14 +316,14 @@ def scope_levels(node: Any) -> tuple[str, ...]:
     return (scope,) if scope else ()
 
 
-def _levels(order: list[Any], group: Grouping | None) -> dict[int, tuple[str, ...]]:
+def _levels(order: list[Node], group: Grouping | None) -> dict[int, tuple[str, ...]]:
     """Each node's modules, outermost first; a leaf named only by its innermost module gets that module's."""
     levels = {id(node): tuple((group or scope_levels)(node)) for node in order}
     known = {chain[-1]: chain for chain in levels.values() if chain}
     return {key: known.get(chain[-1], chain) if len(chain) == 1 else chain for key, chain in levels.items()}
 
 
-def _role(node: Any, root: Any, params: set[int] | None, scopes: dict[int, str | None]) -> str:
+def _role(node: Node, root: Node, params: set[int] | None, scopes: dict[int, str | None]) -> str:
     if node is root:
         return "output"
     if node.is_constant:
@@ -336,7 +337,7 @@ def _role(node: Any, root: Any, params: set[int] | None, scopes: dict[int, str |
     return "parameter" if is_param else "input"
 
 
-def _between(order: list[Any], leaf: Any) -> list[Any]:
+def _between(order: list[Node], leaf: Node) -> list[Node]:
     """The nodes on some path from ``leaf`` up to the root (every node reaches the root)."""
     reached = {id(leaf)}
     for node in order:
@@ -429,7 +430,7 @@ def _legend(roles: list[str], partials: bool = False) -> dict[str, str]:
 
 def _add_groups(plan: _Plan, add: Callable[[str | None, str, dict[str, str]], None]) -> None:
     """One record per collapsed module: its name, its size and what it holds."""
-    members: dict[str, list[Any]] = {key: [] for key in plan.groups}
+    members: dict[str, list[Node]] = {key: [] for key in plan.groups}
     for node in plan.order:
         if id(node) in plan.group:
             members[plan.group[id(node)]].append(node)
@@ -492,7 +493,7 @@ def _add_edges(graph: graphviz.Digraph, plan: _Plan, look: Look) -> None:
         graph.edge(source, target, **({"label": f"×{count}"} if count > 1 else {}))
 
 
-def _source(plan: _Plan, parent: Any, kept: set[int]) -> str | None:
+def _source(plan: _Plan, parent: Node, kept: set[int]) -> str | None:
     """The drawn node an edge from ``parent`` starts at (None if not drawn)."""
     if id(parent) in kept:
         return f"n{plan.position[id(parent)]}"
@@ -530,11 +531,11 @@ def _natural(scope: str) -> list[Any]:
     return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in scope.split(".")]
 
 
-def _op_attrs(node: Any) -> dict[str, str]:
+def _op_attrs(node: Node) -> dict[str, str]:
     return {"label": _plain(node.primitive.symbol), "shape": "circle"}
 
 
-def _op_summary(members: list[Any], roles: dict[int, str]) -> str:
+def _op_summary(members: list[Node], roles: dict[int, str]) -> str:
     ops = Counter(node.primitive.name if node.primitive is not None else roles[id(node)] for node in members)
     return ", ".join(f"{op} ×{count}" if count > 1 else op for op, count in ops.items())
 

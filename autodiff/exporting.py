@@ -27,6 +27,7 @@ from typing import Any
 from . import picture
 from .drawing import COLOURS
 from .files import replaced_atomically
+from .node import Node
 from .playing import START, Walkthrough, walkthrough
 
 #: A slide's size: a projector's 1280x720 pixels, at Graphviz's 96 dots per inch.
@@ -37,7 +38,7 @@ POINT = 0.75
 ARROW = 9.0
 
 
-def slides(root: Any, folder: str | os.PathLike[str], **options: Any) -> list[Path]:
+def slides(root: Node, folder: str | os.PathLike[str], **options: Any) -> list[Path]:
     """Write ``step_00.png`` (the start) to ``step_NN.png`` (the end) into ``folder``; return the paths.
 
     ``options`` are :func:`autodiff.play`'s drawing options (``params``,
@@ -56,7 +57,7 @@ def slides(root: Any, folder: str | os.PathLike[str], **options: Any) -> list[Pa
     return paths
 
 
-def handout(root: Any, path: str | os.PathLike[str], **options: Any) -> Path:
+def handout(root: Node, path: str | os.PathLike[str], **options: Any) -> Path:
     """One PDF: a page per step (the slide, then the step's full record); options as for :func:`slides`."""
     try:
         import matplotlib
@@ -82,7 +83,7 @@ def handout(root: Any, path: str | os.PathLike[str], **options: Any) -> Path:
     return path
 
 
-def slide_source(root: Any, step: int, **options: Any) -> str:
+def slide_source(root: Node, step: int, **options: Any) -> str:
     """The Graphviz source of the slide after ``step`` steps (0: the start)."""
     return _dot(walkthrough(root, **options), step)
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from .exercises import DIGITS, MAX_VALUES, RELATIVE, Exercise, hidden_note
 from .graph import topological_order
+from .node import Node
 
 #: A page gets its questions only up to this many values unless guessing is asked for (``play(guess=True)``,
 #: up to :data:`~autodiff.exercises.MAX_VALUES`): predicting every mistake at every value takes time that
@@ -28,7 +29,7 @@ from .graph import topological_order
 QUIZ_VALUES = 100
 
 
-def quiz(root: Any, ids: dict[int, str], asked: bool = False) -> dict[str, Any] | None:
+def quiz(root: Node, ids: dict[int, str], asked: bool = False) -> dict[str, Any] | None:
     """The questions of ``root``'s backward pass for the page (``ids``: each drawn value's element id).
 
     None when the graph has more than :data:`QUIZ_VALUES` values, or :data:`~autodiff.exercises.MAX_VALUES`
@@ -38,7 +39,7 @@ def quiz(root: Any, ids: dict[int, str], asked: bool = False) -> dict[str, Any] 
         return None
     practice = Exercise(root)
 
-    def edge(consumer: Any, index: int) -> str:
+    def edge(consumer: Node, index: int) -> str:
         return f"e{ids[id(consumer)][1:]}_{index}"
 
     questions = [

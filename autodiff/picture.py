@@ -25,11 +25,11 @@ from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from html import escape
-from typing import Any
 
 from .drawing import COLOURS, ROLE_NAMES, _op_summary, _Plan
 from .layout import Placed, nest, place
 from .naming import number
+from .node import Node
 
 #: Text size in the picture's own units; the page never shows it smaller than 14 px (see MIN_SCALE).
 FONT = 16
@@ -98,7 +98,7 @@ class Arranged:
     along: bool  # ranks left to right (else top to bottom)
 
 
-def build(plan: _Plan, grad_text: Callable[[Any], str], partials: dict[str, tuple[str, str]],
+def build(plan: _Plan, grad_text: Callable[[Node], str], partials: dict[str, tuple[str, str]],
           edge_labels: bool, cluster: bool, rankdir: str) -> tuple[str, dict[int, str]]:
     """The SVG of a plan and, for every value of the graph, the id of what shows it (its box or module).
 
@@ -109,7 +109,7 @@ def build(plan: _Plan, grad_text: Callable[[Any], str], partials: dict[str, tupl
     return svg(arranged.boxes, arranged.edges, arranged.laid, arranged.along), arranged.shown
 
 
-def arrange(plan: _Plan, grad_text: Callable[[Any], str], partials: dict[str, tuple[str, str]],
+def arrange(plan: _Plan, grad_text: Callable[[Node], str], partials: dict[str, tuple[str, str]],
             edge_labels: bool, cluster: bool, rankdir: str) -> Arranged:
     """The boxes and edges of a plan, laid out for a screen (as :func:`build` draws them)."""
     boxes, shown = _boxes(plan, grad_text, cluster)
@@ -131,10 +131,10 @@ def arrange(plan: _Plan, grad_text: Callable[[Any], str], partials: dict[str, tu
     return Arranged(boxes, edges, laid, shown, along)
 
 
-def _boxes(plan: _Plan, grad_text: Callable[[Any], str], cluster: bool) -> tuple[list[Box], dict[int, str]]:
+def _boxes(plan: _Plan, grad_text: Callable[[Node], str], cluster: bool) -> tuple[list[Box], dict[int, str]]:
     boxes: list[Box] = []
     shown: dict[int, str] = {}
-    members: dict[str, list[Any]] = {key: [] for key in plan.groups}
+    members: dict[str, list[Node]] = {key: [] for key in plan.groups}
     for node in plan.order:
         key = plan.group.get(id(node))
         if key is not None:
@@ -175,7 +175,7 @@ def _edges(plan: _Plan, partials: dict[str, tuple[str, str]]) -> list[Edge]:
     drawn = {id(node) for node in plan.kept if not node.is_constant}
     edges, merged = [], Counter()
 
-    def source_of(parent: Any) -> str | None:
+    def source_of(parent: Node) -> str | None:
         if id(parent) in drawn:
             return f"n{plan.position[id(parent)]}"
         key = plan.group.get(id(parent))

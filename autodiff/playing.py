@@ -43,6 +43,7 @@ from .errors import GraphError
 from .exercises import Exercise
 from .files import replaced_atomically
 from .naming import number, title
+from .node import Node
 from .stepping import Step, Stepper
 from .value import Value
 
@@ -81,10 +82,10 @@ class Page:
 
 
 def play(
-    root: Any,
+    root: Node,
     path: str | os.PathLike[str] | None = None,
     *,
-    params: Iterable[Any] | None = None,
+    params: Iterable[Node] | None = None,
     edge_labels: bool = True,
     rankdir: str = "LR",
     cluster: bool = False,
@@ -145,7 +146,7 @@ class Walkthrough:
     start: int
 
 
-def walkthrough(root: Any, *, params: Iterable[Any] | None = None, edge_labels: bool = True,
+def walkthrough(root: Node, *, params: Iterable[Node] | None = None, edge_labels: bool = True,
                 rankdir: str = "LR", cluster: bool = False, collapse: bool | int = False, between: Any = None,
                 group: Grouping | None = None, max_nodes: int = MAX_NODES) -> Walkthrough:
     """The pass of ``root`` (a Value or a Stepper) for :func:`play` and the slides; options as there."""

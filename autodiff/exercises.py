@@ -55,6 +55,7 @@ from .backward import Sweep
 from .errors import GraphError
 from .graph import check_all_fresh, is_computed
 from .naming import definition, find_node, node_names, number, partial_formula
+from .node import Node
 from .primitives import ADD, MUL, NEG, POW, PRIMITIVES, operations
 from .testing.graphs import Const, RandomGraph, Step, admissible, admitted
 from .value import Value, apply
@@ -141,7 +142,7 @@ class Question:
 
     number: int
     total: int
-    node: Any
+    node: Node
     name: str
     root: str
     definition: str  # "n = x * w + b = 0.881374" or "x = 2"
@@ -233,7 +234,7 @@ class Exercise:
     #: imported (``import autodiff`` does).  The page is a view above this module, which never imports it.
     page_view: ClassVar[Callable[..., Any] | None] = None
 
-    def __init__(self, root: Any, *, seed: int | None = None, graph: RandomGraph | None = None) -> None:
+    def __init__(self, root: Node, *, seed: int | None = None, graph: RandomGraph | None = None) -> None:
         if not isinstance(root, Value):
             raise GraphError(f"an exercise needs a Value as the root, not {type(root).__name__}")
         self.root = root
@@ -259,22 +260,22 @@ class Exercise:
 
     # -- questions ---------------------------------------------------------------
 
-    def _name(self, node: Any) -> str:
+    def _name(self, node: Node) -> str:
         return self.names[id(node)]
 
-    def _reads(self, node: Any) -> str:
+    def _reads(self, node: Node) -> str:
         """'n = x * w + b' for a labelled result, else its name."""
         if is_computed(node) and node.label is not None:
             return f"{self._name(node)} = {definition(node, self.names)}"
         return self._name(node)
 
-    def _question(self, index: int, total: int, node: Any) -> Question:
+    def _question(self, index: int, total: int, node: Node) -> Question:
         terms = tuple(self._terms(node))
         wrong = self._wrong(node)
         return Question(index, total, node, self._name(node), self._name(self.root),
                         f"{self._reads(node)} = {number(node.data)}", self._grads[node], terms, wrong)
 
-    def _terms(self, node: Any) -> Iterable[Term]:
+    def _terms(self, node: Node) -> Iterable[Term]:
         """One term per edge as the learner sees it (through a hidden -y or y**-1, its consumer's edge)."""
         edges = []  # (consumer, local partial as a formula, its number, the consumer's gradient)
         for consumer, index, partial, upstream in self._edges.get(node, ()):
@@ -284,7 +285,7 @@ class Exercise:
             else:
                 edges.append((consumer, self._formula(consumer, index), partial, upstream))
         uses = Counter(consumer for consumer, *_ in edges)
-        seen: Counter[Any] = Counter()
+        seen: Counter[Node] = Counter()
         for consumer, formula, partial, upstream in edges:
             where = self._reads(consumer)
             if uses[consumer] > 1:  # b * b: two terms through one consumer
@@ -295,14 +296,14 @@ class Exercise:
             yield Term(where, f"d({self._name(self.root)})/d({self._name(consumer)})", local, partial,
                        upstream, partial * upstream)
 
-    def _formula(self, consumer: Any, index: int) -> str:
+    def _formula(self, consumer: Node, index: int) -> str:
         """The table's local partial in the graph's names; for the numerator of x / y, 1 / y."""
         reciprocal = consumer.parents[1] if consumer.primitive is MUL else None
         if index == 0 and reciprocal in self.hidden:
             return f"1 / {_wrap(self._name(reciprocal.parents[0]))}"
         return partial_formula(consumer, index, self.names)
 
-    def _wrong(self, node: Any) -> tuple[Wrong, ...]:
+    def _wrong(self, node: Node) -> tuple[Wrong, ...]:
         """The catalogue's predictions for this node, and those made in a hidden -y or y**-1 carried to it.
 
         Predictions are never made here: each comes from :func:`~autodiff.testing.mistakes.predictions`.
@@ -344,7 +345,7 @@ class Exercise:
         mistake = prediction.mistake
         return Wrong(mistake.name, mistake.title, mistake.explanation, detail, value)
 
-    def _dropped(self, edges: Iterable[tuple[Any, int, float, float]], missing: float) -> str:
+    def _dropped(self, edges: Iterable[tuple[Node, int, float, float]], missing: float) -> str:
         """For a dropped fan-out path: which term is missing (the edge that sent ``missing``), else ''.
 
         ``missing`` is the right gradient minus the mistaken one, so it carries their round-off: compared
@@ -355,13 +356,13 @@ class Exercise:
                 return f"the term through {self._seen(consumer)} left out"
         return ""
 
-    def _seen(self, node: Any) -> str:
+    def _seen(self, node: Node) -> str:
         """A consumer as the learner sees it: a hidden -y or y**-1 by the subtraction or quotient it is in."""
         if node not in self.hidden:
             return self._reads(node)
         return " and ".join(self._reads(c) for c, *_ in self._edges.get(node, ()))  # helpers: one edge in
 
-    def question(self, which: int | str | Any) -> Question:
+    def question(self, which: int | str | Node) -> Question:
         """A question by number (1-based), by its value (a node or a label) or the question itself."""
         if isinstance(which, Question):
             return which
@@ -376,7 +377,7 @@ class Exercise:
         why = "the root: its gradient is 1" if node is self.root else "asked through its consumer"
         raise GraphError(f"{self._name(node)} has no question of its own ({why})")
 
-    def check(self, which: int | str | Any, answer: float | str) -> Verdict:
+    def check(self, which: int | str | Node, answer: float | str) -> Verdict:
         """The verdict on ``answer`` to one question (see :meth:`question` for ``which``)."""
         return self.question(which).check(answer)
 
@@ -520,9 +521,9 @@ def _ask(question: Question, input: Callable[[str], str], print: Callable[..., N
 # -- what the learner sees of the recorded graph ---------------------------------------------
 
 
-def _edges(sweep: Sweep) -> dict[Any, list[tuple[Any, int, float, float]]]:
+def _edges(sweep: Sweep) -> dict[Node, list[tuple[Node, int, float, float]]]:
     """Run the sweep; for every node the edges into it: (consumer, operand index, partial, upstream)."""
-    edges: dict[Any, list[tuple[Any, int, float, float]]] = {}
+    edges: dict[Node, list[tuple[Node, int, float, float]]] = {}
     for node in reversed(sweep.order):
         upstream = sweep.grads[node]
         for index, (parent, (partial, _)) in enumerate(zip(node.parents, sweep.visit(node))):
@@ -531,15 +532,15 @@ def _edges(sweep: Sweep) -> dict[Any, list[tuple[Any, int, float, float]]]:
     return edges
 
 
-def _consumers(order: Sequence[Any]) -> dict[Any, list[Any]]:
-    consumers: dict[Any, list[Any]] = {}
+def _consumers(order: Sequence[Node]) -> dict[Node, list[Node]]:
+    consumers: dict[Node, list[Node]] = {}
     for node in order:
         for parent in node.parents:
             consumers.setdefault(parent, []).append(node)
     return consumers
 
 
-def _hidden(node: Any, consumers: dict[Any, list[Any]], root: Any) -> bool:
+def _hidden(node: Node, consumers: dict[Node, list[Node]], root: Node) -> bool:
     """An unlabelled -y inside x - y or y**-1 inside x / y: names show only the subtraction or quotient."""
     users = consumers.get(node, [])
     if node.label is not None or node is root or not users:
@@ -553,12 +554,12 @@ def _hidden(node: Any, consumers: dict[Any, list[Any]], root: Any) -> bool:
     return False
 
 
-def hidden_note(hidden: Iterable[Any]) -> str:
+def hidden_note(hidden: Iterable[Node]) -> str:
     """What to know about the hidden -y of x - y and y**-1 of x / y, for the ones there are."""
     return " ".join(sorted({_kind(node) for node in hidden}))
 
 
-def _kind(node: Any) -> str:
+def _kind(node: Node) -> str:
     if node.primitive is NEG:
         return ("x - y is recorded as x + (-y): d(x - y)/dy = -1, and the inner -y gets no question of "
                 "its own.")
@@ -566,7 +567,7 @@ def _kind(node: Any) -> str:
             "y**-1 gets no question of its own.")
 
 
-def _composite_formula(outer: Any, node: Any, names: dict[int, str]) -> str:
+def _composite_formula(outer: Node, node: Node, names: dict[int, str]) -> str:
     """d(x - y)/dy = -1 and d(x / y)/dy = -x / y ** 2, in the graph's names."""
     helper = outer.parents[1]
     if helper.primitive is NEG:
@@ -597,7 +598,7 @@ SMALLEST = 0.01
 ATTEMPTS = 2000
 
 
-def exercise(root: Any, *, seed: int | None = None) -> Exercise:
+def exercise(root: Node, *, seed: int | None = None) -> Exercise:
     """The exercise of ``root``'s backward pass (see the module docs).
 
     With ``seed``, the same graph at new numbers: every leaf is drawn again
@@ -751,8 +752,8 @@ def _renumbered(root: Value, rng: random.Random) -> Value:
                      "graph in its safe domain; use seed=None for the graph's own numbers")
 
 
-def _admits(order: Sequence[Any], drawn: dict[Any, float], bound: float) -> bool:
-    data: dict[Any, float] = {}
+def _admits(order: Sequence[Node], drawn: dict[Node, float], bound: float) -> bool:
+    data: dict[Node, float] = {}
     for node in order:
         if not node.parents:
             data[node] = drawn.get(node, node.data)

@@ -50,6 +50,7 @@ from ..backward import local_partials
 from ..explaining import Explanation, explain
 from ..graph import is_computed, topological_order
 from ..naming import number
+from ..node import Node
 from ..value import Value, translate_numpy_error
 from .mistakes import Mistake, mistaken_gradients
 
@@ -236,7 +237,7 @@ class _Graph:
     nodes: int
 
     @functools.cached_property
-    def order(self) -> list[Any]:
+    def order(self) -> list[Node]:
         """Every node of the cost's graph, parents first (only diagnoses need it)."""
         return topological_order(self.cost)
 
@@ -481,7 +482,7 @@ class _Diagnosis:
                  limits: tuple[int, float]) -> None:
         self.graph, self.rows, self.targets = graph, rows, targets
         self.forward, self.arrays, self.learning_rate, self.limits = forward, arrays, learning_rate, limits
-        self._swept: dict[str, dict[Any, float] | None] = {}
+        self._swept: dict[str, dict[Node, float] | None] = {}
         self._groups: list[tuple[str, dict[tuple[Any, int], float], set[tuple[Any, int]]]] | None = None
 
     @functools.cached_property
@@ -527,7 +528,7 @@ class _Diagnosis:
         rtol = RTOL if row.yours.dtype == float else RTOL_LOW
         return not _differs(engine, row.yours, has_node, rtol).any()
 
-    def _resweep(self, row: Row, grads: Mapping[Any, float]) -> np.ndarray:
+    def _resweep(self, row: Row, grads: Mapping[Node, float]) -> np.ndarray:
         return np.vectorize(lambda v: grads.get(v, 0.0) if isinstance(v, Value) else np.nan,
                             otypes=[float])(self._nodes(row))
 
@@ -540,7 +541,7 @@ class _Diagnosis:
                         f"chain rule gives exactly this; fix {earlier.name} first")
         return None
 
-    def _sweep_from(self, earlier: Row) -> dict[Any, float] | None:
+    def _sweep_from(self, earlier: Row) -> dict[Node, float] | None:
         """The chain rule from your gradient of ``earlier`` on (one sweep per row, shared by later rows)."""
         if earlier.name not in self._swept:
             nodes = self._nodes(earlier)
@@ -600,7 +601,7 @@ class _Diagnosis:
                 return f"extra factor {name}: your gradient divided by it is the engine's, element by element"
         return None
 
-    def _chain(self, node: Any) -> list[tuple[Any, float]] | None:
+    def _chain(self, node: Node) -> list[tuple[Node, float]] | None:
         """From ``node`` towards the cost while each node has one consumer: (node reached, product so far)."""
         if not isinstance(node, Value):
             return None
@@ -618,7 +619,7 @@ class _Diagnosis:
                 break
         return chain
 
-    def _factor_name(self, row: Row, chains: list[list[tuple[Any, float]]], k: int) -> str:
+    def _factor_name(self, row: Row, chains: list[list[tuple[Node, float]]], k: int) -> str:
         # Steps with a local factor of 1 (the * 1 of 1 / x) do not change the product: name the
         # factor after the first named intermediate they reach, if any.
         for j in range(k, min(len(chain) for chain in chains)):
@@ -722,7 +723,7 @@ class _Diagnosis:
         """Does the chain rule with the stepped numbers in the partials that read them give the row?"""
         numbers = {leaf: float(x) for leaf, x in zip(np.asarray(leaves, dtype=object).flat, stepped.flat)}
 
-        def contribution(node: Any, i: int, partial: float, upstream: float) -> float:
+        def contribution(node: Node, i: int, partial: float, upstream: float) -> float:
             if node.op == "mul" and node.parents[1 - i] in numbers:  # d(x*w)/dx = w: the stepped w
                 return numbers[node.parents[1 - i]] * upstream
             return partial * upstream
@@ -748,7 +749,7 @@ class _Diagnosis:
 
 
 def _arrays_before(
-    order: list[Any], owner: Mapping[Any, tuple[str, Any]], names: set[str]
+    order: list[Node], owner: Mapping[Any, tuple[str, Any]], names: set[str]
 ) -> dict[Any, frozenset[str]]:
     """For each node, the names of the learner's arrays it depends on (what tells one layer from the next)."""
     before: dict[Any, frozenset[str]] = {}
@@ -768,14 +769,14 @@ def _arrays_before(
 
 def _replacing(partials: Mapping[tuple[Any, int], float]) -> Callable[..., float]:
     """A sweep's contribution with the partials of some edges replaced."""
-    def contribution(node: Any, i: int, partial: float, upstream: float) -> float:
+    def contribution(node: Node, i: int, partial: float, upstream: float) -> float:
         return partials.get((node, i), partial) * upstream
     return contribution
 
 
 def _negating(edges: set[tuple[Any, int]]) -> Callable[..., float]:
     """A sweep's contribution with the partials of some edges negated."""
-    def contribution(node: Any, i: int, partial: float, upstream: float) -> float:
+    def contribution(node: Node, i: int, partial: float, upstream: float) -> float:
         return (-partial if (node, i) in edges else partial) * upstream
     return contribution
 
@@ -799,7 +800,7 @@ def _owners(graph: _Graph) -> dict[Any, tuple[str, tuple[int, ...]]]:
     return owners
 
 
-def _consumers(order: list[Any]) -> dict[Any, list[tuple[Any, int]]]:
+def _consumers(order: list[Node]) -> dict[Node, list[tuple[Node, int]]]:
     users: dict[Any, list[tuple[Any, int]]] = {}
     for node in order:
         for i, parent in enumerate(node.parents):
@@ -808,7 +809,7 @@ def _consumers(order: list[Any]) -> dict[Any, list[tuple[Any, int]]]:
     return users
 
 
-def _sigmoid_edges(node: Any) -> dict[tuple[Any, int], float] | None:
+def _sigmoid_edges(node: Node) -> dict[tuple[Node, int], float] | None:
     """The edges of 1 / (1 + exp(u)) ending at ``node`` (its pow, or the * 1 after it), else None.
 
     Mapped to the partials that leave its factor out: u is -z (written -z or -x·w - b), so the

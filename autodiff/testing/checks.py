@@ -42,6 +42,7 @@ from ..backward import Sweep, local_partials
 from ..errors import DomainError, NonFiniteError
 from ..functional import grad
 from ..naming import definition, node_names
+from ..node import Node
 from ..primitives import ARRAYS, FLOATS, Primitive, checked_array_forward, parse_expression
 from ..replaying import Replayer
 from ..value import Value, apply
@@ -76,7 +77,7 @@ def _table(header: Sequence[str], rows: list[Sequence[str]]) -> list[str]:
 class NodeCheck:
     """One node's gradient both ways: ``status`` is 'ok', 'FAIL' or 'skipped' (see ``reason``)."""
 
-    node: Any
+    node: Node
     name: str
     backprop: float
     numeric: float | None
@@ -96,7 +97,7 @@ class Disagreement:
     is the first disagreeing node and ``reason`` says so.
     """
 
-    node: Any
+    node: Node
     op: str
     input: int | None
     input_name: str | None
@@ -179,7 +180,7 @@ class NodeReport:
         return notes
 
 
-def _name(report: NodeReport, node: Any) -> str:
+def _name(report: NodeReport, node: Node) -> str:
     return next((row.name for row in report.rows if row.node is node), node.label or node.op)
 
 
@@ -235,7 +236,7 @@ def check_nodes(root: Value, budget: int = 2000, seed: int = 0, eps: float = 1e-
     return NodeReport(rows, failure, len(candidates), eps)
 
 
-def _row_name(node: Any, names: dict[int, str]) -> str:
+def _row_name(node: Node, names: dict[int, str]) -> str:
     name = names[id(node)]
     if node.is_leaf:
         return name
@@ -243,7 +244,7 @@ def _row_name(node: Any, names: dict[int, str]) -> str:
     return name if text == name else f"{name} = {text}"
 
 
-def _check(replayer: Replayer, node: Any, backprop: float, names: dict[int, str],
+def _check(replayer: Replayer, node: Node, backprop: float, names: dict[int, str],
            eps: float, rtol: float, atol: float) -> tuple[NodeCheck, int]:
     """The node's row, and how many node replays it took."""
     name = _row_name(node, names)
@@ -259,7 +260,7 @@ def _check(replayer: Replayer, node: Any, backprop: float, names: dict[int, str]
     return NodeCheck(node, name, backprop, numeric, _relative(backprop, numeric), status), replayed
 
 
-def _central(replayer: Replayer, node: Any, eps: float, downstream: list[Any]) -> float:
+def _central(replayer: Replayer, node: Node, eps: float, downstream: list[Node]) -> float:
     """d(root)/d(node) by central differences over the replayed ``downstream`` graph."""
     h = eps * max(1.0, abs(node.data))
     plus, minus = node.data + h, node.data - h
@@ -287,7 +288,7 @@ def _localise(replayer: Replayer, operand: Any, eps: float, rtol: float, atol: f
         "agrees with its forward rule: a kink or a domain edge within eps? Try another eps"))
 
 
-def _bad_partial(node: Any, only: Any, eps: float, rtol: float,
+def _bad_partial(node: Node, only: Node | None, eps: float, rtol: float,
                  atol: float) -> tuple[int, float, float] | None:
     """(input, table's partial, numeric partial) of the first partial of ``node`` that disagrees."""
     op, parents = node.primitive, node.parents

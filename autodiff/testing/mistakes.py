@@ -33,6 +33,7 @@ from typing import Any
 from ..backward import local_partials
 from ..graph import is_computed, topological_order
 from ..naming import describe
+from ..node import Node
 
 #: What flows from ``node`` into its operand ``i``, given the (right) local partial and upstream gradient.
 Contribution = Callable[[Any, int, float, float], float]
@@ -43,7 +44,7 @@ Accumulate = Callable[[Any, float], float]
 MAX_VISITS = 200_000
 
 
-def _right(node: Any, i: int, partial: float, upstream: float) -> float:
+def _right(node: Node, i: int, partial: float, upstream: float) -> float:
     return partial * upstream
 
 
@@ -67,9 +68,9 @@ class Mistake:
     explanation: str
     contribution: Contribution = field(default=_right, repr=False)
     accumulate: Accumulate = field(default=_add, repr=False)
-    walk: Callable[[Any], list[Any]] | None = field(default=None, repr=False)
+    walk: Callable[[Node], list[Node]] | None = field(default=None, repr=False)
 
-    def gradients(self, root: Any) -> dict[Any, float]:
+    def gradients(self, root: Node) -> dict[Node, float]:
         """Every node's gradient after a backward from ``root`` (seed 1) that always makes this mistake.
 
         Raises ValueError when the prediction cannot be made (a mistaken
@@ -102,15 +103,15 @@ def _keep_first(before: float | None, contribution: float) -> float:
     return contribution if before is None else before
 
 
-def _without_upstream(node: Any, i: int, partial: float, upstream: float) -> float:
+def _without_upstream(node: Node, i: int, partial: float, upstream: float) -> float:
     return partial
 
 
-def _upstream_twice(node: Any, i: int, partial: float, upstream: float) -> float:
+def _upstream_twice(node: Node, i: int, partial: float, upstream: float) -> float:
     return 2.0 * partial * upstream
 
 
-def _at_input(node: Any, i: int, partial: float, upstream: float) -> float:
+def _at_input(node: Node, i: int, partial: float, upstream: float) -> float:
     """The partial evaluated with the input where the output belongs (1 - x**2 for tanh)."""
     op = node.primitive
     if op.arity == 1 and "out" in op.formula(0):
@@ -119,18 +120,18 @@ def _at_input(node: Any, i: int, partial: float, upstream: float) -> float:
     return partial * upstream
 
 
-def _lost_minus(node: Any, i: int, partial: float, upstream: float) -> float:
+def _lost_minus(node: Node, i: int, partial: float, upstream: float) -> float:
     """x - y is recorded as x + (-y): the minus lost is neg's partial taken as +1."""
     return (-partial if node.op == "neg" else partial) * upstream
 
 
-def _constant_exponent(node: Any, i: int) -> float | None:
+def _constant_exponent(node: Node, i: int) -> float | None:
     if node.op != "pow" or i != 0 or not node.parents[1].is_constant:
         return None
     return node.parents[1].data
 
 
-def _power_without_factor(node: Any, i: int, partial: float, upstream: float) -> float:
+def _power_without_factor(node: Node, i: int, partial: float, upstream: float) -> float:
     """d(x**k)/dx taken as x**(k-1): the k forgotten (for x / y, the minus of -1/y**2 lost)."""
     k = _constant_exponent(node, i)
     if k is None or k == 0.0:
@@ -138,7 +139,7 @@ def _power_without_factor(node: Any, i: int, partial: float, upstream: float) ->
     return node.parents[0].data ** (k - 1.0) * upstream
 
 
-def _power_unreduced(node: Any, i: int, partial: float, upstream: float) -> float:
+def _power_unreduced(node: Node, i: int, partial: float, upstream: float) -> float:
     """d(x**k)/dx taken as k * x**k: the exponent not lowered by one."""
     k = _constant_exponent(node, i)
     if k is None:
@@ -146,13 +147,13 @@ def _power_unreduced(node: Any, i: int, partial: float, upstream: float) -> floa
     return k * node.data * upstream
 
 
-def _every_path(root: Any) -> list[Any]:
+def _every_path(root: Node) -> list[Node]:
     """The nodes root first, each once per path from the root: micrograd's walk without its visited set.
 
     A depth-first post-order over operands (in order), appending a node after
     its operands every time it is reached, then reversed.
     """
-    post: list[Any] = []
+    post: list[Node] = []
     stack: list[tuple[Any, bool]] = [(root, False)]
     while stack:
         node, expanded = stack.pop()
@@ -203,8 +204,9 @@ MISTAKES: dict[str, Mistake] = {mistake.name: mistake for mistake in CATALOGUE}
 
 
 def mistaken_gradients(
-    root: Any, mistake: Mistake | None = None, into: Any = None, given: Mapping[Any, float] | None = None
-) -> dict[Any, float]:
+    root: Node, mistake: Mistake | None = None, into: Node | None = None,
+    given: Mapping[Node, float] | None = None,
+) -> dict[Node, float]:
     """Every node's gradient from ``root`` (seed 1), with ``mistake`` made everywhere or only into ``into``.
 
     ``given`` imposes gradients on some nodes: when the sweep reaches such a
@@ -215,7 +217,7 @@ def mistaken_gradients(
     order = mistake.walk(root) if mistake is not None and mistake.walk is not None else None
     if order is None:
         order = list(reversed(topological_order(root)))
-    grads: dict[Any, float] = {root: 1.0}
+    grads: dict[Node, float] = {root: 1.0}
     given = given or {}
     try:
         for node in order:
@@ -237,7 +239,7 @@ def mistaken_gradients(
     return grads
 
 
-def _contributions(root: Any, node: Any, grads: Mapping[Any, float]) -> list[tuple[Any, float]]:
+def _contributions(root: Node, node: Node, grads: Mapping[Node, float]) -> list[tuple[Node, float]]:
     """What each consumer sends ``node`` in the right sweep, in the order the sweep visits them."""
     sent = []
     for consumer in reversed(topological_order(root)):
@@ -249,7 +251,7 @@ def _contributions(root: Any, node: Any, grads: Mapping[Any, float]) -> list[tup
     return sent
 
 
-def predictions(root: Any, node: Any) -> list[Prediction]:
+def predictions(root: Node, node: Node) -> list[Prediction]:
     """Each value the gradient of ``node`` would have if one mistake were made at it, all else right.
 
     Only values that differ from the right gradient are listed; a dropped
@@ -279,7 +281,7 @@ def predictions(root: Any, node: Any) -> list[Prediction]:
 
 
 def diagnose(
-    root: Any, observed: Mapping[Any, float], rtol: float = 1e-9, atol: float = 1e-12
+    root: Node, observed: Mapping[Node, float], rtol: float = 1e-9, atol: float = 1e-12
 ) -> list[Mistake]:
     """The mistakes whose whole-sweep prediction matches ``observed`` on every node given.
 
@@ -295,7 +297,7 @@ def diagnose(
     return [mistake for mistake in CATALOGUE if _explains(mistake, root, observed, rtol, atol)]
 
 
-def _explains(mistake: Mistake, root: Any, observed: Mapping[Any, float], rtol: float, atol: float) -> bool:
+def _explains(mistake: Mistake, root: Node, observed: Mapping[Node, float], rtol: float, atol: float) -> bool:
     try:
         predicted = mistake.gradients(root)
     except ValueError:

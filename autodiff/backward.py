@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Container
 from operator import attrgetter
 from typing import Any, NamedTuple
 
@@ -95,7 +96,8 @@ class Sent(NamedTuple):
 _NOTHING = Sent(None, None)
 
 
-def chain_rule(node: Node, grads: dict[Node, Any], values: Any = None) -> list[Sent]:
+def chain_rule(node: Node, grads: dict[Node, Any], values: Any = None,
+               wanted: Container[Node] | None = None) -> list[Sent]:
     """The chain rule at one node: add partial × upstream into each operand's gradient.
 
     ``grads`` holds the gradients of one pass by node; ``grads[node]`` must be
@@ -103,17 +105,18 @@ def chain_rule(node: Node, grads: dict[Node, Any], values: Any = None) -> list[S
     operand, the very numbers it added (the stepper records them).  With
     ``values`` (the namespace of Value functions) the partials are computed on
     the Values themselves, so they are recorded and the gradients can be
-    differentiated again.
+    differentiated again.  With ``wanted``, operands outside it are sent
+    nothing (a sweep for some gradients only records no node for the others).
     """
     upstream = grads[node]
     if type(upstream) is _Parts:  # over Values: what the node received becomes one sum, now
         upstream = grads[node] = upstream.total(values)
     if node._created < clock.last_assignment:
         check_fresh(node)
-    partials = local_partials(node, values)
+    partials = local_partials(node, values, wanted)
     sent = []
     for parent, partial in zip(node.parents, partials):
-        if partial is None:
+        if partial is None or (wanted is not None and parent not in wanted):
             sent.append(_NOTHING)
         elif values is None:
             contribution = partial * upstream
@@ -243,14 +246,17 @@ def _sweep_slots(computed: list[Node]) -> None:
         check_all_fresh(computed)
 
 
-def local_partials(node: Node, values: Any = None) -> list[Any]:
+def local_partials(node: Node, values: Any = None, wanted: Container[Node] | None = None) -> list[Any]:
     """The local partial of ``node`` by each operand, from the primitive table.
 
     ``None`` stands for a constant operand, which needs no gradient (this also
-    skips d(x**c)/dc, undefined for a negative x).  With ``values`` the
-    partials are computed on the Values (constants stay plain numbers).
+    skips d(x**c)/dc, undefined for a negative x), and for an operand outside
+    ``wanted`` when it is given.  With ``values`` the partials are computed on
+    the Values (constants stay plain numbers).
     """
     op, parents = node._op, node.parents
+    if wanted is not None and not any(p in wanted for p in parents):
+        return [None] * len(parents)
     if values is None:
         args, out, m = list(map(_data, parents)), node._data, FLOATS
     else:
@@ -260,8 +266,10 @@ def local_partials(node: Node, values: Any = None) -> list[Any]:
             # An n-ary primitive has one rule for every operand, and the rule is not told which
             # operand it is for: so it is the same number for each, computed once.
             shared = op.partial(0, args, out, m)
-            return [None if p._op is CONSTANT else shared for p in parents]
-        return [None if p._op is CONSTANT else op.partial(i, args, out, m) for i, p in enumerate(parents)]
+            return [None if p._op is CONSTANT or (wanted is not None and p not in wanted) else shared
+                    for p in parents]
+        return [None if p._op is CONSTANT or (wanted is not None and p not in wanted)
+                else op.partial(i, args, out, m) for i, p in enumerate(parents)]
     except (ValueError, ZeroDivisionError, OverflowError, TypeError):
         raise _partial_error(node, args, out, m) from None
 
@@ -312,9 +320,11 @@ class Sweep:
     order and :meth:`write` adds the finished pass into ``.grad``.
     """
 
-    def __init__(self, root: Node, seed: Any = 1.0, values: Any = None) -> None:
+    def __init__(self, root: Node, seed: Any = 1.0, values: Any = None,
+                 wanted: Container[Node] | None = None) -> None:
         self.root = root
         self.values = values
+        self.wanted = wanted
         with collector_paused():
             self.order = topological_order(root)
             self.grads: dict[Node, Any] = dict.fromkeys(self.order, 0.0)
@@ -322,15 +332,23 @@ class Sweep:
 
     def visit(self, node: Node) -> list[Sent]:
         """The chain rule at ``node``; returns what it sent along each edge (see :func:`chain_rule`)."""
-        return chain_rule(node, self.grads, self.values) if is_computed(node) else []
+        return chain_rule(node, self.grads, self.values, self.wanted) if is_computed(node) else []
 
-    def run(self) -> Sweep:
-        """Visit every node from the root back to the leaves."""
-        grads, values = self.grads, self.values
+    def run(self, visits: list[Visit] | None = None) -> Sweep:
+        """Visit every node from the root back to the leaves.
+
+        ``visits`` (over Values) receives one :class:`Visit` per node visited:
+        which nodes of the gradient graph each visit recorded.
+        """
+        grads, values, wanted = self.grads, self.values, self.wanted
         with collector_paused():
             for node in reversed(self.order):
-                if is_computed(node):
-                    chain_rule(node, grads, values)
+                if is_computed(node) and (wanted is None or node in wanted):
+                    if visits is None:
+                        chain_rule(node, grads, values, wanted)
+                    else:
+                        first = clock.tick()
+                        visits.append(Visit(first, node, chain_rule(node, grads, values, wanted)))
             if values is not None:  # leaves are not visited: their parts become sums here
                 for node, received in grads.items():
                     if type(received) is _Parts:
@@ -493,15 +511,42 @@ def zero_grad(root: Node) -> None:
         node._grad = 0.0
 
 
-def gradients(root: Node, wrt: list[Node], seed: Any = 1.0) -> list[Any]:
+class Visit(NamedTuple):
+    """One node's visit in a sweep over Values: the nodes it recorded are those created from ``first`` on.
+
+    Until the next visit's ``first``: the sum of what ``node`` received, the
+    local partials and what was sent along each edge (``sent``, as
+    :func:`chain_rule` returns it).  A gradient graph's node is so traced back
+    to the forward node whose backward step made it.
+    """
+
+    first: int
+    node: Node
+    sent: list[Sent]
+
+
+def gradients(root: Node, wrt: list[Node], seed: Any = 1.0, visits: list[Visit] | None = None) -> list[Any]:
     """d(root)/d(v) for each v in ``wrt``, as recorded Values or numbers.
 
     The sweep of :func:`backward`, run on Values instead of floats, so the
-    result is itself a graph that can be differentiated again.  ``.grad`` is
-    not touched.  A result that does not depend on v is 0.0.
+    result is itself a graph that can be differentiated again.  Only nodes
+    through which some v is reached are visited or sent anything, so nothing
+    is recorded for the gradients of other nodes.  ``.grad`` is not touched.
+    A result that does not depend on v is 0.0.  ``visits`` as for :meth:`Sweep.run`.
     """
     check_root(root)
-    sweep = Sweep(root, seed, root.FUNCTIONS).run()
-    sweep.check_finite()
+    sweep = Sweep(root, seed, root.FUNCTIONS)
+    sweep.wanted = _leading_to(sweep.order, wrt)
+    sweep.run(visits).check_finite()
     return [sweep.grads.get(v, 0.0) for v in wrt]
+
+
+def _leading_to(order: list[Node], wrt: list[Node]) -> set[Node]:
+    """The nodes of ``order`` (parents first) from which some node of ``wrt`` is reached, those included."""
+    leading = set(wrt)
+    reached = leading.__contains__
+    for node in order:  # parents first: theirs are known
+        if any(map(reached, node.parents)):
+            leading.add(node)
+    return leading
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 import autodiff
 from autodiff import DomainError, GraphError, NonFiniteError, Value
 from autodiff.compiled import Placeholder, TraceError, compile, relative_error  # noqa: A004
+from autodiff.primitives import ADD, MUL, NEG, POW, SIGMOID, SUM
 
 TOLERANCE = 1e-12  # float64, relative to the size of the results (see docs/compiled.md)
 
@@ -275,7 +276,7 @@ def test_float32_agrees_to_its_documented_tolerance(small_net):
 def test_plan_groups_nodes_by_level_and_primitive(small_net):
     loss, params, X, Y = small_net
     assert str(compile(loss, (X[:2], Y[:2]), params)).splitlines() == [
-        "loss(x[5], y[3]) with 39 parameters p, float64: 9 steps",
+        "loss(x[5], y[3]) with 39 parameters p, float64: 21 steps",
         "  level 1  dense    v[0:4] = p[0:20].reshape(4, 5) @ x[0:5] + p[32:36]",
         "  level 1  neg      v[4:7] = neg(y[0:3])",
         "  level 2  tanh     v[7:11] = tanh(v[0:4])",
@@ -286,6 +287,22 @@ def test_plan_groups_nodes_by_level_and_primitive(small_net):
         "  level 7  sum      v[23] = sum(v[20:23])",
         "  level 8  mul      v[24] = mul(0.5, v[23])",
         "  return v[24]",
+        # The sweep's own graph: tanh's partial 1 - out * out, times what arrives; the quadratic
+        # cost's 0.5 * 2 * d ** 1 folded to d (v[17:20]); a layer's gradient by its inputs is W.T @ u.
+        "  gradients, per sample:",
+        "  level 3  mul      g[0:4] = mul(v[7:11], v[7:11])",
+        "  level 4  neg      g[4:8] = neg(g[0:4])",
+        "  level 5  mul      g[8:11] = mul(v[14:17], v[14:17])",
+        "  level 5  add      g[11:15] = add(1.0, g[4:8])",
+        "  level 6  neg      g[15:18] = neg(g[8:11])",
+        "  level 7  add      g[18:21] = add(1.0, g[15:18])",
+        "  level 8  mul      g[21:24] = mul(g[18:21], v[17:20])",
+        "  level 9  dense    g[24:28] = p[20:32].reshape(3, 4).T @ g[21:24]",
+        "  level 10 mul      g[28:32] = mul(g[11:15], g[24:28])",
+        "  summed over the batch (times seed: 1/B for a mean):",
+        "  outer          dloss_dp[0:20].reshape(4, 5) = g[28:32] @ x[0:5].T",
+        "  outer          dloss_dp[20:32].reshape(3, 4) = g[21:24] @ v[7:11].T",
+        "  sum            dloss_dp[32:39] = (g[28:32], g[21:24])",
     ]
 
 
@@ -430,9 +447,8 @@ def test_generated_code_is_shown_and_agrees_with_the_step_by_step_plan():
     program = compile(quadratic(network(weights, biases, "sigmoid")), examples, params)
     source = program.source(5)
     assert "def gradient(theta, in0, in1, gtheta, seed):" in source and "np.matmul" in source
-    # The quadratic cost is one pattern (a - y written once), sigmoid's partial is computed in place.
-    assert source.count("np.subtract(") == 3
-    assert "sigmoid.partial" not in source and "mul.partial" not in source
+    # The quadratic cost is one pattern: a - y written once, and read by the gradients as what a receives.
+    assert source.count("np.subtract(") == 1
     rng = np.random.default_rng(1)
     X, Y = rng.normal(size=(5, 4)), rng.random((5, 2))
     theta = program.read_params()
@@ -445,25 +461,49 @@ def test_generated_code_is_shown_and_agrees_with_the_step_by_step_plan():
         program.value_and_grad(X, Y, params=theta, out=np.empty(3))
 
 
+def _table_forward(pattern: str, a: dict) -> np.ndarray:
+    """What the pattern covers, computed node by node with the table's NumPy forms."""
+    if pattern == "dense":
+        W, x = a["W"], a["x"]
+        return np.array([SUM.array_forward(*[MUL.array_forward(W[i, j], x[j]) for j in range(W.shape[1])])
+                         for i in range(W.shape[0])])
+    if pattern == "square":
+        return POW.array_forward(a["x"], np.full_like(a["x"], 2.0))
+    if pattern == "sigmoid":
+        return SIGMOID.array_forward(a["x"])
+    d = ADD.array_forward(a["a"], NEG.array_forward(a["y"]))
+    total = SUM.array_forward(*POW.array_forward(d, np.full_like(d, 2.0)))
+    return MUL.array_forward(np.full_like(total, a["c"]), total)
+
+
 @pytest.mark.parametrize("pattern", [p.name for p in __import__("autodiff.compiled.patterns",
                                                                 fromlist=["PATTERNS"]).PATTERNS])
 def test_each_fused_pattern_is_what_the_table_gives_node_by_node(pattern):
-    from autodiff.compiled.patterns import PATTERNS, by_the_table
+    from autodiff.compiled.patterns import PATTERNS
 
     chosen = next(p for p in PATTERNS if p.name == pattern)
     rng = np.random.default_rng(3)
     arrays = {"W": rng.normal(size=(3, 4)), "x": rng.normal(size=(4, 5)) if pattern == "dense" else
-              rng.normal(size=(3, 5)) * 4, "up": rng.normal(size=(3, 5)),
-              # the quadratic cost's outputs, targets and factor; its up is one row (one loss per sample)
+              rng.normal(size=(3, 5)) * 4,
+              # the quadratic cost's outputs, targets and factor
               "a": rng.random((3, 5)), "y": rng.random((3, 5)), "c": 0.5}
-    if pattern == "squared_error":
-        arrays["up"] = rng.normal(size=(1, 5))
-    forward, backward = by_the_table(chosen, arrays)
-    assert relative_error(chosen.evaluate(arrays), forward) < TOLERANCE
-    arrays.update(chosen.values(arrays))  # the forward result and what else backward forms read
-    assert set(chosen.backward) == set(backward)
-    for name in chosen.backward:
-        assert relative_error(chosen.receives(name, arrays), backward[name]) < TOLERANCE, name
+    assert relative_error(chosen.evaluate(arrays), _table_forward(pattern, arrays)) < TOLERANCE
+
+
+def test_generated_code_calls_no_partial_and_the_gradients_are_the_engines_own_graph():
+    """Compiled mode has no backward: its gradients are the Value sweep's recorded graph, run forward."""
+    weights, biases = mlp((4, 3, 2), seed=5)
+    params = parameters(weights, biases)
+    loss = quadratic(network(weights, biases, "sigmoid"))
+    program = compile(loss, (np.ones((2, 4)), np.ones((2, 2))), params)
+    source = program.source(3)
+    assert ".partial(" not in source and "backward through sigmoid at v[" in source
+    assert [type(step).__name__ for step in program.plan.reductions] == ["Outer", "Outer", "Reduce"]
+    import autodiff.compiled as compiled_package
+    from pathlib import Path
+
+    code = "\n".join(path.read_text() for path in Path(compiled_package.__file__).parent.glob("*.py"))
+    assert ".partial(" not in code and "def backward" not in code
 
 
 def test_assigning_data_while_tracing_is_refused():

@@ -130,9 +130,9 @@ def test_fit_then_predict_trace_the_loss_with_its_checks_and_nothing_more(monkey
     calls = []
     real = autodiff.compiled.trace
 
-    def counting(fn, sample, names, params, full=True):
-        calls.append(full)
-        return real(fn, sample, names, params, full)
+    def counting(fn, sample, names, params, full=True, differentiate="no"):
+        calls.append((full, differentiate))
+        return real(fn, sample, names, params, full, differentiate)
 
     model = nn.MLP(2, [3, 1], seed=0)
     x, y = np.random.default_rng(0).random((8, 2)), np.random.default_rng(1).random((8, 1))
@@ -140,7 +140,8 @@ def test_fit_then_predict_trace_the_loss_with_its_checks_and_nothing_more(monkey
     fit(model, x, y, nn.quadratic, nn.SGD(model, lr=0.1), epochs=1, progress=False, mode="compiled",
         metrics={"mse": lambda out, want: float(np.mean((out - want) ** 2))})
     predicted = predict(model, x, mode="compiled")
-    # The loss once and its three check rows; the model's program comes from the loss's trace.
-    assert calls == [True, False, False, False]
+    # The loss with its gradients once and its three check rows (the loss alone); the model's
+    # program comes from the loss's trace.
+    assert calls == [(True, "first"), (False, "no"), (False, "no"), (False, "no")]
     expected = [model(row).data for row in x.tolist()]
     assert np.allclose(predicted.ravel(), expected, rtol=1e-12, atol=0)

@@ -2,10 +2,12 @@
 
 A network's graph has the same shape for every sample; only the numbers
 change.  :func:`compile` records the graph of ``fn`` once, with placeholder
-leaves for the per-sample inputs and the real parameter Values, and returns a
-:class:`Program` that runs forward and backward over a batch (one column per
-sample) from the primitive table's NumPy forms and partials.  See
-docs/compiled.md.
+leaves for the per-sample inputs and the real parameter Values, and, for a
+loss, the graph of its gradients as the engine's own sweep records them
+(:func:`autodiff.backward.gradients`).  It returns a :class:`Program` that
+runs that one forward graph over a batch (one column per sample) with the
+primitive table's NumPy forms: compiled mode has no backward of its own.
+See docs/compiled.md.
 
 >>> import numpy as np
 >>> from autodiff import Value
@@ -33,6 +35,7 @@ from ..backward import collector_paused
 from ..errors import GraphError
 from ..naming import describe
 from ..value import Value, recording
+from .folding import fold
 from .plan import build
 from .program import Agreement, Program, relative_error
 from .tracing import _HELP, Graph, Placeholder, TraceError, trace
@@ -62,24 +65,28 @@ def compile(  # noqa: A001 - autodiff.compile is the name people will look for (
     ``params`` are the shared leaves whose gradients are wanted; every other
     Value fn uses must be made inside fn.
 
-    The graph is traced on the first example, then on up to
-    ``checks`` more rows (or, with a single row, on the example reversed);
-    if the graphs differ, fn's graph depends on the data and :class:`TraceError`
-    says where.  ``dtype`` may be ``np.float32`` (about 1e-6 relative agreement
-    instead of 1e-12; see docs/compiled.md).  ``checks=0`` skips the further
+    The graph is traced on the first example, with the gradients of a
+    loss; fn alone is then traced on up to ``checks`` more rows (or, with a
+    single row, on the example reversed); if fn's graphs differ, they depend
+    on the data and :class:`TraceError` says where.  The gradients need no
+    such check: the sweep that records them reads no number, so the same
+    graph of fn gives the same graph of its gradients.  ``dtype`` may be
+    ``np.float32`` (about 1e-6 relative agreement instead of 1e-12; see
+    docs/compiled.md).  ``checks=0`` skips the further
     traces: only for a function whose graph was checked another way.
 
     The program may be called from several threads at once (each thread
     runs its own code and buffers).  For a primitive of your own, compiled
-    mode relies on its array forms agreeing with its float forms at every
-    sample, and folds a partial that looks constant on two probe arrays:
-    ``autodiff.testing.check_primitive`` checks both.
+    mode relies on its array form agreeing with its float form at every
+    sample, and on its partials over Values recording what they compute (a
+    partial that returns a plain number there is recorded as that constant
+    for every sample): ``autodiff.testing.check_primitive`` checks both.
     """
     dtype = _checked_arguments(dtype, checks)
     examples, params = _examples(example_inputs), _parameters(params)
     names = _argument_names(fn, len(examples))
     with collector_paused():  # tracing and planning make many objects and no cycles
-        graph = _traced(fn, examples, params, names, checks)
+        graph = _traced(fn, examples, params, names, checks, "scalar")
         return _program(fn, graph, params, names, examples, dtype)
 
 
@@ -110,8 +117,8 @@ def compile_composed(outer: Callable[..., Value], inner: Callable[[list[Value]],
 
     loss.__name__ = both.__name__ = getattr(outer, "__name__", "loss")
     with collector_paused():
-        graph = _traced(both, examples, params, names, checks)
-        loss_graph = graph.part(graph.outputs[:1], scalar=True)
+        graph = _traced(both, examples, params, names, checks, "first")
+        loss_graph = graph.part(graph.outputs[:1], scalar=True, gradients=graph.gradients)
         model_graph = graph.part(graph.outputs[1:], scalar=single[0], argument=0)
         return (_program(loss, loss_graph, params, names, examples, dtype),
                 _program(inner, model_graph, params, names[:1], examples[:1], dtype))
@@ -128,10 +135,14 @@ def _checked_arguments(dtype: Any, checks: int) -> np.dtype:
 
 
 def _traced(fn: Callable[..., Any], examples: list[np.ndarray], params: list[Value], names: list[str],
-            checks: int) -> Graph:
-    """fn's graph on the first example, checked against its graphs on ``checks`` further rows."""
+            checks: int, differentiate: str) -> Graph:
+    """fn's graph (and gradients) on the first example, checked against fn's on ``checks`` further rows.
+
+    Only fn's part is traced again and compared (see :func:`compile`).
+    """
     ids = {p: i for i, p in enumerate(params)}
-    graph = trace(fn, [e[0] for e in examples], names, ids)
+    graph = trace(fn, [e[0] for e in examples], names, ids, differentiate=differentiate)
+    own = graph.forward_part()
     for sample, derived in _check_samples(examples, checks):
         try:
             other = trace(fn, sample, names, ids, full=False)  # compared only
@@ -143,7 +154,7 @@ def _traced(fn: Callable[..., Any], examples: list[np.ndarray], params: list[Val
             raise TraceError(f"tracing fn a second time, on the example reversed (to check that its graph "
                              f"does not depend on the data), failed: {error}. Pass two or more example "
                              "rows (a 2-D array per argument).") from error
-        difference = graph.difference(other)
+        difference = own.difference(other)
         if difference is not None:
             name = getattr(fn, "__name__", "fn")
             raise TraceError(f"the graph of {name} depends on its inputs: {difference}. {_HELP}")
@@ -153,7 +164,7 @@ def _traced(fn: Callable[..., Any], examples: list[np.ndarray], params: list[Val
 def _program(fn: Callable[..., Any], graph: Graph, params: list[Value], names: list[str],
              examples: list[np.ndarray], dtype: np.dtype) -> Program:
     """The plan of a checked graph as a Program, replayed once on the traced sample."""
-    plan = build(graph, len(params), [e.shape[1] for e in examples], names)
+    plan = build(fold(graph), len(params), [e.shape[1] for e in examples], names)
     program = Program(fn, graph, plan, params, names, dtype)
     _check_replay(program, examples, fn)
     return program
@@ -165,8 +176,14 @@ def _check_replay(program: Program, examples: list[np.ndarray], fn: Callable[...
     This catches what no comparison of graphs can: fn assigning ``.data`` of
     a Value after using it (the graph records the number as it is at the end).
     """
-    replayed = program.forward(*[e[:1] for e in examples]).reshape(-1)
-    traced = np.array(program._graph.traced)
+    sample = [e[:1] for e in examples]
+    replayed = program.forward(*sample).reshape(-1)
+    graph = program._graph
+    traced = np.array(graph.traced)
+    if graph.gradients:  # the gradients too, in the program's order of the parameters
+        gradients = traced[len(graph.outputs):][program.plan.order]
+        traced = np.concatenate([traced[:len(graph.outputs)], gradients])
+        replayed = np.concatenate([replayed, program.value_and_grad(*sample, reduction="sum")[1]])
     scale = max(1.0, float(np.max(np.abs(traced))))
     tolerance = 1e-9 if program.dtype == np.float64 else 1e-4  # float32 rounds at about 6e-8
     if np.max(np.abs(replayed - traced)) > tolerance * scale:

@@ -1,17 +1,26 @@
-"""The execution plan: a traced graph as a short list of vectorised steps.
+"""The execution plan: a traced graph, with its gradient graph, as a short list of vectorised steps.
 
 Every number of the graph gets a row (a *slot*) in a 2-D array of shape
 (slots, batch): one column per sample.  Operation nodes are grouped by level
 (the length of the longest path from a leaf) and primitive; each group becomes
 one :class:`Apply` step that calls the primitive's NumPy form once on the rows
-of all its nodes, and the same primitive's partials in the backward sweep.
+of all its nodes.  There is no backward here: a loss's gradients are nodes of
+the graph too (the engine's own sweep over Values recorded them), planned and
+run like any other, after fn's own nodes.  Only their sum over the batch is
+new, the one step that is not per sample:
 
-One pattern is recognised to reach hand-written speed: the neurons of a layer.
-A ``sum`` node whose parents are ``mul(parameter, x)`` nodes used nowhere else
-is a row of a matrix-vector product; sums that read the same inputs x in the
-same order form a :class:`Dense` step, ``W @ x`` forward and ``W.T @ dz`` /
-``dz @ x.T`` backward.  That is the chain rule of mul and sum, batched: no
-derivative is written by hand for any layer.
+- :class:`Outer`: the gradients of a layer's weights are per-sample products
+  ``mul(u_i, x_j)`` of the gradient ``u_i`` reaching neuron i and the input
+  ``x_j`` it read; summed over the batch, all of them are one matrix product
+  ``U @ X.T``;
+- :class:`Reduce`: every other gradient (a bias's is ``u_i`` itself) is its
+  row summed over the batch.
+
+One pattern reaches hand-written speed for the layers themselves: a ``sum``
+node whose parents are ``mul(parameter, x)`` nodes used nowhere else is a row
+of a matrix-vector product; sums that read the same inputs form a
+:class:`Dense` step, ``W @ x``.  The gradient graph's sums of ``mul(w, u)``
+over a layer's neurons are the same pattern with ``W`` transposed (a view).
 
 Slots are given out step by step and each group is sorted by its inputs' slots,
 so most steps read and write contiguous rows (views, not copies).
@@ -34,12 +43,8 @@ from .tracing import Graph
 Index = slice | np.ndarray  # rows of the state array (a slice is a view, an array a copy)
 
 
-class Repeating(np.ndarray):
-    """An index array that names some row twice: adding into it needs np.add.at."""
-
-
 def index(rows: Sequence[int], shared: bool = False) -> Index:
-    """A slice when ``rows`` are consecutive, else an index array (:class:`Repeating` if rows repeat).
+    """A slice when ``rows`` are consecutive, else an index array.
 
     With ``shared``, rows that are all the same row become that one row, which
     NumPy broadcasts over the group (a constant or a parameter every node reads).
@@ -47,29 +52,15 @@ def index(rows: Sequence[int], shared: bool = False) -> Index:
     rows = np.asarray(rows, dtype=np.intp)
     if shared and len(rows) > 1 and (rows == rows[0]).all():
         return slice(int(rows[0]), int(rows[0]) + 1)
-    if len(rows) and np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows))):
+    if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and \
+            np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows))):
         return slice(int(rows[0]), int(rows[0]) + len(rows))
-    return rows.view(Repeating) if len(np.unique(rows)) < len(rows) else rows
+    return rows
 
 
 def rows_of(ix: Index) -> np.ndarray:
     """The row numbers an Index selects."""
     return np.arange(ix.start, ix.stop) if isinstance(ix, slice) else ix
-
-
-def add_into(target: np.ndarray, ix: Index, contribution: Any) -> None:
-    """target[ix] += contribution, also when ix repeats a row (``+=`` would count it once).
-
-    A single shared row (see :func:`index`) receives the sum over the group.
-    """
-    if isinstance(ix, slice):
-        if ix.stop - ix.start == 1 and np.ndim(contribution) >= 1 and len(contribution) > 1:
-            contribution = contribution.sum(axis=0)
-        target[ix] += contribution
-    elif type(ix) is Repeating:
-        np.add.at(target, ix.view(np.ndarray), np.broadcast_to(contribution, (len(ix), *target.shape[1:])))
-    else:
-        target[ix] += contribution
 
 
 @dataclass(eq=False)
@@ -80,7 +71,6 @@ class Apply:
     op: Primitive
     out: Index
     args: tuple[Index, ...]  # rows of the k-th input of every node of the group
-    grad_args: tuple[int, ...]  # inputs through which a parameter is reached (others get no gradient)
     width: int  # nodes in the group
     joint: slice | None = None  # n-ary: all inputs, input by input, when they are consecutive rows
     valued_exponent: bool = False  # pow with Value exponents: refused where the base is not > 0
@@ -91,36 +81,22 @@ class Apply:
             return vals[self.joint].reshape(len(self.args), self.width, -1)
         return [vals[ix] for ix in self.args]
 
-    def forward(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray]) -> None:
+    def run(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray]) -> None:
         """Compute the group's rows of ``vals`` with the primitive's NumPy form."""
         args = list(self.gather(vals))
         result = self.op.array_forward(*args)
         vals[self.out] = result if is_built_in(self.op) else checked_array_forward(self.op, result, args)
-
-    def backward(self, vals: np.ndarray, grads: np.ndarray, theta: np.ndarray, gtheta: np.ndarray,
-                 inputs: list[np.ndarray]) -> None:
-        """The chain rule for the group: add the table's partial times upstream into each input's row."""
-        up, out = grads[self.out], vals[self.out]
-        args = self.gather(vals)
-        if self.op.arity is None:  # n-ary: one partial rule for every input
-            contribution = self.op.partial(0, args, out) * up
-            if self.joint is not None:
-                grads[self.joint].reshape(len(self.args), self.width, -1)[...] += contribution
-                return
-            for k in self.grad_args:
-                add_into(grads, self.args[k], contribution)
-        else:
-            for k in self.grad_args:
-                add_into(grads, self.args[k], self.op.partial(k, args, out) * up)
 
 
 @dataclass(eq=False)
 class Dense:
     """Sums of ``mul(parameter, x_j)`` over shared inputs: ``vals[out] = W @ vals[xs] + extras``.
 
-    ``weights`` are positions in the parameter vector, row-major (m, n);
-    ``biases`` are further terms that are parameters (read from the vector, one
-    per neuron for each k), ``extras`` the sums' other terms (rows of the state).
+    ``weights`` are positions in the parameter vector, row-major (m, n), or,
+    ``transposed``, the consecutive positions of W.T row-major (the gradient
+    graph's sums over a layer's neurons read its weights by column).
+    ``biases`` are further terms that are parameters (read from the vector,
+    one per neuron for each k), ``extras`` the sums' other terms (rows of the state).
     """
 
     level: int
@@ -128,17 +104,18 @@ class Dense:
     xs: Index
     weights: Index
     shape: tuple[int, int]
+    transposed: bool
     biases: tuple[Index, ...]
     extras: tuple[Index, ...]
-    x_grad: bool  # the shared inputs lead to parameters (a hidden layer), so they need dx
-    extra_grad: tuple[int, ...]
     arg: int | None = None  # xs are exactly the features of this argument: read the batch, not the state
 
     def matrix(self, theta: np.ndarray) -> np.ndarray:
         """The weights as an (m, n) matrix (a view when they are consecutive in ``theta``)."""
+        if self.transposed:
+            return theta[self.weights].reshape(self.shape[::-1]).T
         return theta[self.weights].reshape(self.shape)
 
-    def forward(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray]) -> None:
+    def run(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray]) -> None:
         """``W @ x`` plus the biases and other terms, into the sums' rows."""
         x = vals[self.xs] if self.arg is None else inputs[self.arg]
         vals[self.out] = DENSE.evaluate({"W": self.matrix(theta), "x": x})
@@ -148,27 +125,50 @@ class Dense:
         for ix in self.extras:
             z += vals[ix]
 
-    def backward(self, vals: np.ndarray, grads: np.ndarray, theta: np.ndarray, gtheta: np.ndarray,
-                 inputs: list[np.ndarray]) -> None:
-        """Gradients of the weights (``dz @ x.T``), the inputs (``W.T @ dz``) and the other terms."""
-        dz = grads[self.out]
+
+@dataclass(eq=False)
+class Outer:
+    """A layer's weight gradients summed over the batch: ``gtheta[weights] = seed * U @ X.T``.
+
+    Each weight's gradient is the per-sample product of ``us[i]`` (what
+    reaches its neuron) and ``xs[j]`` (the input it multiplies); the sum
+    over the batch of all of them at once is a matrix product.
+    """
+
+    weights: Index  # row-major (m, n), as the layer's Dense step reads them
+    shape: tuple[int, int]
+    us: Index
+    xs: Index
+    arg: int | None = None
+
+    def run(self, vals: np.ndarray, inputs: list[np.ndarray], gtheta: np.ndarray, seed: float) -> None:
         x = vals[self.xs] if self.arg is None else inputs[self.arg]
-        forms = DENSE.backward  # the table's mul and sum partials, summed as matrix products
-        add_into(gtheta, self.weights, forms["W"].evaluate({"up": dz, "x": x}).ravel())
-        if self.x_grad:
-            add_into(grads, self.xs, forms["x"].evaluate({"W": self.matrix(theta), "up": dz}))
-        for ix in self.biases:
-            add_into(gtheta, ix, forms["b"].evaluate({"up": dz}))
-        for k in self.extra_grad:
-            add_into(grads, self.extras[k], dz)
+        gtheta[self.weights] = np.matmul(vals[self.us] * seed, x.T).ravel()
+
+
+@dataclass(eq=False)
+class Reduce:
+    """Gradients that are rows of the state, summed over the batch: ``gtheta[positions] = seed * Σ rows``."""
+
+    positions: Index
+    rows: Index
+
+    def run(self, vals: np.ndarray, inputs: list[np.ndarray], gtheta: np.ndarray, seed: float) -> None:
+        gtheta[self.positions] = np.add.reduce(vals[self.rows], axis=1) * seed
 
 
 Step = Apply | Dense
+Reduction = Outer | Reduce
 
 
 @dataclass
 class Plan:
-    """Slots, loads and steps of a compiled graph (:mod:`autodiff.compiled.program` runs it)."""
+    """Slots, loads and steps of a compiled graph (:mod:`autodiff.compiled.program` runs it).
+
+    ``steps`` compute fn's outputs; ``gradient_steps`` then the gradients'
+    nodes and ``reductions`` their sums over the batch (both empty for a
+    function that returns a list).
+    """
 
     slots: int
     inputs: list[slice]  # rows of each argument's features
@@ -179,9 +179,13 @@ class Plan:
     const_rows: np.ndarray
     const_values: np.ndarray
     steps: list[Step]
+    gradient_steps: list[Step]
+    reductions: list[Reduction]
     outputs: Index
     names: list[str]  # printable name of every slot
     sites: list[str | None]  # where the node of each slot was made, if anomaly mode recorded it
+    origins: list[str | None]  # for a gradient's slot: the backward step that made it, in words
+    fn_rows: int  # rows before this one are leaves and fn's own results; the gradients' follow
 
 
 class _StateRows:
@@ -191,6 +195,7 @@ class _StateRows:
         self.of: dict[int, int] = {}  # node -> row
         self.names: list[str] = []
         self.first_op = 0
+        self.first_gradient: int | None = None
 
     def assign(self, node: int | None, name: str) -> int:
         if node is not None:
@@ -198,34 +203,54 @@ class _StateRows:
         self.names.append(name)
         return len(self.names) - 1
 
-    def assign_result(self, node: int) -> None:
-        self.assign(node, f"v[{len(self.names) - self.first_op}]")
+    def assign_result(self, node: int, gradient: bool) -> None:
+        if not gradient:
+            self.assign(node, f"v[{len(self.names) - self.first_op}]")
+            return
+        if self.first_gradient is None:
+            self.first_gradient = len(self.names)
+        self.assign(node, f"g[{len(self.names) - self.first_gradient}]")
 
     def rows(self, nodes: Sequence[int], shared: bool = False) -> Index:
         return index([self.of[i] for i in nodes], shared)
 
 
 def build(graph: Graph, n_params: int, input_sizes: list[int], arg_names: list[str]) -> Plan:
-    """Turn a traced graph into a plan over a vector of ``n_params`` parameters."""
+    """Turn a traced graph (with its gradients, if any) into a plan over ``n_params`` parameters."""
     n = len(graph)
+    in_fn = _needed(graph, graph.outputs)
+    needed = _needed(graph, [*graph.outputs, *graph.gradients]) if graph.gradients else in_fn
     uses = [0] * n
-    for ps in [*graph.parents, graph.outputs]:
-        for p in ps:
-            uses[p] += 1
-    reaches = _reaches_param(graph)
-    dense = _dense_sums(graph, uses)
+    for i in range(n):
+        if needed[i]:
+            for p in graph.parents[i]:
+                uses[p] += 1
+    for i in [*graph.outputs, *graph.gradients]:
+        uses[i] += 1
+    dense = _dense_sums(graph, uses, needed)
     absorbed = {m for terms in dense.values() for m in terms.muls}
-    level = _levels(graph, dense, absorbed)
+    level = _levels(graph, dense, absorbed, needed)
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i in range(n):
-        if graph.roles[i][0] == "op" and i not in absorbed:
+        if needed[i] and graph.roles[i][0] == "op" and i not in absorbed:
+            part = 0 if in_fn[i] else 1  # fn's own nodes first: a call without gradients runs only those
             if i in dense:
-                groups[(level[i], "dense", dense[i].xs, len(dense[i].biases), len(dense[i].others))].append(i)
+                groups[(part, level[i], "dense", dense[i].xs, len(dense[i].biases),
+                        len(dense[i].others))].append(i)
             else:  # by the primitive itself: two of one name may differ (a user's, replaced)
-                groups[(level[i], graph.ops[i], len(graph.parents[i]), _valued_exponent(graph, i))].append(i)
-    keys = sorted(groups, key=lambda key: (key[0], groups[key][0]))
-    order = _parameter_order(graph, dense, [groups[k] for k in keys if k[1] == "dense"], n_params)
+                groups[(part, level[i], graph.ops[i], len(graph.parents[i]),
+                        _valued_exponent(graph, i))].append(i)
+    keys = sorted(groups, key=lambda key: (key[0], key[1], groups[key][0]))
+    dense_groups = [groups[k] for k in keys if k[2] == "dense" and k[0] == 0]
+    order = _parameter_order(graph, dense, dense_groups, n_params)
     position = {given: pos for pos, given in enumerate(order)}
+    outer = _outer_products(graph, dense, dense_groups, uses)
+    taken = {graph.roles[w][1] for terms in outer for i in terms.members for w in dense[i].ws}
+    products = {graph.gradients[given] for given in taken}  # computed by the Outer reductions, not per sample
+    absorbed |= products
+    for key in keys:
+        groups[key] = [i for i in groups[key] if i not in products]
+    keys = [key for key in keys if groups[key]]
 
     slots = _StateRows()
     # Leaves first: every feature of every argument (a batch loads as one slice),
@@ -238,7 +263,9 @@ def build(graph: Graph, n_params: int, input_sizes: list[int], arg_names: list[s
     for i, role in enumerate(graph.roles):
         if role[0] == "input":
             slots.of[i] = inputs[role[1]].start + role[2]
-    read = {p for i in range(n) if i not in absorbed for p in _read(graph, dense, i)} | set(graph.outputs)
+    reduced = [graph.gradients[given] for given in range(len(graph.gradients)) if given not in taken]
+    read = {p for i in range(n) if needed[i] and i not in absorbed for p in _read(graph, dense, i)}
+    read |= set(graph.outputs) | set(reduced) | {u for terms in outer for u in terms.us}
     params = sorted((position[graph.roles[i][1]], i) for i in read if graph.roles[i][0] == "param")
     for pos, i in params:
         slots.assign(i, f"p[{pos}]")
@@ -254,19 +281,42 @@ def build(graph: Graph, n_params: int, input_sizes: list[int], arg_names: list[s
                 const_row[key] = slots.assign(i, repr(number))
     slots.first_op = len(slots.names)
     steps: list[Step] = []
+    gradient_steps: list[Step] = []
     for key in keys:
-        if key[1] == "dense":
-            steps.append(_dense_step(graph, dense, groups[key], key[0], slots, reaches, position))
+        gradient = key[0] == 1
+        if key[2] == "dense":
+            step = _dense_step(graph, dense, groups[key], key[1], slots, position, gradient)
         else:
-            steps.append(_apply_step(graph, groups[key], key[0], slots, reaches))
+            step = _apply_step(graph, groups[key], key[1], slots, gradient)
+        (gradient_steps if gradient else steps).append(step)
+    fn_rows = slots.first_gradient if slots.first_gradient is not None else len(slots.names)
+    reductions: list[Reduction] = [_outer_step(graph, dense, terms, slots, position) for terms in outer]
+    if reduced:
+        positions = [position[given] for given in range(len(graph.gradients)) if given not in taken]
+        reductions.append(Reduce(index(positions), slots.rows(reduced)))
     outputs = slots.rows(graph.outputs)
     return Plan(
-        slots=len(slots.names), inputs=inputs, load=_direct_inputs(steps, inputs, outputs), order=order,
+        slots=len(slots.names), inputs=inputs, load=_direct_inputs(steps + gradient_steps, reductions, inputs,
+                                                                   outputs), order=order,
         param_rows=slots.rows([i for _, i in params]), param_index=index([pos for pos, _ in params]),
         const_rows=np.array(list(const_row.values()), dtype=np.intp),
         const_values=np.array([number for number, _ in const_row], dtype=float),
-        steps=steps, outputs=outputs, names=slots.names, sites=_sites(graph, slots),
+        steps=steps, gradient_steps=gradient_steps, reductions=reductions, outputs=outputs,
+        names=slots.names, sites=_sites(graph, slots), origins=_origins(graph, slots, dense), fn_rows=fn_rows,
     )
+
+
+def _needed(graph: Graph, outputs: Sequence[int]) -> list[bool]:
+    """Whether each node is needed for ``outputs``: one pass back marks every ancestor."""
+    needed = [False] * len(graph)
+    for i in outputs:
+        needed[i] = True
+    parents = graph.parents
+    for i in range(len(graph) - 1, -1, -1):
+        if needed[i]:
+            for p in parents[i]:
+                needed[p] = True
+    return needed
 
 
 def _valued_exponent(graph: Graph, i: int) -> bool:
@@ -289,15 +339,43 @@ def _sites(graph: Graph, slots: _StateRows) -> list[str | None]:
     return sites
 
 
-def _direct_inputs(steps: list[Step], inputs: list[slice], outputs: Index) -> list[bool]:
+def _origins(graph: Graph, slots: _StateRows, dense: dict[int, Terms]) -> list[str | None]:
+    """For each gradient row, the backward step that made it: "backward through tanh at v[3], to its x"."""
+    origins: list[str | None] = [None] * len(slots.names)
+    if not graph.origins:
+        return origins
+    in_sum = {m: s for s, terms in dense.items() for m in terms.muls}
+    for node, row in slots.of.items():
+        origin = graph.origins[node]
+        if origin is None:
+            continue
+        visited, k = origin
+        op = graph.ops[visited]
+        if visited in slots.of:
+            at = slots.names[slots.of[visited]]
+        elif visited in in_sum and in_sum[visited] in slots.of:
+            at = f"a product inside the dense sum {slots.names[slots.of[in_sum[visited]]]}"
+        else:
+            at = f"traced node {visited}"
+        edge = f", to its {op.input_name(k)}" if k is not None else ""
+        origins[row] = f"backward through {op.name} at {at}{edge}"
+    return origins
+
+
+def _direct_inputs(steps: list[Step], reductions: list[Reduction], inputs: list[slice],
+                   outputs: Index) -> list[bool]:
     """Let dense steps that read all of an argument's features read the batch; which arguments still load."""
-    for step in steps:
-        if isinstance(step, Dense) and isinstance(step.xs, slice):
+    for step in [*steps, *reductions]:
+        if isinstance(step, (Dense, Outer)) and isinstance(step.xs, slice):
             step.arg = next((k for k, ix in enumerate(inputs) if ix == step.xs), None)
     read = set(rows_of(outputs).tolist())
-    for step in steps:
+    for step in [*steps, *reductions]:
         if isinstance(step, Apply):
             rows = [*step.args]
+        elif isinstance(step, Reduce):
+            rows = [step.rows]
+        elif isinstance(step, Outer):
+            rows = [step.us, *([step.xs] if step.arg is None else [])]
         else:
             rows = [*step.extras, *([step.xs] if step.arg is None else [])]
         for ix in rows:
@@ -307,12 +385,12 @@ def _direct_inputs(steps: list[Step], inputs: list[slice], outputs: Index) -> li
 
 def _parameter_order(graph: Graph, dense: dict[int, Terms], dense_groups: list[list[int]],
                      n_params: int) -> list[int]:
-    """Weights of each dense step first, row-major (so W is a reshaped slice), then the rest as given."""
+    """Weights of fn's dense steps first, row-major (so W is a reshaped slice), then the rest as given."""
     order: list[int] = []
     taken = set()
     for members in dense_groups:
         for i in members:
-            for w in dense[i][1]:
+            for w in dense[i].ws:
                 given = graph.roles[w][1]
                 if given not in taken:  # a shared weight keeps its first place
                     taken.add(given)
@@ -320,18 +398,8 @@ def _parameter_order(graph: Graph, dense: dict[int, Terms], dense_groups: list[l
     return order + [p for p in range(n_params) if p not in taken]
 
 
-def _reaches_param(graph: Graph) -> list[bool]:
-    """Whether a parameter is among each node's ancestors (itself included): only those need gradients."""
-    reaches = [role[0] == "param" for role in graph.roles]
-    reached = reaches.__getitem__
-    for i, ps in enumerate(graph.parents):
-        if ps:  # parents come first, so theirs are known
-            reaches[i] = any(map(reached, ps))
-    return reaches
-
-
 class Terms(NamedTuple):
-    """The parents of a sum node with product terms ``mul(w, x)``."""
+    """The parents of a sum node with product terms ``mul(w, x)``, sorted by x."""
 
     xs: tuple[int, ...]  # the x of each product
     ws: tuple[int, ...]  # its parameter w
@@ -340,23 +408,28 @@ class Terms(NamedTuple):
     others: tuple[int, ...]  # other terms
 
 
-def _dense_sums(graph: Graph, uses: list[int]) -> dict[int, Terms]:
-    """sum nodes with product terms, and their terms."""
+def _dense_sums(graph: Graph, uses: list[int], needed: list[bool]) -> dict[int, Terms]:
+    """sum nodes with product terms, and their terms.
+
+    The products are sorted by their x, so that the gradient graph's sums over
+    a layer's neurons, which arrive in the sweep's order, read their inputs
+    in one order (a matrix product adds in its own order anyway).
+    """
     found = {}
     for i, (op, ps) in enumerate(zip(graph.ops, graph.parents)):
-        if op is not SUM:
+        if op is not SUM or not needed[i]:
             continue
-        xs, ws, muls, biases, others = [], [], [], [], []
+        products, biases, others = [], [], []
         for p in ps:
             term = _product_term(graph, p) if uses[p] == 1 else None
             if term is None:
                 (biases if graph.roles[p][0] == "param" else others).append(p)
             else:
-                xs.append(term[0])
-                ws.append(term[1])
-                muls.append(p)
-        if xs:
-            found[i] = Terms(tuple(xs), tuple(ws), tuple(muls), tuple(biases), tuple(others))
+                products.append((*term, p))
+        if products:
+            products.sort()
+            xs, ws, muls = zip(*products)
+            found[i] = Terms(xs, ws, muls, tuple(biases), tuple(others))
     return found
 
 
@@ -371,6 +444,48 @@ def _product_term(graph: Graph, node: int) -> tuple[int, int] | None:
     return (b, a) if a_param else (a, b)
 
 
+class OuterTerms(NamedTuple):
+    """A layer (the members of one of fn's dense steps) whose weights' gradients are ``mul(u_i, x_j)``."""
+
+    members: list[int]
+    us: list[int]
+
+
+def _outer_products(graph: Graph, dense: dict[int, Terms], dense_groups: list[list[int]],
+                    uses: list[int]) -> list[OuterTerms]:
+    """fn's dense layers whose every weight's gradient is the product of its neuron's u and its input x.
+
+    Only products used by nothing but the gradient, and weights used once (a
+    shared weight's gradient is a sum of such products, reduced row by row).
+    """
+    if not graph.gradients:
+        return []
+    found = []
+    for members in dense_groups:
+        xs = dense[members[0]].xs
+        us = [_neuron_upstream(graph, dense[i], uses) for i in members]
+        if all(u is not None for u in us):
+            weights = [graph.roles[w][1] for i in members for w in dense[i].ws]
+            if len(set(weights)) == len(weights) and len(xs) == len(set(xs)):
+                found.append(OuterTerms(members, us))
+    return found
+
+
+def _neuron_upstream(graph: Graph, terms: Terms, uses: list[int]) -> int | None:
+    """u if the gradient of each weight of the sum is mul(u, x) (either order) with its x, else None."""
+    u = None
+    for w, x in zip(terms.ws, terms.xs):
+        g = graph.gradients[graph.roles[w][1]]
+        if graph.ops[g] is not MUL or uses[g] != 1:
+            return None
+        a, b = graph.parents[g]
+        other = b if a == x else a if b == x else None
+        if other is None or (u is not None and other != u):
+            return None
+        u = other
+    return u
+
+
 def _read(graph: Graph, dense: dict[int, Terms], i: int) -> tuple[int, ...]:
     """The nodes a node that is not absorbed reads in the plan."""
     if i in dense:
@@ -378,50 +493,70 @@ def _read(graph: Graph, dense: dict[int, Terms], i: int) -> tuple[int, ...]:
     return graph.parents[i]
 
 
-def _levels(graph: Graph, dense: dict[int, Terms], absorbed: set[int]) -> list[int]:
+def _levels(graph: Graph, dense: dict[int, Terms], absorbed: set[int], needed: list[bool]) -> list[int]:
     level = [0] * len(graph)
     for i in range(len(graph)):
-        if graph.roles[i][0] == "op" and i not in absorbed:
+        if needed[i] and graph.roles[i][0] == "op" and i not in absorbed:
             level[i] = 1 + max((level[p] for p in _read(graph, dense, i)), default=0)
     return level
 
 
-def _apply_step(graph: Graph, members: list[int], level: int, slots: _StateRows,
-                reaches: list[bool]) -> Apply:
+def _apply_step(graph: Graph, members: list[int], level: int, slots: _StateRows, gradient: bool) -> Apply:
     # Sorting by the inputs' rows makes the reads contiguous where the inputs are.
     members = sorted(members, key=lambda i: [slots.of[p] for p in graph.parents[i]])
     arity = len(graph.parents[members[0]])
-    grad_args = ()
-    if any(reaches[i] for i in members):
-        grad_args = tuple(k for k in range(arity) if any(reaches[graph.parents[i][k]] for i in members))
     args = tuple(slots.rows([graph.parents[i][k] for i in members], shared=True) for k in range(arity))
     joint = None
     if graph.ops[members[0]].arity is None:
         every = slots.rows([graph.parents[i][k] for k in range(arity) for i in members])
         joint = every if isinstance(every, slice) and arity * len(members) > 1 else None
     for i in members:
-        slots.assign_result(i)
-    return Apply(level, graph.ops[members[0]], slots.rows(members), args, grad_args, len(members), joint,
+        slots.assign_result(i, gradient)
+    return Apply(level, graph.ops[members[0]], slots.rows(members), args, len(members), joint,
                  _valued_exponent(graph, members[0]))
 
 
+def _weights(positions: list[int], shape: tuple[int, int]) -> tuple[Index, bool]:
+    """The parameter vector's positions of an (m, n) matrix, and whether they are W.T's, row-major."""
+    matrix = np.asarray(positions, dtype=np.intp).reshape(shape)
+    straight = index(matrix.ravel())
+    if isinstance(straight, slice):
+        return straight, False
+    transposed = index(matrix.T.ravel())
+    return (transposed, True) if isinstance(transposed, slice) else (straight, False)
+
+
 def _dense_step(graph: Graph, dense: dict[int, Terms], members: list[int], level: int, slots: _StateRows,
-                reaches: list[bool], position: dict[int, int]) -> Dense:
+                position: dict[int, int], gradient: bool) -> Dense:
+    # Inputs in the order of their rows, neurons in the order of their weights: for a layer's
+    # gradient by its inputs (W.T), both read contiguous rows and W.T is a view.
+    columns = np.argsort([slots.of[x] for x in dense[members[0]].xs], kind="stable")
+    for i in members:
+        terms = dense[i]
+        dense[i] = terms._replace(xs=tuple(terms.xs[c] for c in columns),
+                                  ws=tuple(terms.ws[c] for c in columns),
+                                  muls=tuple(terms.muls[c] for c in columns))
+    members = sorted(members, key=lambda i: position[graph.roles[dense[i].ws[0]][1]])
     first = dense[members[0]]
     for i in members:
-        slots.assign_result(i)
+        slots.assign_result(i, gradient)
+    shape = (len(members), len(first.xs))
+    weights, transposed = _weights([position[graph.roles[w][1]] for i in members for w in dense[i].ws], shape)
     return Dense(
-        level=level, out=slots.rows(members), xs=slots.rows(first.xs),
-        weights=index([position[graph.roles[w][1]] for i in members for w in dense[i].ws]),
-        shape=(len(members), len(first.xs)),
+        level=level, out=slots.rows(members), xs=slots.rows(first.xs), weights=weights, shape=shape,
+        transposed=transposed,
         biases=tuple(index([position[graph.roles[dense[i].biases[k]][1]] for i in members], shared=True)
                      for k in range(len(first.biases))),
         extras=tuple(slots.rows([dense[i].others[k] for i in members], shared=True)
                      for k in range(len(first.others))),
-        x_grad=any(reaches[x] for x in first.xs),
-        extra_grad=tuple(k for k in range(len(first.others))
-                         if any(reaches[dense[i].others[k]] for i in members)),
     )
+
+
+def _outer_step(graph: Graph, dense: dict[int, Terms], terms: OuterTerms, slots: _StateRows,
+                position: dict[int, int]) -> Outer:
+    first = dense[terms.members[0]]
+    weights = index([position[graph.roles[w][1]] for i in terms.members for w in dense[i].ws])
+    return Outer(weights, (len(terms.members), len(first.xs)), slots.rows(terms.us), slots.rows(first.xs))
 
 
 # -- printing -------------------------------------------------------------------
@@ -429,24 +564,48 @@ def _dense_step(graph: Graph, dense: dict[int, Terms], members: list[int], level
 
 def format_plan(plan: Plan, title: str) -> str:
     """The plan as text, one line per step, like JAX's make_jaxpr."""
-    lines = [title]
-    for step in plan.steps:
-        if isinstance(step, Dense):
-            m, n = step.shape
-            weights = _compress([f"p[{i}]" for i in rows_of(step.weights)])
-            expr = f"{weights}.reshape({m}, {n}) @ {_names(plan, step.xs)}"
-            expr += "".join(f" + {_compress([f'p[{i}]' for i in rows_of(ix)])}" for ix in step.biases)
-            expr += "".join(f" + {_names(plan, ix)}" for ix in step.extras)
-            kind = "dense"
-        else:
-            if step.op.arity is None and step.width == 1:
-                operands = _names(plan, np.concatenate([rows_of(ix) for ix in step.args]))
-            else:
-                operands = ", ".join(_names(plan, ix) for ix in step.args)
-            expr, kind = f"{step.op.name}({operands})", step.op.name
-        lines.append(f"  level {step.level:<2} {kind:<8} {_names(plan, step.out)} = {expr}")
+    lines = [title, *(_step_line(plan, step) for step in plan.steps)]
     lines.append(f"  return {_names(plan, plan.outputs)}")
+    if plan.reductions:
+        lines.append("  gradients, per sample:")
+        lines += [_step_line(plan, step) for step in plan.gradient_steps]
+        lines.append("  summed over the batch (times seed: 1/B for a mean):")
+        lines += [_reduction_line(plan, step) for step in plan.reductions]
     return "\n".join(lines)
+
+
+def _step_line(plan: Plan, step: Step) -> str:
+    if isinstance(step, Dense):
+        expr = f"{_matrix(step)} @ {_names(plan, step.xs)}"
+        expr += "".join(f" + {_positions(ix)}" for ix in step.biases)
+        expr += "".join(f" + {_names(plan, ix)}" for ix in step.extras)
+        kind = "dense"
+    else:
+        if step.op.arity is None and step.width == 1:
+            operands = _names(plan, np.concatenate([rows_of(ix) for ix in step.args]))
+        else:
+            operands = ", ".join(_names(plan, ix) for ix in step.args)
+        expr, kind = f"{step.op.name}({operands})", step.op.name
+    return f"  level {step.level:<2} {kind:<8} {_names(plan, step.out)} = {expr}"
+
+
+def _reduction_line(plan: Plan, step: Reduction) -> str:
+    if isinstance(step, Outer):
+        m, n = step.shape
+        return (f"  outer          dloss_d{_positions(step.weights)}.reshape({m}, {n}) = "
+                f"{_names(plan, step.us)} @ {_names(plan, step.xs)}.T")
+    return f"  sum            dloss_d{_positions(step.positions)} = {_names(plan, step.rows)}"
+
+
+def _matrix(step: Dense) -> str:
+    m, n = step.shape
+    if step.transposed:
+        return f"{_positions(step.weights)}.reshape({n}, {m}).T"
+    return f"{_positions(step.weights)}.reshape({m}, {n})"
+
+
+def _positions(ix: Index) -> str:
+    return _compress([f"p[{i}]" for i in rows_of(ix)])
 
 
 def _names(plan: Plan, ix: Index | np.ndarray) -> str:

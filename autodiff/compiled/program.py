@@ -1,7 +1,7 @@
-"""Running a plan: forward and backward over a batch, and the sync points with live Values.
+"""Running a plan over a batch, and the sync points with live Values.
 
-The state of one call is two arrays of shape (slots, batch): the value of every
-node for every sample, and the gradient arriving at it.  Parameters live in a
+The state of one call is one array of shape (slots, batch): the value of every
+node for every sample, the gradient graph's nodes included.  Parameters live in a
 vector ``theta`` ordered as :attr:`Program.params`; gradients come back in the
 same order.  Only three methods touch the Values themselves:
 :meth:`Program.read_params` (Values -> theta), :meth:`Program.write_params`
@@ -45,7 +45,7 @@ class _PerThread(threading.local):
 
     def __init__(self) -> None:
         self.kernels: dict[int, Kernel] = {}
-        self.buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.buffers: dict[int, np.ndarray] = {}
 
 
 def _strict() -> np.errstate:
@@ -79,8 +79,6 @@ class Program:
         self._graph = graph
         self._sizes = [ix.stop - ix.start for ix in plan.inputs]
         self._shapes = [(2, size) for size in self._sizes]  # (ndim, features) of each batch array
-        # Backward skips steps through which no parameter is reached (e.g. the targets' side of a loss).
-        self._backward_steps = [s for s in reversed(plan.steps) if isinstance(s, Dense) or s.grad_args]
         self._mine = _PerThread()
         self._reads_params = np.arange(plan.slots)[plan.param_rows].size > 0
 
@@ -98,12 +96,17 @@ class Program:
         signature = ", ".join(f"{name}[{size}]" for name, size in zip(self.arg_names, self._sizes))
         name = getattr(self.fn, "__name__", "fn")
         title = (f"{name}({signature}) with {len(self.params)} parameters p, {self.dtype}: "
-                 f"{len(self.plan.steps)} steps")
+                 f"{self._steps} steps")
         return format_plan(self.plan, title)
 
     def __repr__(self) -> str:
-        return f"<compiled {getattr(self.fn, '__name__', 'fn')}: {len(self.plan.steps)} steps, " \
+        return f"<compiled {getattr(self.fn, '__name__', 'fn')}: {self._steps} steps, " \
                f"{len(self._graph)} traced nodes, {len(self.params)} parameters>"
+
+    @property
+    def _steps(self) -> int:
+        plan = self.plan
+        return len(plan.steps) + len(plan.gradient_steps) + len(plan.reductions)
 
     # -- sync points with the live Values ---------------------------------------
 
@@ -223,9 +226,7 @@ class Program:
             if len(mine.kernels) >= KERNELS:
                 mine.kernels.clear()
                 mine.buffers.clear()
-            vals = self._state(batch)
-            kernel = generate(self.plan, self._backward_steps, batch, self.dtype, vals,
-                              mine.buffers[batch][1], len(self.params))
+            kernel = generate(self.plan, batch, self._state(batch))
             mine.kernels[batch] = kernel
         return kernel
 
@@ -243,24 +244,17 @@ class Program:
 
     def _careful_gradient(self, inputs: list[np.ndarray], theta: np.ndarray, seed: float) -> np.ndarray:
         """The plan interpreted step by step, every step's result checked: names the first bad one."""
+        gtheta = np.empty(len(theta), dtype=self.dtype)
         with np.errstate(all="ignore"):
-            vals = self._forward(inputs, theta, careful=True)
-            gtheta = self._backward(vals, theta, inputs, seed)
-            self._diagnose_backward(vals, theta, inputs, gtheta)
-        return gtheta
-
-    def _backward(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray],
-                  seed: float) -> np.ndarray:
-        """The gradient vector, from values left by _forward; ``seed`` is d(total)/d(each sample's result)."""
-        grads = self._mine.buffers[vals.shape[1]][1]
-        grads.fill(0.0)
-        # d(mean)/d(loss of one sample) = 1/B: seeding with it averages every gradient on the way.
-        grads[self.plan.outputs] = seed
-        gtheta = np.zeros(len(theta), dtype=self.dtype)
-        for step in self._backward_steps:
-            step.backward(vals, grads, theta, gtheta, inputs)
-        if self._reads_params:
-            gtheta[self.plan.param_index] += grads[self.plan.param_rows].sum(axis=1)
+            vals = self._forward(inputs, theta, careful=True, gradients=True)
+            for step in self.plan.reductions:
+                step.run(vals, inputs, gtheta, seed)
+        bad = np.flatnonzero(~np.isfinite(gtheta))
+        if len(bad):
+            k = int(bad[0])
+            raise NonFiniteError(f"the gradient of {describe(self.params[k])} is {float(gtheta[k])!r}: every "
+                                 f"sample's is finite, but their sum over the batch of {vals.shape[1]} "
+                                 f"overflows ({self.dtype}); scale the loss down or use smaller batches")
         return gtheta
 
     # -- the scalar engine as oracle ---------------------------------------------
@@ -281,7 +275,7 @@ class Program:
             outputs = []
             for b in range(len(arrays[0])):
                 graph, outs = trace_values(self.fn, [a[b] for a in arrays], self._given_ids())
-                difference = self._graph.difference(graph)
+                difference = self._graph.forward_part().difference(graph)
                 if difference is not None:
                     raise TraceError(f"sample {b} gives a different graph from the traced one: {difference}. "
                                      f"{_HELP}")
@@ -304,11 +298,14 @@ class Program:
 
     # -- running ---------------------------------------------------------------
 
-    def _forward(self, inputs: list[np.ndarray], theta: np.ndarray, careful: bool = False) -> np.ndarray:
-        """Values of every node by the plan; ``inputs`` are the batch transposed (features, samples).
+    def _forward(self, inputs: list[np.ndarray], theta: np.ndarray, careful: bool = False,
+                 gradients: bool = False) -> np.ndarray:
+        """Values of fn's nodes (and, with ``gradients``, of its gradients') by the plan.
 
-        ``careful`` first checks the inputs and theta, then every step's
-        result, and raises at the first number that is not finite.
+        ``inputs`` are the batch transposed (features, samples).  ``careful``
+        first checks the inputs and theta, then every step's result, and
+        raises at the first number that is not finite, naming the node (and,
+        for a gradient's node, the backward step it came from).
         """
         if careful:
             self._check_inputs(theta, inputs)
@@ -319,8 +316,8 @@ class Program:
                 vals[rows] = array
         if self._reads_params:  # parameters that plain steps read (dense steps read theta directly)
             vals[plan.param_rows] = theta[plan.param_index][:, None]
-        for step in plan.steps:
-            step.forward(vals, theta, inputs)
+        for step in [*plan.steps, *(plan.gradient_steps if gradients else ())]:
+            step.run(vals, theta, inputs)
             if careful and isinstance(step, Apply) and step.valued_exponent:
                 _check_pow_domain(plan, step, vals)
             if careful and not np.isfinite(vals[step.out]).all():
@@ -328,15 +325,15 @@ class Program:
         return vals
 
     def _state(self, batch: int) -> np.ndarray:
-        """The (values, gradients) arrays for this batch size, constants already in place."""
+        """The state array for this batch size, constants already in place."""
         buffers = self._mine.buffers
         if batch not in buffers:
             if len(buffers) >= KERNELS:
                 buffers.clear()
             vals = np.zeros((self.plan.slots, batch), dtype=self.dtype)
             vals[self.plan.const_rows] = self.plan.const_values[:, None]
-            buffers[batch] = (vals, np.zeros(vals.shape, dtype=self.dtype))  # no pages until used
-        return buffers[batch][0]
+            buffers[batch] = vals
+        return buffers[batch]
 
     def _theta_or_values(self, params: Any) -> np.ndarray:
         """``params`` as theta, or the Values' data now when it is None."""
@@ -396,23 +393,6 @@ class Program:
                 raise NonFiniteError(f"input {name}[{feature}] of sample {sample} is {number!r}; "
                                      "inputs must be finite")
 
-    def _diagnose_backward(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray],
-                           result: np.ndarray) -> None:
-        """Name the backward step where a gradient stopped being finite, and raise."""
-        if np.isfinite(result).all():
-            return  # the error was inside a step whose results are finite (e.g. a masked 0 ** -1)
-        grads = np.zeros_like(vals)
-        grads[self.plan.outputs] = 1.0
-        gtheta = np.zeros_like(theta)
-        with np.errstate(all="ignore"):
-            for step in self._backward_steps:
-                step.backward(vals, grads, theta, gtheta, inputs)
-                if not (np.isfinite(grads).all() and np.isfinite(gtheta).all()):
-                    what = "dense" if isinstance(step, Dense) else step.op.name
-                    raise NonFiniteError(f"backward through the level {step.level} {what} step overflowed: "
-                                         f"a gradient is not finite ({self.dtype}); see print(program)")
-        raise NonFiniteError("a gradient overflowed while summing over the batch")
-
 
 def _row(ix: Any, node: int) -> int:
     """The row that input ``ix`` of a step gives its ``node``-th node (a shared row gives every node one)."""
@@ -439,6 +419,8 @@ def _check_pow_domain(plan: Plan, step: Apply, vals: np.ndarray) -> None:
 def _forward_error(plan: Plan, step: Apply | Dense, vals: np.ndarray, node: int, sample: int) -> Exception:
     row = rows_of(step.out)[node]
     error = _step_error(plan, step, vals, node, sample, row)
+    if plan.origins[row] is not None:
+        error.args = (f"{plan.origins[row]}: {error.args[0]}",)
     if plan.sites[row] is not None:
         error.args = (f"{error.args[0]} [node made at {plan.sites[row]}]",)
     return error

@@ -10,15 +10,16 @@ the function's graph depends on the data and cannot be replayed.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import filterfalse
 from operator import attrgetter, itemgetter
 from typing import Any
 
-from ..backward import collector_paused, topological_order
+from ..backward import Visit, collector_paused, gradients, topological_order
 from ..context import OPEN_BLOCKS
-from ..errors import GraphError
+from ..errors import GraphError, StaleGraphError
 from ..naming import describe
 from ..primitives import CONSTANT, Primitive
 from ..value import Value
@@ -62,6 +63,10 @@ class Placeholder(Value):
         raise TraceError(f"fn converted the input {describe(self)} to a float while tracing; {_HELP}")
 
 
+#: Which backward step made a node of the gradient graph: (the forward node visited, the operand
+#: it sent to, or None for the sum of what it received and the partials shared by its operands).
+Origin = tuple
+
 #: What a traced node is, as a tagged tuple: ("input", argument, index) for a per-sample
 #: input, ("param", position) for a parameter, ("const", number) or ("op",) for a result.
 Role = tuple
@@ -73,6 +78,13 @@ class Graph:
 
     Nodes are in topological order (parents first).  ``outputs`` are the node
     positions fn returned; ``scalar`` says fn returned one Value, not a list.
+
+    A loss's graph also holds its gradients, as the engine's own sweep over
+    Values recorded them: ``gradients[k]`` is the node of d(loss)/d(parameter
+    k), per sample (a program sums them over the batch).  The nodes fn made
+    come first, ``forward`` of them; the sweep's nodes follow, and
+    ``origins[i]`` says which backward step made node i: (the forward node
+    visited, the operand it sent to or None), None for fn's own nodes.
     """
 
     ops: list[Primitive | None]
@@ -80,11 +92,21 @@ class Graph:
     roles: list[Role]
     outputs: list[int]
     scalar: bool
-    traced: tuple[float, ...] = ()  # the outputs' numbers when fn ran on the traced sample
+    traced: tuple[float, ...] = ()  # the outputs' (then the gradients') numbers on the traced sample
     sites: tuple[str | None, ...] = ()  # where each node was made, when anomaly mode recorded it
+    gradients: tuple[int, ...] = ()
+    origins: tuple[Origin | None, ...] = ()
+    forward: int = -1  # how many nodes fn made (with the leaves): all of them unless there are gradients
 
     def __len__(self) -> int:
         return len(self.ops)
+
+    def forward_part(self) -> Graph:
+        """fn's own graph, without the gradients: what a trace of fn alone records (compared, not run)."""
+        if not self.gradients:
+            return self
+        k = self.forward
+        return Graph(self.ops[:k], self.parents[:k], self.roles[:k], self.outputs, self.scalar)
 
     def difference(self, other: Graph) -> str | None:
         """Where ``other`` differs from this graph, in words; None if the graphs are the same."""
@@ -103,15 +125,16 @@ class Graph:
             return f"fn returned nodes {self.outputs[:5]} in one trace and {other.outputs[:5]} in the other"
         return None
 
-    def part(self, outputs: Sequence[int], scalar: bool, argument: int | None = None) -> Graph:
-        """The graph of some of the outputs alone: the nodes they depend on, renumbered in the same order.
+    def part(self, outputs: Sequence[int], scalar: bool, argument: int | None = None,
+             gradients: Sequence[int] = ()) -> Graph:
+        """The graph of some of the outputs (and ``gradients``) alone: the nodes they depend on, renumbered.
 
         With ``argument``, their per-sample inputs must all belong to that
         argument, which becomes the part's only one.  Order is kept, so the
         part is the graph a trace of those outputs alone records.
         """
         needed = [False] * len(self)
-        for i in outputs:
+        for i in [*outputs, *gradients]:
             needed[i] = True
         for i in range(len(self) - 1, -1, -1):  # children after parents: one pass back marks every ancestor
             if needed[i]:
@@ -120,8 +143,12 @@ class Graph:
         kept = [i for i in range(len(self)) if needed[i]]
         position = {i: k for k, i in enumerate(self.outputs)}
         traced = tuple(self.traced[position[i]] for i in outputs) if self.traced else ()
+        if self.traced and gradients:
+            traced += self.traced[len(self.outputs):]
+        forward = sum(1 for i in kept if i < self.forward) if gradients else -1
         if len(kept) == len(self):  # every node: the lists stay as they are
-            return Graph(self.ops, self.parents, self.roles, list(outputs), scalar, traced, self.sites)
+            return Graph(self.ops, self.parents, self.roles, list(outputs), scalar, traced, self.sites,
+                         tuple(gradients), self.origins if gradients else (), forward)
         new = [-1] * len(self)
         for k, i in enumerate(kept):
             new[i] = k
@@ -138,7 +165,12 @@ class Graph:
         parents = [tuple(map(renumber, self.parents[i])) for i in kept]
         sites = tuple(self.sites[i] for i in kept) if self.sites else ()
         ops = [self.ops[i] for i in kept]
-        return Graph(ops, parents, roles, list(map(renumber, outputs)), scalar, traced, sites)
+        origins = ()
+        if gradients and self.origins:
+            origins = tuple(None if self.origins[i] is None or new[self.origins[i][0]] < 0
+                            else (new[self.origins[i][0]], self.origins[i][1]) for i in kept)
+        return Graph(ops, parents, roles, list(map(renumber, outputs)), scalar, traced, sites,
+                     tuple(map(renumber, gradients)), origins, forward)
 
     def _node(self, i: int) -> str:
         role, op = self.roles[i], self.ops[i]
@@ -156,7 +188,8 @@ def _count(graph: Graph) -> str:
 
 
 def record(result: Any, inputs: dict[Value, tuple[int, int]], params: dict[Value, int], start: int,
-           full: bool = True, sites: bool = True) -> Graph:
+           full: bool = True, sites: bool = True, gradients: Sequence[Value] = (),
+           visits: Sequence[Visit] = (), swept: int = 0) -> Graph:
     """The graph behind ``result`` (a Value or a list of Values) as a :class:`Graph`.
 
     ``inputs`` maps leaf -> (argument, index) for the per-sample inputs,
@@ -166,12 +199,17 @@ def record(result: Any, inputs: dict[Value, tuple[int, int]], params: dict[Value
     ``full``, the traced numbers and the sites are left out: a graph made only
     to be compared with another (:meth:`Graph.difference`) needs neither.
     ``sites`` False says no node can have one (anomaly mode was never on).
+    ``gradients`` (one per parameter) and the ``visits`` of the sweep that
+    recorded them from tick ``swept`` on become the graph's gradients and
+    their origins.
 
-    A MNIST loss is 120,000 nodes, traced four times, so each list is built
-    in one pass with C-level look-ups (slots where they can; operands through `parents`).
+    A MNIST loss is 50,000 nodes and its gradients 25,000 more, so each list
+    is built in one pass with C-level look-ups (slots where they can;
+    operands through `parents`).
     """
     outputs, scalar = _outputs(result)
-    leaves, made = _nodes(outputs, inputs, params)
+    gradients = list(gradients)
+    leaves, made = _nodes(outputs + gradients, inputs, params)
     nodes = [node for _, node in leaves] + made
     # Keyed by the nodes themselves (they hash by identity): one C-level call per look-up.
     where = dict(zip(nodes, range(len(nodes)))).__getitem__
@@ -182,14 +220,35 @@ def record(result: Any, inputs: dict[Value, tuple[int, int]], params: dict[Value
     parents = [()] * len(leaves) + [tuple(map(where, ps)) for ps in map(_parents, made)]
     ops = [None] * len(leaves) + [op if role is _OP else None
                                   for op, role in zip(made_ops, roles[len(leaves):])]
-    traced = tuple(v.data for v in outputs) if full else ()
+    traced = tuple(v.data for v in outputs + gradients) if full else ()
     made_at = _sites(nodes) if full and sites else ()
-    return Graph(ops, parents, roles, [where(v) for v in outputs], scalar, traced, made_at)
+    graph = Graph(ops, parents, roles, [where(v) for v in outputs], scalar, traced, made_at)
+    if not gradients:
+        return graph
+    forward = len(leaves) + bisect.bisect_left(list(map(_created, made)), swept)  # made: in creation order
+    return replace(graph, gradients=tuple(map(where, gradients)), forward=forward,
+                   origins=_origins(nodes, forward, roles, visits, where))
+
+
+def _origins(nodes: list[Value], forward: int, roles: list[Role], visits: Sequence[Visit],
+             where: Callable[[Value], int]) -> tuple[Origin | None, ...]:
+    """Which visit of the sweep made each node from ``forward`` on, and along which edge if it says."""
+    firsts = [visit.first for visit in visits]
+    edge = {}  # what the chain rule sent along an edge: the node of partial x upstream
+    for visit in visits:
+        for k, sent in enumerate(visit.sent):
+            if isinstance(sent.contribution, Value) and sent.contribution.created >= visit.first:
+                edge.setdefault(sent.contribution, k)
+    origins: list[Origin | None] = [None] * forward
+    for node, role in zip(nodes[forward:], roles[forward:]):
+        k = bisect.bisect_right(firsts, node.created) - 1
+        origins.append(None if k < 0 or role[0] != "op" else (where(visits[k].node), edge.get(node)))
+    return tuple(origins)
 
 
 #: The role of every operation node: one shared tuple, so comparing two traces' roles is mostly identity.
 _OP: Role = ("op",)
-_op, _parents = attrgetter("_op"), attrgetter("parents")
+_op, _parents, _created = attrgetter("_op"), attrgetter("parents"), attrgetter("created")
 
 
 def _sites(nodes: list[Value]) -> tuple[str | None, ...]:
@@ -254,9 +313,12 @@ def _role(node: Value, start: int) -> Role:
 
 
 def trace(fn: Callable[..., Any], sample: Sequence[Sequence[float]], names: Sequence[str],
-          params: dict[Value, int], full: bool = True) -> Graph:
+          params: dict[Value, int], full: bool = True, differentiate: str = "no") -> Graph:
     """Call fn on placeholders holding one sample (one array per argument) and record its graph.
 
+    With ``differentiate`` "scalar" (when fn returns one Value) or "first"
+    (fn's first output), the graph also holds the gradients of that output
+    by every parameter, as the engine's sweep over Values records them.
     ``full`` as for :func:`record`: a trace made only to check another needs less.
     """
     with collector_paused():
@@ -266,7 +328,22 @@ def trace(fn: Callable[..., Any], sample: Sequence[Sequence[float]], names: Sequ
                      for k, row in enumerate(sample)]
         inputs = {v: (k, j) for k, row in enumerate(arguments) for j, v in enumerate(row)}
         result = fn(*arguments)
-        return record(result, inputs, params, start, full, sites=bool(blocks or OPEN_BLOCKS.count))
+        grads: list[Value] = []
+        visits: list[Visit] = []
+        sweep_start = Value(0.0).created
+        outputs, scalar = _outputs(result)
+        if differentiate == "first" or (differentiate == "scalar" and scalar):
+            loss = outputs[0]
+            wrt = sorted(params, key=params.__getitem__)
+            # A gradient that is a number (0 for a parameter the loss does not use) becomes a constant.
+            try:
+                swept = gradients(loss, wrt, visits=visits)
+            except StaleGraphError as error:
+                raise TraceError(f"{error} While tracing, this means fn assigned .data of a Value after "
+                                 "using it. Compute with new Values instead of changing old ones.") from None
+            grads = [g if isinstance(g, Value) else Value(g) for g in swept]
+        return record(result, inputs, params, start, full, sites=bool(blocks or OPEN_BLOCKS.count),
+                      gradients=grads, visits=visits, swept=sweep_start)
 
 
 def trace_values(fn: Callable[..., Any], sample: Sequence[Sequence[float]],

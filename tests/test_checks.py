@@ -260,7 +260,9 @@ def test_a_partial_whose_derivative_is_wrong_on_values_fails_at_second_order():
         return 3 * x**2
 
     report = check_primitive(_cube("checks_flat_cube", flat))
-    assert {(row.what, row.form) for row in report.failures} == {("d/dx of the partial by x", "Values")}
+    # And a gradient graph records the number it read as a constant, which compiled mode would replay.
+    assert {(row.what, row.form) for row in report.failures} == {("d/dx of the partial by x", "Values"),
+                                                                 ("partial by x", "recorded as a constant")}
     assert "disagreeing: d/dx of the partial by x (on Values)" in str(report)
 
 
@@ -304,26 +306,27 @@ def _piecewise(name, array_forward, partial):
 
 
 def test_array_forms_are_compared_with_the_float_forms_away_from_the_sample():
+    # The slope through the namespace's step, so that on Values it is recorded, not read off a number.
     right = _piecewise("checks_piecewise", lambda x: np.where(x < 10, x, 3 * x - 20),
-                       lambda a, out, m: (a[0] < 10) * -2.0 + 3.0)
+                       lambda a, out, m: 1.0 + 2.0 * m.step(a[0] - 10.0))
     assert check_primitive(right).passed
     # The whole array's test decides every lane: right at one point, wrong on a batch that spans 10.
     lanes = _piecewise("checks_lanes", lambda x: x if np.all(x < 10) else 3 * x - 20,
-                       lambda a, out, m: (a[0] < 10) * -2.0 + 3.0)
+                       lambda a, out, m: 1.0 + 2.0 * m.step(a[0] - 10.0))
     failing = {(row.what, row.form) for row in check_primitive(lanes).failures}
     assert failing == {("forward", "arrays of all points")}
 
 
-def test_a_partial_compiled_mode_would_fold_is_checked_at_far_points():
-    # Compiled mode folds a partial that gives one number on its two probe arrays: here 1.0, where the
-    # scalar engine gives 3.0 above 10 (compiled 50 against scalar 150 before).
-    folded = _piecewise("checks_folded", lambda x: np.where(x < 10, x, 3 * x - 20),
-                        lambda a, out, m: 1.0 if np.all(a[0] < 10) else 3.0)
-    report = check_primitive(folded)
+def test_a_partial_a_gradient_graph_records_as_a_constant_is_checked_at_far_points():
+    # On Values, this partial compares numbers and gives a plain 1.0 below 10: a gradient graph records
+    # that constant, and compiled mode replays it for every sample, where the engine gives 3.0 above 10.
+    baked = _piecewise("checks_baked", lambda x: np.where(x < 10, x, 3 * x - 20),
+                       lambda a, out, m: 1.0 if np.all(a[0] < 10) else 3.0)
+    report = check_primitive(baked)
     failing = {(row.what, row.form) for row in report.failures}
-    assert ("partial by x", "folded by compile") in failing
-    assert "partial by x (on folded by compile)" in str(report).splitlines()[0]
-    assert {row.point for row in report.failures if row.form == "folded by compile"} == {
+    assert ("partial by x", "recorded as a constant") in failing
+    assert "partial by x (on recorded as a constant)" in str(report).splitlines()[0]
+    assert {row.point for row in report.failures if row.form == "recorded as a constant"} == {
         (40.5,), (1000.0,)}
 
 

@@ -499,8 +499,9 @@ def test_generated_code_calls_no_partial_and_the_gradients_are_the_engines_own_g
     source = program.source(3)
     assert ".partial(" not in source and "backward through sigmoid at v[" in source
     assert [type(step).__name__ for step in program.plan.reductions] == ["Outer", "Outer", "Reduce"]
-    import autodiff.compiled as compiled_package
     from pathlib import Path
+
+    import autodiff.compiled as compiled_package
 
     code = "\n".join(path.read_text() for path in Path(compiled_package.__file__).parent.glob("*.py"))
     assert ".partial(" not in code and "def backward" not in code
@@ -622,3 +623,25 @@ def test_a_primitives_name_never_becomes_code_in_the_generated_source():
     source = program.source()
     assert "raise SystemExit" not in source and '"injected"' not in source  # at most inside a name
     assert "def gradient(theta" in source
+
+
+def test_a_primitive_whose_partial_reads_numbers_is_refused_and_one_written_with_m_compiles():
+    """A user's partial that compares numbers on Values would be recorded as one constant for every sample."""
+    from autodiff.primitives import Primitive
+    from autodiff.value import apply
+
+    def bent(name, partial):
+        return Primitive(name=name, symbol=name, arity=1, forward=lambda x: x if x < 1 else 3 * x - 2,
+                         array_forward=lambda x: np.where(x < 1, x, 3 * x - 2), partials=(partial,),
+                         formulas=("1 if x < 1 else 3",))
+
+    w = Value(1.0)
+    X = np.array([[-1.0], [2.0]])  # exp(x) below 1 for the first sample, above for the second
+    reads = bent("test_reads_numbers", lambda a, out, m: 1.0 if a[0] < 1 else 3.0)
+    with pytest.raises(TraceError, match="the gradients of <lambda> depend on its inputs .* a partial of "
+                                         "test_reads_numbers gives a plain number on Values"):
+        compile(lambda x: apply(reads, (w * x[0]).exp()), X, [w])
+    recorded = bent("test_recorded_slope", lambda a, out, m: 1.0 + 2.0 * m.step(a[0] - 1.0))
+    program = compile(lambda x: apply(recorded, (w * x[0]).exp()), X[:1], [w])
+    _, gradient = program.value_and_grad(X, reduction="sum")
+    assert gradient[0] == pytest.approx(np.exp(-1.0) * -1.0 + 3 * np.exp(2.0) * 2.0, rel=1e-12)

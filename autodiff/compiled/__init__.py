@@ -34,6 +34,7 @@ import numpy as np
 from ..backward import collector_paused
 from ..errors import GraphError
 from ..naming import describe
+from ..primitives import is_built_in
 from ..value import Value, recording
 from .folding import fold
 from .plan import build
@@ -142,10 +143,13 @@ def _traced(fn: Callable[..., Any], examples: list[np.ndarray], params: list[Val
     """
     ids = {p: i for i, p in enumerate(params)}
     graph = trace(fn, [e[0] for e in examples], names, ids, differentiate=differentiate)
-    own = graph.forward_part()
+    # The table's partials over Values read no number (tested), so fn's graph decides its gradients'.
+    # A primitive of your own may read one: then the gradients are traced and compared too.
+    whole = any(op is not None and not is_built_in(op) for op in graph.ops)
+    own = graph if whole else graph.forward_part()
     for sample, derived in _check_samples(examples, checks):
         try:
-            other = trace(fn, sample, names, ids, full=False)  # compared only
+            other = trace(fn, sample, names, ids, full=False, differentiate=differentiate if whole else "no")
         except TraceError:
             raise
         except Exception as error:
@@ -157,8 +161,20 @@ def _traced(fn: Callable[..., Any], examples: list[np.ndarray], params: list[Val
         difference = own.difference(other)
         if difference is not None:
             name = getattr(fn, "__name__", "fn")
+            if whole and graph.forward_part().difference(other.forward_part()) is None:
+                raise TraceError(f"the gradients of {name} depend on its inputs ({difference}) where its "
+                                 f"own graph does not: a partial of {_own_primitives(graph)} gives a plain "
+                                 "number on Values (it reads or compares their numbers), which a gradient "
+                                 "graph records as a constant. Write it with the namespace it is given "
+                                 "(m.step, m.sign, ...); autodiff.testing.check_primitive shows which one.")
             raise TraceError(f"the graph of {name} depends on its inputs: {difference}. {_HELP}")
     return graph
+
+
+def _own_primitives(graph: Graph) -> str:
+    """The names of the primitives of the user's own in a graph, for a message."""
+    names = sorted({op.name for op in graph.ops if op is not None and not is_built_in(op)})
+    return " or ".join(names)
 
 
 def _program(fn: Callable[..., Any], graph: Graph, params: list[Value], names: list[str],

@@ -112,8 +112,8 @@ class Graph:
         """Where ``other`` differs from this graph, in words; None if the graphs are the same."""
         if (self.scalar, len(self.outputs)) != (other.scalar, len(other.outputs)):
             return f"fn returned {_count(self)} for one sample and {_count(other)} for the other"
-        if (self.ops, self.parents, self.roles, self.outputs) == (other.ops, other.parents, other.roles,
-                                                                  other.outputs):
+        if (self.ops, self.parents, self.roles, self.outputs, self.gradients) == \
+                (other.ops, other.parents, other.roles, other.outputs, other.gradients):
             return None  # compared in C, list by list; the words below are only for a difference
         for i in range(min(len(self), len(other))):
             mine, theirs = self._node(i), other._node(i)
@@ -123,6 +123,8 @@ class Graph:
             return f"the traces have {len(self)} and {len(other)} nodes"
         if self.outputs != other.outputs:
             return f"fn returned nodes {self.outputs[:5]} in one trace and {other.outputs[:5]} in the other"
+        if self.gradients != other.gradients:
+            return "the gradients are different nodes in the two traces"
         return None
 
     def part(self, outputs: Sequence[int], scalar: bool, argument: int | None = None,
@@ -189,7 +191,7 @@ def _count(graph: Graph) -> str:
 
 def record(result: Any, inputs: dict[Value, tuple[int, int]], params: dict[Value, int], start: int,
            full: bool = True, sites: bool = True, gradients: Sequence[Value] = (),
-           visits: Sequence[Visit] = (), swept: int = 0) -> Graph:
+           visits: Sequence[Visit] = (), swept: int = 0, sample: Sequence[Sequence[float]] = ()) -> Graph:
     """The graph behind ``result`` (a Value or a list of Values) as a :class:`Graph`.
 
     ``inputs`` maps leaf -> (argument, index) for the per-sample inputs,
@@ -201,7 +203,7 @@ def record(result: Any, inputs: dict[Value, tuple[int, int]], params: dict[Value
     ``sites`` False says no node can have one (anomaly mode was never on).
     ``gradients`` (one per parameter) and the ``visits`` of the sweep that
     recorded them from tick ``swept`` on become the graph's gradients and
-    their origins.
+    their origins.  ``sample`` holds the inputs' numbers, for an output that is an input.
 
     A MNIST loss is 50,000 nodes and its gradients 25,000 more, so each list
     is built in one pass with C-level look-ups (slots where they can;
@@ -220,7 +222,9 @@ def record(result: Any, inputs: dict[Value, tuple[int, int]], params: dict[Value
     parents = [()] * len(leaves) + [tuple(map(where, ps)) for ps in map(_parents, made)]
     ops = [None] * len(leaves) + [op if role is _OP else None
                                   for op, role in zip(made_ops, roles[len(leaves):])]
-    traced = tuple(v.data for v in outputs + gradients) if full else ()
+    # A placeholder's number is not readable (fn must not read it): its sample's number is its key's.
+    numbers = {node: sample[key[0]][key[1]] for node, key in inputs.items()} if sample else {}
+    traced = tuple(numbers[v] if v in numbers else v.data for v in outputs + gradients) if full else ()
     made_at = _sites(nodes) if full and sites else ()
     graph = Graph(ops, parents, roles, [where(v) for v in outputs], scalar, traced, made_at)
     if not gradients:
@@ -343,7 +347,7 @@ def trace(fn: Callable[..., Any], sample: Sequence[Sequence[float]], names: Sequ
                                  "using it. Compute with new Values instead of changing old ones.") from None
             grads = [g if isinstance(g, Value) else Value(g) for g in swept]
         return record(result, inputs, params, start, full, sites=bool(blocks or OPEN_BLOCKS.count),
-                      gradients=grads, visits=visits, swept=sweep_start)
+                      gradients=grads, visits=visits, swept=sweep_start, sample=sample)
 
 
 def trace_values(fn: Callable[..., Any], sample: Sequence[Sequence[float]],

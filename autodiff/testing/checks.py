@@ -323,8 +323,9 @@ class PrimitiveCheck:
 
     ``what`` names the rule ('partial by x', 'd/dy of the partial by x',
     'forward'), ``form`` the numbers it ran on ('floats', 'arrays', 'Values';
-    'arrays of all points', one point per lane, and 'folded by compile', the
-    number compiled mode writes in place of a partial that looks constant).
+    'arrays of all points', one point per lane, and 'recorded as a constant',
+    the number a gradient graph records for a partial that gives a plain
+    number on Values).
     ``expected`` is central differences (or, for the array forms, the float
     form).  ``inherited`` names the rule a failure follows from, if it does.
     """
@@ -407,9 +408,10 @@ def check_primitive(p: Primitive, points: Sequence[Sequence[float]] | None = Non
     on every sample, so two more comparisons hold it to the float forms away
     from any one point: ``array_forward`` and each partial on one array of
     all the points (and a few far ones, up to 1000, that ``safe`` admits),
-    lane by lane; and a partial that compiled mode folds into its code as a
-    constant (it gives one number on its two probe arrays) against the float
-    partial at each of those points.
+    lane by lane; and a partial that a gradient graph records as a constant
+    (it gives a plain number on Values, e.g. by comparing their numbers),
+    which compiled mode replays for every sample, against the float partial
+    at each of those points.
 
     A second derivative that fails only because the partial it differentiates
     reads ``out`` while another partial fails is marked as inherited.  Returns a
@@ -422,7 +424,7 @@ def check_primitive(p: Primitive, points: Sequence[Sequence[float]] | None = Non
     for point in chosen:
         rows += _first_order(p, point, eps, rtol, atol) + _second_order(p, point, eps, rtol, atol)
     everywhere = chosen + [point for point in _far_points(p) if point not in chosen]
-    rows += _lanes(p, everywhere, rtol, atol) + _folded(p, everywhere, rtol, atol)
+    rows += _lanes(p, everywhere, rtol, atol) + _recorded_constants(p, everywhere, rtol, atol)
     return PrimitiveReport(p, tuple(chosen), tuple(_mark_inherited(p, rows)))
 
 
@@ -478,22 +480,37 @@ def _lane(lanes: Any, k: int) -> float:
     return float(lanes[k])
 
 
-def _folded(p: Primitive, points: list[tuple[float, ...]], rtol: float, atol: float) -> list[PrimitiveCheck]:
-    """Each partial compiled mode folds into a constant, against the float partial at every point."""
-    from ..compiled.codegen import constant_partial  # noqa: PLC0415 - compiled mode builds on this package
+def _recorded_constants(p: Primitive, points: list[tuple[float, ...]], rtol: float,
+                        atol: float) -> list[PrimitiveCheck]:
+    """Each partial that gives a plain number on Values, against the float partial at every point.
 
+    A gradient graph records such a number as a constant (it cannot depend
+    on the inputs, as far as the graph can tell), and compiled mode replays
+    it for every sample: it must be the partial everywhere, not only where
+    the graph was recorded.
+    """
     rows: list[PrimitiveCheck] = []
     for i in range(1 if p.arity is None else p.arity):
-        arity = p.arity if p.arity is not None else 2
-        constant = constant_partial(p, i, arity)
+        constant = next((c for c in (_on_values(p, i, point) for point in points) if c is not None), None)
         if constant is None:
             continue
         for point in points:
-            if p.arity is None or len(point) == arity:
-                expected = p.partial(i, point, p.forward(*point), FLOATS)
-                rows.append(_row(f"partial by {p.input_name(i)}", "folded by compile", point,
-                                 lambda constant=constant: constant, expected, rtol, atol))
+            expected = p.partial(i, point, p.forward(*point), FLOATS)
+            rows.append(_row(f"partial by {p.input_name(i)}", "recorded as a constant", point,
+                             lambda constant=constant: constant, expected, rtol, atol))
     return rows
+
+
+def _on_values(p: Primitive, i: int, point: tuple[float, ...]) -> float | None:
+    """The partial by input i on Values at ``point``, if it is a plain number (not a recorded Value)."""
+    args = [Value(x) for x in point]
+    try:
+        out = apply(p, *args)
+        partial = p.partial(i, args, out, Value.FUNCTIONS)
+    except Exception:  # noqa: BLE001 - a rule that fails on Values is reported by the Values rows
+        return None
+    is_number = isinstance(partial, (int, float)) and not isinstance(partial, bool)
+    return float(partial) if is_number and math.isfinite(partial) else None
 
 
 def _mark_inherited(p: Primitive, rows: list[PrimitiveCheck]) -> list[PrimitiveCheck]:

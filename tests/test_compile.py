@@ -645,3 +645,30 @@ def test_a_primitive_whose_partial_reads_numbers_is_refused_and_one_written_with
     program = compile(lambda x: apply(recorded, (w * x[0]).exp()), X[:1], [w])
     _, gradient = program.value_and_grad(X, reduction="sum")
     assert gradient[0] == pytest.approx(np.exp(-1.0) * -1.0 + 3 * np.exp(2.0) * 2.0, rel=1e-12)
+
+
+def test_a_gradient_that_overflows_is_named_by_the_backward_step_it_came_from():
+    w = Value(1.0, label="w")
+
+    def loss(x):
+        h3 = (w * x[0]).log()
+        h3.label = "h3"
+        return h3 * 2.0
+
+    program = compile(loss, [[0.3]], [w])
+    source = program.source(1)
+    assert "# backward through log at h3 (v[1])" in source and "# dloss_dw, summed over the batch" in source
+    # d log(x)/dx = 1/x overflows at x = 1e-310, where the loss itself is finite: so does the scalar engine.
+    with pytest.raises(NonFiniteError, match=r"^backward through log at h3 \(v\[1\]\): pow overflowed to inf "
+                                             r"for x = 1e-310 .*\(sample 1, node g\[0\]\)"):
+        program.value_and_grad(np.array([[0.3], [1e-310]]))
+    with pytest.raises(NonFiniteError, match="backward through log"):
+        ((w * Value(1e-310)).log() * 2.0).backward()
+
+
+def test_a_label_never_reaches_the_generated_code_but_as_a_comment_of_printable_ascii():
+    w = Value(1.0, label="w\nimport os; os.remove('x')  # é")
+    program = compile(lambda x: (w * x[0]).tanh(), [[0.3]], [w])
+    source = program.source(1)
+    assert "\nimport os" not in source and "# dloss_dw?import os; os.remove('x')  # ?, summed" in source
+    assert program.value_and_grad(np.array([[0.3]]))[1][0] == pytest.approx(0.3 * (1 - np.tanh(0.3) ** 2))

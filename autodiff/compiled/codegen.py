@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +66,7 @@ class _Writer:
     namespace: dict[str, Any] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
     costs: dict[int, Cost] = field(default_factory=dict)  # id(step) -> the quadratic cost it is part of
+    param_names: Sequence[str] = ()
 
     def bind(self, name: str, value: Any) -> str:
         """Make ``value`` reachable from the generated code as ``name`` (one of the project's own)."""
@@ -120,9 +121,12 @@ class _Writer:
             self.emit(f"{target} += {value}")
 
 
-def generate(plan: Plan, batch: int, vals: np.ndarray) -> Kernel:
-    """Write the plan as functions for batches of ``batch`` samples and compile them."""
-    w = _Writer(plan, batch, vals, costs=_quadratic_costs(plan))
+def generate(plan: Plan, batch: int, vals: np.ndarray, param_names: Sequence[str] = ()) -> Kernel:
+    """Write the plan as functions for batches of ``batch`` samples and compile them.
+
+    ``param_names`` (by position in the parameter vector) name the gradients in comments.
+    """
+    w = _Writer(plan, batch, vals, costs=_quadratic_costs(plan), param_names=param_names)
     w.namespace.update(np=np, vals=vals, isfinite=math.isfinite)
     arguments = ", ".join(f"in{k}" for k in range(len(plan.inputs)))
     values = _forward_lines(w)
@@ -175,6 +179,8 @@ def _gradient_lines(w: _Writer) -> list[str]:
     """The gradient graph's steps, each under the backward step it came from, then the sums over the batch."""
     _steps(w, w.plan.gradient_steps, comment=True)
     for step in w.plan.reductions:
+        positions = rows_of(step.weights if isinstance(step, Outer) else step.positions)
+        w.emit(f"# {_comment(_gradient_names(w, positions))}, summed over the batch")
         if isinstance(step, Outer):
             _outer(w, step)
         else:
@@ -197,6 +203,13 @@ def _steps(w: _Writer, steps: list[Apply | Dense], comment: bool = False) -> Non
             _dense_forward(w, step)
         else:
             _apply_forward(w, step)
+
+
+def _gradient_names(w: _Writer, positions: np.ndarray) -> str:
+    """``dloss_d`` and the parameters' names (the first and last of many), for a comment."""
+    names = [w.param_names[k] if k < len(w.param_names) else f"p[{k}]" for k in positions.tolist()]
+    shown = names if len(names) <= 3 else [names[0], "...", names[-1]]
+    return f"dloss_d{shown[0]}" if len(names) == 1 else f"dloss_d({', '.join(shown)}): {len(names)} gradients"
 
 
 def _comment(text: str) -> str:

@@ -90,7 +90,7 @@ def fold(graph: Graph) -> Graph:
     # Nodes that no output needs any more (the 2 ** 1 of a folded square's slope) stay: the plan skips them.
     return Graph(b.ops, b.parents, b.roles, [at[i] for i in graph.outputs], graph.scalar, graph.traced,
                  tuple(b.sites) if graph.sites else (), tuple(at[i] for i in graph.gradients),
-                 tuple(b.origins) if graph.origins else (), start)
+                 tuple(b.origins) if graph.origins else (), start, graph.labels)
 
 
 def _rewritten(b: _Builder, op: Primitive, parents: tuple[int, ...], old: int) -> int | None:

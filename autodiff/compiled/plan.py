@@ -351,8 +351,10 @@ def _origins(graph: Graph, slots: _StateRows, dense: dict[int, Terms]) -> list[s
             continue
         visited, k = origin
         op = graph.ops[visited]
+        label = graph.labels[visited] if graph.labels else None
         if visited in slots.of:
             at = slots.names[slots.of[visited]]
+            at = f"{label} ({at})" if label else at
         elif visited in in_sum and in_sum[visited] in slots.of:
             at = f"a product inside the dense sum {slots.names[slots.of[in_sum[visited]]]}"
         else:

@@ -226,7 +226,8 @@ class Program:
             if len(mine.kernels) >= KERNELS:
                 mine.kernels.clear()
                 mine.buffers.clear()
-            kernel = generate(self.plan, batch, self._state(batch))
+            names = [p.label or f"p[{k}]" for k, p in enumerate(self.params)]
+            kernel = generate(self.plan, batch, self._state(batch), names)
             mine.kernels[batch] = kernel
         return kernel
 

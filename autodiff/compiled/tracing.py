@@ -97,6 +97,7 @@ class Graph:
     gradients: tuple[int, ...] = ()
     origins: tuple[Origin | None, ...] = ()
     forward: int = -1  # how many nodes fn made (with the leaves): all of them unless there are gradients
+    labels: tuple[str | None, ...] = ()  # of fn's nodes, when there are gradients: origins name them
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -150,7 +151,8 @@ class Graph:
         forward = sum(1 for i in kept if i < self.forward) if gradients else -1
         if len(kept) == len(self):  # every node: the lists stay as they are
             return Graph(self.ops, self.parents, self.roles, list(outputs), scalar, traced, self.sites,
-                         tuple(gradients), self.origins if gradients else (), forward)
+                         tuple(gradients), self.origins if gradients else (), forward,
+                         self.labels if gradients else ())
         new = [-1] * len(self)
         for k, i in enumerate(kept):
             new[i] = k
@@ -171,8 +173,9 @@ class Graph:
         if gradients and self.origins:
             origins = tuple(None if self.origins[i] is None or new[self.origins[i][0]] < 0
                             else (new[self.origins[i][0]], self.origins[i][1]) for i in kept)
+        labels = tuple(self.labels[i] for i in kept if i < self.forward) if gradients and self.labels else ()
         return Graph(ops, parents, roles, list(map(renumber, outputs)), scalar, traced, sites,
-                     tuple(map(renumber, gradients)), origins, forward)
+                     tuple(map(renumber, gradients)), origins, forward, labels)
 
     def _node(self, i: int) -> str:
         role, op = self.roles[i], self.ops[i]
@@ -231,7 +234,8 @@ def record(result: Any, inputs: dict[Value, tuple[int, int]], params: dict[Value
         return graph
     forward = len(leaves) + bisect.bisect_left(list(map(_created, made)), swept)  # made: in creation order
     return replace(graph, gradients=tuple(map(where, gradients)), forward=forward,
-                   origins=_origins(nodes, forward, roles, visits, where))
+                   origins=_origins(nodes, forward, roles, visits, where),
+                   labels=tuple(map(_label, nodes[:forward])) if full else ())
 
 
 def _origins(nodes: list[Value], forward: int, roles: list[Role], visits: Sequence[Visit],
@@ -252,7 +256,8 @@ def _origins(nodes: list[Value], forward: int, roles: list[Role], visits: Sequen
 
 #: The role of every operation node: one shared tuple, so comparing two traces' roles is mostly identity.
 _OP: Role = ("op",)
-_op, _parents, _created = attrgetter("_op"), attrgetter("parents"), attrgetter("created")
+_op, _parents, _created, _label = (attrgetter("_op"), attrgetter("parents"), attrgetter("created"),
+                                   attrgetter("label"))
 
 
 def _sites(nodes: list[Value]) -> tuple[str | None, ...]:

@@ -73,14 +73,16 @@ def fold(graph: Graph) -> Graph:
     b.origins = [None] * start
     b.at[:start] = range(start)
     constant = [role[0] == "const" for role in b.roles]
+    new, is_constant = b.at.__getitem__, constant.__getitem__
     for i in range(start, len(graph)):
         role, op = graph.roles[i], graph.ops[i]
         if role[0] != "op":
             b.at[i] = b.add(op, (), role, i)
             continue
-        parents = tuple(b.at[p] for p in graph.parents[i])
-        constant += [r[0] == "const" for r in b.roles[len(constant):]]
-        if op is NEG or any(constant[p] for p in parents):
+        parents = tuple(map(new, graph.parents[i]))
+        if len(constant) < len(b.roles):
+            constant += [r[0] == "const" for r in b.roles[len(constant):]]
+        if op is NEG or any(map(is_constant, parents)):
             same = _rewritten(b, op, parents, i)
             if same is not None:
                 b.at[i] = same

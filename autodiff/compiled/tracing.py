@@ -240,17 +240,23 @@ def record(result: Any, inputs: dict[Value, tuple[int, int]], params: dict[Value
 
 def _origins(nodes: list[Value], forward: int, roles: list[Role], visits: Sequence[Visit],
              where: Callable[[Value], int]) -> tuple[Origin | None, ...]:
-    """Which visit of the sweep made each node from ``forward`` on, and along which edge if it says."""
-    firsts = [visit.first for visit in visits]
+    """Which visit of the sweep made each node from ``forward`` on, and along which edge if it says.
+
+    The nodes and the visits are both in creation order: one pass over each.
+    """
     edge = {}  # what the chain rule sent along an edge: the node of partial x upstream
     for visit in visits:
         for k, sent in enumerate(visit.sent):
             if isinstance(sent.contribution, Value) and sent.contribution.created >= visit.first:
                 edge.setdefault(sent.contribution, k)
     origins: list[Origin | None] = [None] * forward
-    for node, role in zip(nodes[forward:], roles[forward:]):
-        k = bisect.bisect_right(firsts, node.created) - 1
-        origins.append(None if k < 0 or role[0] != "op" else (where(visits[k].node), edge.get(node)))
+    k, last = -1, len(visits) - 1
+    visited = None
+    for node, role, created in zip(nodes[forward:], roles[forward:], map(_created, nodes[forward:])):
+        while k < last and visits[k + 1].first <= created:
+            k += 1
+            visited = where(visits[k].node)
+        origins.append(None if visited is None or role is not _OP else (visited, edge.get(node)))
     return tuple(origins)
 
 

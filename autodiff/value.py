@@ -552,12 +552,6 @@ class VALUES:
             return FLOATS.hypot(x, y)
         return (x * x + y * y).sqrt()
 
-    @staticmethod
-    def pow_dx(x: Any, y: Any) -> Any:
-        if not isinstance(y, Value):  # a constant exponent stays a plain number in x ** (y - 1)
-            return 0.0 if y == 0.0 else y * x ** (y - 1.0)
-        return y * x ** (y - 1)
-
 
 Value.FUNCTIONS = VALUES
 

@@ -96,29 +96,30 @@ class Sent(NamedTuple):
 _NOTHING = Sent(None, None)
 
 
-def chain_rule(node: Node, grads: dict[Node, Any], values: Any = None,
+def chain_rule(node: Node, grads: dict[Node, Any], functions: Any = None,
                wanted: Container[Node] | None = None) -> list[Sent]:
     """The chain rule at one node: add partial × upstream into each operand's gradient.
 
     ``grads`` holds the gradients of one pass by node; ``grads[node]`` must be
     complete.  Returns what it sent along each edge, one :class:`Sent` per
     operand, the very numbers it added (the stepper records them).  With
-    ``values`` (the namespace of Value functions) the partials are computed on
+    ``functions``, the namespace of elementary functions on Values (the ``m``
+    of the table's partials, ``Value.FUNCTIONS``), the partials are computed on
     the Values themselves, so they are recorded and the gradients can be
     differentiated again.  With ``wanted``, operands outside it are sent
     nothing (a sweep for some gradients only records no node for the others).
     """
     upstream = grads[node]
     if type(upstream) is _Parts:  # over Values: what the node received becomes one sum, now
-        upstream = grads[node] = upstream.total(values)
+        upstream = grads[node] = upstream.total(functions)
     if node._created < clock.last_assignment:
         check_fresh(node)
-    partials = local_partials(node, values, wanted)
+    partials = local_partials(node, functions, wanted)
     sent = []
     for parent, partial in zip(node.parents, partials):
         if partial is None or (wanted is not None and parent not in wanted):
             sent.append(_NOTHING)
-        elif values is None:
+        elif functions is None:
             contribution = partial * upstream
             grads[parent] += contribution
             sent.append(Sent(partial, contribution))
@@ -155,8 +156,8 @@ class _Parts(list):
     as the float pass adds into a node, so the numbers are the float pass's.
     """
 
-    def total(self, values: Any) -> Any:
-        return values.total(self)
+    def total(self, functions: Any) -> Any:
+        return functions.total(self)
 
 
 def _backward_floats(root: Node, seed: float) -> None:
@@ -246,21 +247,21 @@ def _sweep_slots(computed: list[Node]) -> None:
         check_all_fresh(computed)
 
 
-def local_partials(node: Node, values: Any = None, wanted: Container[Node] | None = None) -> list[Any]:
+def local_partials(node: Node, functions: Any = None, wanted: Container[Node] | None = None) -> list[Any]:
     """The local partial of ``node`` by each operand, from the primitive table.
 
     ``None`` stands for a constant operand, which needs no gradient (this also
     skips d(x**c)/dc, undefined for a negative x), and for an operand outside
-    ``wanted`` when it is given.  With ``values`` the partials are computed on
-    the Values (constants stay plain numbers).
+    ``wanted`` when it is given.  With ``functions`` the partials are computed
+    on the Values (constants stay plain numbers).
     """
     op, parents = node._op, node.parents
     if wanted is not None and not any(p in wanted for p in parents):
         return [None] * len(parents)
-    if values is None:
+    if functions is None:
         args, out, m = list(map(_data, parents)), node._data, FLOATS
     else:
-        args, out, m = [p._data if p._op is CONSTANT else p for p in parents], node, values
+        args, out, m = [p._data if p._op is CONSTANT else p for p in parents], node, functions
     try:
         if op.arity is None:
             # An n-ary primitive has one rule for every operand, and the rule is not told which
@@ -320,10 +321,10 @@ class Sweep:
     order and :meth:`write` adds the finished pass into ``.grad``.
     """
 
-    def __init__(self, root: Node, seed: Any = 1.0, values: Any = None,
+    def __init__(self, root: Node, seed: Any = 1.0, functions: Any = None,
                  wanted: Container[Node] | None = None) -> None:
         self.root = root
-        self.values = values
+        self.functions = functions
         self.wanted = wanted
         with collector_paused():
             self.order = topological_order(root)
@@ -332,7 +333,7 @@ class Sweep:
 
     def visit(self, node: Node) -> list[Sent]:
         """The chain rule at ``node``; returns what it sent along each edge (see :func:`chain_rule`)."""
-        return chain_rule(node, self.grads, self.values, self.wanted) if is_computed(node) else []
+        return chain_rule(node, self.grads, self.functions, self.wanted) if is_computed(node) else []
 
     def run(self, visits: list[Visit] | None = None) -> Sweep:
         """Visit every node from the root back to the leaves.
@@ -340,30 +341,30 @@ class Sweep:
         ``visits`` (over Values) receives one :class:`Visit` per node visited:
         which nodes of the gradient graph each visit recorded.
         """
-        grads, values, wanted = self.grads, self.values, self.wanted
+        grads, functions, wanted = self.grads, self.functions, self.wanted
         with collector_paused():
             for node in reversed(self.order):
                 if is_computed(node) and (wanted is None or node in wanted):
                     if visits is None:
-                        chain_rule(node, grads, values, wanted)
+                        chain_rule(node, grads, functions, wanted)
                     else:
                         first = clock.tick()
-                        visits.append(Visit(first, node, chain_rule(node, grads, values, wanted)))
-            if values is not None:  # leaves are not visited: their parts become sums here
+                        visits.append(Visit(first, node, chain_rule(node, grads, functions, wanted)))
+            if functions is not None:  # leaves are not visited: their parts become sums here
                 for node, received in grads.items():
                     if type(received) is _Parts:
-                        grads[node] = received.total(values)
+                        grads[node] = received.total(functions)
         return self
 
     def check_finite(self) -> None:
         """Raise :class:`NonFiniteError` naming the step that first made a gradient inf or NaN."""
         grads = self.grads
-        if self.values is None:
+        if self.functions is None:
             if math.isfinite(sum(grads.values())):  # one C-level pass
                 return
         elif all(math.isfinite(_as_float(g)) for g in grads.values()):
             return
-        _raise_non_finite(self.order, grads, self.values)
+        _raise_non_finite(self.order, grads, self.functions)
 
     def write(self) -> None:
         """Check the pass, then add it into every node's ``.grad`` (under a lock: threads may share nodes).
@@ -373,20 +374,20 @@ class Sweep:
         self.check_finite()
         with collector_paused():
             nodes = [node for node in self.grads if node._op is not CONSTANT]
-            add_into_grads(nodes, [self.grads[node] for node in nodes], self.values)
+            add_into_grads(nodes, [self.grads[node] for node in nodes], self.functions)
 
 
-def add_into_grads(nodes: list[Node], parts: list[Any], values: Any = None) -> None:
+def add_into_grads(nodes: list[Node], parts: list[Any], functions: Any = None) -> None:
     """Add a finished pass's gradient ``parts[i]`` into ``nodes[i].grad``, all or nothing.
 
     Every new gradient is computed and checked before the first is written, so
     an old gradient plus this pass's that overflows leaves every ``grad`` as it
-    was.  ``None`` ("no gradient yet") counts as 0.  With ``values`` (Values,
+    was.  ``None`` ("no gradient yet") counts as 0.  With ``functions`` (Values,
     ``create_graph``) a gradient of 0 is replaced rather than added to, so no
     needless node is recorded.  Under a lock: threads may share nodes.
     """
     with _grad_lock:
-        if values is None:
+        if functions is None:
             try:
                 totals = [node._grad + part for node, part in zip(nodes, parts)]
             except TypeError:  # some grad is None
@@ -484,7 +485,7 @@ def _seed(gradient: Any, create_graph: bool) -> Any:
     return float(gradient)
 
 
-def _raise_non_finite(order: list[Node], grads: dict[Node, Any], values: Any) -> None:
+def _raise_non_finite(order: list[Node], grads: dict[Node, Any], functions: Any) -> None:
     """Find the node whose local step first produced inf or NaN, and name it."""
     for node in reversed(order):
         upstream = _as_float(grads[node])

@@ -9,7 +9,9 @@ loop (parameters are updated after backward, then a new graph is built).
 
 import itertools
 
-tick = itertools.count().__next__
+#: The ticks; ``next(counter)`` is a tick (builders call it so: a C call, no method wrapper).
+counter = itertools.count()
+tick = counter.__next__
 
 #: The tick of the most recent assignment to any node's ``data``.
 last_assignment = -1

@@ -322,19 +322,6 @@ class FLOATS:
         """-1, 0 or 1 (abs's slope; 0 at 0, as autograd and PyTorch choose)."""
         return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
 
-    @staticmethod
-    def pow_dx(x: float, y: float) -> float:
-        """y * x**(y-1), and 0 for y = 0: x**0 is constant even at x = 0."""
-        return 0.0 if y == 0.0 else y * x ** (y - 1.0)
-
-
-
-def _where_pow(x: np.ndarray, y: Any) -> np.ndarray:
-    zero = np.asarray(y) == 0
-    if not zero.any():
-        return y * x ** (y - 1)
-    with np.errstate(divide="ignore", invalid="ignore"):  # the lanes where y = 0 are thrown away
-        return np.where(zero, 0.0, y * x ** (y - 1))
 
 
 def _real_array(value: Any) -> Any:
@@ -369,8 +356,6 @@ class ARRAYS:
     @staticmethod
     def one_if_zero(x: np.ndarray) -> np.ndarray:
         return x + (x == 0)  # adds exactly 0 where x is not 0, keeping x's dtype
-
-    pow_dx = staticmethod(_where_pow)
 
 
 def _namespace(x: Any) -> Any:
@@ -508,9 +493,12 @@ NEG = _built_in(Primitive(
 POW = _built_in(Primitive(
     name="pow", symbol="**", arity=2, precedence=POWER,
     forward=_pow, array_forward=np.power,
-    # By y: out * log(x), and 0 at x = 0 (where out is 0 for every admitted y) without a branch
-    # on the number, so that a recorded gradient holds for every x: log(1) = 0 there.
-    partials=(lambda a, out, m: m.pow_dx(a[0], a[1]), lambda a, out, m: out * m.log(m.one_if_zero(a[0]))),
+    # Selects, not branches on the numbers, so a recorded gradient holds for every input:
+    # by x: y * x**(y-1), whose exponent is read as 0 where y = 0 (x**0 is flat, even at x = 0
+    # where x**-1 is undefined); by y: out * log(x), and 0 at x = 0 (where out is 0 for every
+    # admitted y), since log(1) = 0.
+    partials=(lambda a, out, m: a[1] * a[0] ** (m.one_if_zero(a[1]) - 1.0),
+              lambda a, out, m: out * m.log(m.one_if_zero(a[0]))),
     formulas=("y * x**(y-1)", "out * log(x)"),
     domain="x > 0; x = 0 with y >= 0; x < 0 with integer y",
     safe=_pow_safe,
@@ -688,7 +676,7 @@ MOD = _built_in(Primitive(
 ))
 
 # -- helpers: the non-smooth pieces of other primitives' partials -----------------------------
-# relu's slope is a step, max's a comparison, pow's slope by the exponent takes the log of a select.
+# relu's slope is a step, max's a comparison, pow's slopes read a select (never log(0), never 0**-1).
 # Written as primitives (flat: partial 0), a partial on Values records them as nodes instead of
 # reading a number, so a gradient graph holds for every input, not just the one it was recorded at
 # (compiled mode replays such graphs over whole batches).  Users do not write them: see operations().
@@ -714,8 +702,8 @@ ONE_IF_ZERO = _built_in(Primitive(
     forward=FLOATS.one_if_zero, array_forward=ARRAYS.one_if_zero,
     # 1 except at 0, where the select holds the constant 1: sign(x)**2, without a branch on x.
     partials=(lambda a, out, m: m.sign(a[0]) * m.sign(a[0]),), formulas=("1 if x != 0 else 0",),
-    domain="all real numbers (x, or 1 where x = 0: pow's partial by the exponent takes its log; it "
-           "jumps at 0, where the partial is 0)",
+    domain="all real numbers (x, or 1 where x = 0: pow's partial by the exponent takes its log, the "
+           "one by the base its exponent minus 1; it jumps at 0, where the partial is 0)",
     safe=lambda a: abs(a[0]) > 1e-3, helper=True,
 ))
 

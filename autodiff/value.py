@@ -103,17 +103,7 @@ class Value:
     def __init__(self, data: float, label: str | None = None) -> None:
         if type(data) is not float or data - data != 0.0:  # the common case skips the call
             data = checked_number(data, "Value()", label)
-        self._data = data
-        self._grad: Any = 0.0
-        self._op: Primitive | None = None
-        self.label = label
-        self._created = _tick()
-        self._mark = None
-        self.scope = None
-        if OPEN_BLOCKS.count:
-            _, self.scope, with_site = current()
-            if with_site:
-                self._site = site()
+        _write(self, data, label, None, None, None, None)
 
     # -- what a node is (the protocol every view reads) ----------------------
 
@@ -293,8 +283,8 @@ class Value:
     # -- arithmetic ------------------------------------------------------------
 
     # + and * are nearly every node of a network: made by _infix (below), which
-    # builds the node in place and skips _binary's error handling (they cannot
-    # raise: an overflow is an inf, which is refused like in _node).
+    # skips _binary's error handling (they cannot raise: an overflow is an inf,
+    # which is refused like in _node).
 
     def __radd__(self, other: Any) -> Value:
         if type(other) is np.ndarray:
@@ -494,7 +484,7 @@ class Value:
 
 
 def _infix(op: Primitive) -> Any:
-    """``self <op> other`` for + and *: `_node` written out in the method, a call fewer per node."""
+    """``self <op> other`` for + and *: `_binary` and `_node` in one function, two calls fewer per node."""
     forward, symbol = op.forward, op.symbol
 
     def method(self: Value, other: Any) -> Value:
@@ -505,19 +495,7 @@ def _infix(op: Primitive) -> Any:
         out = forward(self._data, other._data)
         if out - out != 0.0:
             raise _not_finite(op, (self, other), out)
-        node = _new(Value)
-        node._data = out
-        node._grad = 0.0
-        node.label = None
-        node._created = _tick()
-        node._mark = None
-        if OPEN_BLOCKS.count:
-            return _in_context(node, (self, other), op)
-        node.scope = None
-        node._x = self
-        node._y = other
-        node._op = op
-        return node
+        return _write(_new(Value), out, None, op, self, other, None)
 
     method.__name__ = method.__qualname__ = f"__{op.name}__"
     method.__doc__ = f"self {symbol} other, recorded."
@@ -573,12 +551,6 @@ class VALUES:
         if not isinstance(x, Value) and not isinstance(y, Value):
             return FLOATS.hypot(x, y)
         return (x * x + y * y).sqrt()
-
-    @staticmethod
-    def pow_dx(x: Any, y: Any) -> Any:
-        if not isinstance(y, Value):  # a constant exponent stays a plain number in x ** (y - 1)
-            return 0.0 if y == 0.0 else y * x ** (y - 1.0)
-        return y * x ** (y - 1)
 
 
 Value.FUNCTIONS = VALUES
@@ -737,39 +709,42 @@ def _node(out: float, parents: tuple[Value, ...], op: Primitive) -> Value:
         out = checked_forward(op, out)
     if out - out != 0.0:  # inf - inf and nan - nan are nan: cheaper than isfinite
         raise _not_finite(op, parents, out)
-    node = _new(Value)
-    node._data = out
+    arity = op.arity
+    if arity == 2:
+        x, y = parents
+        return _write(_new(Value), out, None, op, x, y, None)
+    if arity == 1:
+        return _write(_new(Value), out, None, op, parents[0], None, None)
+    return _write(_new(Value), out, None, op, None, None, parents)
+
+
+def _write(node: Value, data: float, label: str | None, op: Primitive | None,
+           x: Value | None, y: Value | None, many: tuple[Value, ...] | None) -> Value:
+    """The one writer of a node's fields: a leaf (op None), a constant (op CONSTANT) or an op's result.
+
+    The operands arrive in the slots the op's arity uses (see Value's slots):
+    ``x`` and ``y`` for one or two, ``many`` for more.  While some thread is
+    inside no_grad, scope or anomaly (rare), this thread's context gives the
+    scope and the creation site, and whether the op is recorded: outside
+    recording, its result is a leaf that keeps no operands alive.
+    """
+    node._data = data
     node._grad = 0.0
-    node.label = None
-    node._created = _tick()
+    node.label = label
+    node._created = next(_ticks)
     node._mark = None
     if OPEN_BLOCKS.count:
-        return _in_context(node, parents, op)
-    node.scope = None
-    _link(node, parents, op)
-    return node
-
-
-def _link(node: Value, parents: tuple[Value, ...], op: Primitive) -> None:
-    """Record the op of a node and its operands, in the slots its arity uses (see Value's slots)."""
-    if op.arity == 2:
-        node._x, node._y = parents
-    elif op.arity == 1:
-        node._x = parents[0]
+        records, node.scope, with_site = current()
+        if with_site:
+            node._site = site()
+        if not records and op is not CONSTANT:
+            op = x = y = many = None
     else:
-        node._many = parents
+        node.scope = None
+    node._x = x
+    node._y = y
+    node._many = many
     node._op = op
-
-
-def _in_context(node: Value, parents: tuple[Value, ...], op: Primitive) -> Value:
-    """Finish a node while some thread is inside no_grad, scope or anomaly: ask this thread's context."""
-    records, node.scope, with_site = current()
-    if with_site:
-        node._site = site()
-    if records:
-        _link(node, parents, op)
-    else:
-        node._op = None
     return node
 
 
@@ -781,20 +756,13 @@ def _not_finite(op: Primitive, parents: tuple[Value, ...], out: float) -> Except
 
 _new = object.__new__
 _tick = clock.tick
+_ticks = clock.counter
 _add, _mul = ADD.forward, MUL.forward
 _data = attrgetter("_data")
 
 
 def _constant(number: float) -> Value:
-    node = _new(Value)
-    node._data = number
-    node._grad = 0.0
-    node._op = CONSTANT
-    node.label = None
-    node._created = _tick()
-    node._mark = None
-    node.scope = current().scope if OPEN_BLOCKS.count else None
-    return node
+    return _write(_new(Value), number, None, CONSTANT, None, None, None)
 
 
 def _operand(other: Any, symbol: str) -> Value:

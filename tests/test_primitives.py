@@ -212,6 +212,27 @@ def test_pow_partial_by_base_for_non_positive_bases(args):
     _check_against_reference("pow", args, [0])
 
 
+#: pow's partial by the base where a branch would be tempting: a zero base (y = 0, 1, 2, 3),
+#: negative bases with whole exponents, a zero exponent; the exact answers.
+POW_BY_BASE = [((0.0, 0.0), 0.0), ((0.0, 1.0), 1.0), ((0.0, 2.0), 0.0), ((0.0, 3.0), 0.0),
+               ((-2.0, 3.0), 12.0), ((-2.0, 2.0), -4.0), ((-0.5, -2.0), 16.0), ((-3.0, 0.0), 0.0),
+               ((5.0, 0.0), 0.0), ((4.0, 0.5), 0.25)]
+
+
+@pytest.mark.parametrize(("args", "expected"), POW_BY_BASE)
+def test_pow_partial_by_base_is_one_rule_exact_on_floats_arrays_and_values(args, expected):
+    pow_ = PRIMITIVES["pow"]
+    x, y = args
+    out = pow_.forward(x, y)
+    assert pow_.partial(0, args, out) == expected
+    arrays = np.array([x, 1.5]), np.array([y, 2.0])
+    assert pow_.partial(0, arrays, np.array([out, 2.25])).tolist() == [expected, 3.0]
+    recorded = pow_.partial(0, (Value(x), y), Value(out))  # x ** 2: the exponent a constant
+    assert (recorded.data if isinstance(recorded, Value) else recorded) == expected
+    if x > 0:  # x ** w: a recorded exponent needs a positive base
+        assert pow_.partial(0, (Value(x), Value(y)), Value(out)).data == expected
+
+
 @pytest.mark.parametrize("name", sorted(PRIMITIVES))
 @given(data=st.data())
 def test_forward_and_partials_at_drawn_points(name, data):

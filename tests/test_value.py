@@ -185,6 +185,20 @@ def test_no_grad_records_nothing():
     assert z.parents == (x, x)  # recording is back on
 
 
+def test_a_result_computed_in_no_grad_keeps_no_operand_alive():
+    """Evaluation under no_grad must not hold the graph: its result is a leaf, whatever the op's arity."""
+    import gc
+
+    x = Value(3.0)
+    with no_grad():
+        operands = [x * 2.0, x.exp(), autodiff.sum([x, x, x])]
+        results = [operands[0] + operands[1], operands[1].tanh(), autodiff.sum(operands)]
+    for result in results:
+        assert result.is_leaf and result.parents == ()
+        held = [ref for ref in gc.get_referents(result) if isinstance(ref, (Value, tuple))]
+        assert held == [], f"{result!r} still refers to {held!r}"
+
+
 def test_no_grad_restores_recording_after_an_error():
     x = Value(1.0)
     with pytest.raises(RuntimeError), no_grad():

@@ -10,8 +10,9 @@ compiled mode runs their NumPy forms and the test strategies enumerate them.
 A partial is written once, as ``partial(args, out, m)``: ``args`` are the
 node's inputs, ``out`` its result and ``m`` a namespace of the elementary
 functions (``m.log``, ``m.cos``...) for the kind of number being swept: floats
-(:data:`FLOATS`, backward), NumPy arrays (:data:`ARRAYS`, compiled mode) or
-recorded Values (gradients of gradients).  Plain arithmetic works on all three,
+(:data:`FLOATS`, backward), recorded Values (gradients of gradients, and the
+gradient graphs compiled mode replays) or NumPy arrays (:data:`ARRAYS`, where
+the checks run a rule on many points at once).  Plain arithmetic works on all three,
 so most partials need no namespace at all.  Constant inputs always arrive as
 plain numbers.
 

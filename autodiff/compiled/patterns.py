@@ -32,24 +32,20 @@ from ..primitives import ADD, MUL, NEG, POW, SIGMOID, SUM, Primitive
 
 @dataclass(frozen=True)
 class Form:
-    """``function(*operands)``: a NumPy function applied to named operands (e.g. ``matmul(up, x.T)``).
+    """``function(*operands)``: a NumPy function applied to named operands (e.g. ``matmul(W, x)``).
 
     An operand is a name, optionally followed by ``.T`` (transposed), or a
-    number.  ``scale`` multiplies the first operand (the 2 of ``2 * x * up``);
-    ``axis`` is a reduction's axis.
+    number; ``axis`` is a reduction's axis.
     """
 
     function: str  # a NumPy function, e.g. "matmul" or "add.reduce"
     operands: tuple[str, ...]
-    scale: float = 1.0
     axis: int | None = None
     into: str = "out"  # the name of what it writes (forms in a sequence may write several)
 
     def evaluate(self, names: dict[str, Any]) -> Any:
         """The form's value with each operand name bound to an array in ``names``."""
         operands = [_operand(names, o) for o in self.operands]
-        if self.scale != 1.0:
-            operands[0] = self.scale * operands[0]
         keywords = {} if self.axis is None else {"axis": self.axis}
         function: Any = np
         for part in self.function.split("."):
@@ -60,8 +56,6 @@ class Form:
         """The form as Python source, operands renamed by ``names``; with ``out``, writing there."""
         args = [o if _is_number(o) else names[o.removesuffix(".T")] + (".T" if o.endswith(".T") else "")
                 for o in self.operands]
-        if self.scale != 1.0:
-            args[0] = f"({self.scale!r} * {args[0]})"
         if self.axis is not None:
             args.append(f"axis={self.axis}")
         if out is not None:

@@ -157,7 +157,8 @@ class Reduce:
         gtheta[self.positions] = np.add.reduce(vals[self.rows], axis=1) * seed
 
 
-Step = Apply | Dense
+#: A per-sample instruction of the plan: one vectorised call over a group of nodes.
+Instruction = Apply | Dense
 Reduction = Outer | Reduce
 
 
@@ -178,8 +179,8 @@ class Plan:
     param_index: Index  # their positions in the parameter vector
     const_rows: np.ndarray
     const_values: np.ndarray
-    steps: list[Step]
-    gradient_steps: list[Step]
+    steps: list[Instruction]
+    gradient_steps: list[Instruction]
     reductions: list[Reduction]
     outputs: Index
     names: list[str]  # printable name of every slot
@@ -280,8 +281,8 @@ def build(graph: Graph, n_params: int, input_sizes: list[int], arg_names: list[s
             else:
                 const_row[key] = slots.assign(i, repr(number))
     slots.first_op = len(slots.names)
-    steps: list[Step] = []
-    gradient_steps: list[Step] = []
+    steps: list[Instruction] = []
+    gradient_steps: list[Instruction] = []
     for key in keys:
         gradient = key[0] == 1
         if key[2] == "dense":
@@ -364,7 +365,7 @@ def _origins(graph: Graph, slots: _StateRows, dense: dict[int, Terms]) -> list[s
     return origins
 
 
-def _direct_inputs(steps: list[Step], reductions: list[Reduction], inputs: list[slice],
+def _direct_inputs(steps: list[Instruction], reductions: list[Reduction], inputs: list[slice],
                    outputs: Index) -> list[bool]:
     """Let dense steps that read all of an argument's features read the batch; which arguments still load."""
     for step in [*steps, *reductions]:
@@ -576,7 +577,7 @@ def format_plan(plan: Plan, title: str) -> str:
     return "\n".join(lines)
 
 
-def _step_line(plan: Plan, step: Step) -> str:
+def _step_line(plan: Plan, step: Instruction) -> str:
     if isinstance(step, Dense):
         expr = f"{_matrix(step)} @ {_names(plan, step.xs)}"
         expr += "".join(f" + {_positions(ix)}" for ix in step.biases)

@@ -262,7 +262,7 @@ def _origins(nodes: list[Value], forward: int, roles: list[Role], visits: Sequen
 
 #: The role of every operation node: one shared tuple, so comparing two traces' roles is mostly identity.
 _OP: Role = ("op",)
-_op, _parents, _created, _label = (attrgetter("_op"), attrgetter("parents"), attrgetter("created"),
+_op, _parents, _created, _label = (attrgetter("primitive"), attrgetter("parents"), attrgetter("created"),
                                    attrgetter("label"))
 
 

@@ -360,8 +360,8 @@ def hidden_norms(data: MNIST, hidden_layers: int) -> list[float]:
     """||mean dC/db|| of each hidden layer over the first 1,000 training images, at network2's initialisation.
 
     The network is drawn as network2 draws it, from the seeded legacy
-    generator; one compiled backward pass over the 1,000 images gives the
-    mean gradient of the cross-entropy.
+    generator; one compiled pass (the loss and its gradient graph) over the
+    1,000 images gives the mean gradient of the cross-entropy.
     """
     sizes = [784] + [30] * hidden_layers + [10]
     model = nn.MLP(784, sizes[1:], activation="sigmoid", output_activation="linear")

@@ -57,7 +57,7 @@ from .graph import check_all_fresh, is_computed
 from .naming import definition, find_node, node_names, number, partial_formula
 from .node import Node
 from .primitives import ADD, MUL, NEG, POW, PRIMITIVES, operations
-from .testing.graphs import Const, RandomGraph, Step, admissible, admitted
+from .testing.graphs import Call, Const, RandomGraph, admissible, admitted
 from .value import Value, apply
 
 #: An answer within this fraction of the right value is accepted...
@@ -657,7 +657,7 @@ def _draw(rng: random.Random, size: int, ops: tuple[str, ...]) -> RandomGraph | 
     joining = any(op in ("sub", "div") or PRIMITIVES[op].arity != 1 for op in ops)
     values = [_leaf(rng) for _ in range(rng.randint(2, min(3, size + 1)) if joining else 1)]
     data = list(values)
-    steps: list[Step] = []
+    steps: list[Call] = []
     visible = list(range(len(values)))  # nodes the learner sees (not the -y of x - y, the y**-1 of x / y)
     used: set[int] = set()
     for _ in range(size):
@@ -675,7 +675,7 @@ def _draw(rng: random.Random, size: int, ops: tuple[str, ...]) -> RandomGraph | 
     return RandomGraph(tuple(values), tuple(steps))
 
 
-def _operation(rng: random.Random, op: str, visible: list[int], used: set[int], n: int) -> list[Step]:
+def _operation(rng: random.Random, op: str, visible: list[int], used: set[int], n: int) -> list[Call]:
     """The steps of one operation the learner sees (two for x - y and x / y), on earlier values."""
     fresh = [node for node in visible if node not in used]
     first = rng.choice(fresh or visible)
@@ -690,17 +690,17 @@ def _operation(rng: random.Random, op: str, visible: list[int], used: set[int], 
 
     if op == "sub":
         if rng.random() < 0.2:
-            return [Step("add", (first, Const(float(rng.choice([-1, -2, -3])))))]  # x - 1, x - 2...
-        return [Step("neg", (another(),)), Step("add", (first, n))]
+            return [Call("add", (first, Const(float(rng.choice([-1, -2, -3])))))]  # x - 1, x - 2...
+        return [Call("neg", (another(),)), Call("add", (first, n))]
     if op == "div":
-        return [Step("pow", (another(), Const(-1.0))), Step("mul", (first, n))]
+        return [Call("pow", (another(), Const(-1.0))), Call("mul", (first, n))]
     if op == "pow":
-        return [Step("pow", (first, Const(float(rng.choice([2, 3])))))]
+        return [Call("pow", (first, Const(float(rng.choice([2, 3])))))]
     primitive = PRIMITIVES[op]
     arity = primitive.arity if primitive.arity is not None else rng.randint(2, 3)
     args = [first] + [other() for _ in range(arity - 1)]
     rng.shuffle(args)
-    return [Step(op, tuple(args))]
+    return [Call(op, tuple(args))]
 
 
 def _build(graph: RandomGraph) -> Value:

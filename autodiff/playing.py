@@ -44,7 +44,7 @@ from .exercises import Exercise
 from .files import replaced_atomically
 from .naming import number, title
 from .node import Node
-from .stepping import Step, Stepper
+from .stepping import Stepper, StepRecord
 from .value import Value
 
 #: Pages are for graphs a lecture can follow; bigger ones are refused like big drawings.
@@ -198,7 +198,7 @@ def _frames(stepper: Stepper, ids: dict[int, str]) -> list[dict[str, Any]]:
     return frames
 
 
-def _frame(stepper: Stepper, record: Step, ids: dict[int, str]) -> dict[str, Any]:
+def _frame(stepper: Stepper, record: StepRecord, ids: dict[int, str]) -> dict[str, Any]:
     """One step: its record (one line, in full, as chain-rule lines), the gradients it changed, its edges."""
     position = ids[id(record.node)][1:]
     grads: dict[str, list[str]] = {}
@@ -216,7 +216,7 @@ def _frame(stepper: Stepper, record: Step, ids: dict[int, str]) -> dict[str, Any
             "edges": edges, "partials": partials, "complete": ids[id(record.node)], "value": record.node}
 
 
-def _chain(record: Step) -> list[str]:
+def _chain(record: StepRecord) -> list[str]:
     """The step as chain-rule lines: each operand's gradient grows by local partial × upstream."""
     root, node = _wrapped(record.root), _wrapped(record.name)
     if not record.node.parents:

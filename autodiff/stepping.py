@@ -3,7 +3,7 @@
 A :class:`Stepper` owns one :class:`~autodiff.backward.Sweep`, the pass that
 ``backward()`` runs, and advances it one node per :meth:`~Stepper.step`
 through the same :func:`~autodiff.backward.chain_rule`; each step returns a
-:class:`Step` record: what gradient arrived, the local partial by each operand
+:class:`StepRecord`: what gradient arrived, the local partial by each operand
 (formula and number), what it sent and how the operand's gradient grew.
 Stepping to the end leaves every ``grad`` exactly as ``backward()`` would;
 :meth:`~Stepper.back` undoes steps, down to the start.
@@ -76,8 +76,8 @@ class Contribution:
 
 
 @dataclass(frozen=True)
-class Step:
-    """One node of the reverse sweep.  ``repr()`` is one line; ``str()`` the full record."""
+class StepRecord:
+    """What one step of a :class:`Stepper` did at a node: ``repr()`` in one line, ``str()`` in full."""
 
     index: int  # 1-based position in the sweep
     total: int
@@ -151,12 +151,12 @@ class Step:
         return lines
 
 
-class Steps(list):
+class StepRecords(list):
     """Records returned by :meth:`Stepper.run_to` and :meth:`Stepper.run`: one line each at a prompt."""
 
     def __getitem__(self, index: Any) -> Any:
         found = super().__getitem__(index)
-        return Steps(found) if isinstance(index, slice) else found  # records[-3:] prints as records do
+        return StepRecords(found) if isinstance(index, slice) else found  # records[-3:] prints as records do
 
     def __repr__(self) -> str:
         return "\n".join(repr(step) for step in self) if self else "(no steps)"
@@ -214,7 +214,7 @@ class Stepper:
         self.names = node_names(self._graph)
         # The stepper visits what backward visits, minus constants (no gradient, nothing to show).
         self._visits = [node for node in reversed(self._graph) if not node.is_constant]
-        self.records: list[Step] = []
+        self.records: list[StepRecord] = []
         self._undo: list[dict[Any, float]] = []  # per step: the operands' gradients before it
         self._grads_before: dict[Any, Any] | None = None  # every .grad before the pass was written
         self._error: Exception | None = None  # what stopped the last step, if it failed
@@ -278,7 +278,7 @@ class Stepper:
 
     # -- stepping -----------------------------------------------------------------
 
-    def step(self) -> Step:
+    def step(self) -> StepRecord:
         """Apply the chain rule at the next node and return its record."""
         if self.done:
             raise GraphError(
@@ -310,7 +310,7 @@ class Stepper:
         self._undo.append(before)
         return record
 
-    def back(self) -> Step:
+    def back(self) -> StepRecord:
         """Undo the last step: every gradient so far as it was before it; returns the undone record.
 
         After the last step, ``.grad`` first goes back to what it was before the pass.
@@ -331,28 +331,28 @@ class Stepper:
         while self.records:
             self.back()
 
-    def run_to(self, target: Node | str) -> Steps:
+    def run_to(self, target: Node | str) -> StepRecords:
         """Step up to and including ``target`` (a node or a label); return those records."""
         node = self._find(target)
         if node.is_constant:
             raise GraphError(f"{self.names[id(node)]} is a constant: it gets no gradient and has no step")
         if any(r.node is node for r in self.records):
             raise GraphError(f"{self._describe(node)} was already stepped: {self.where()}")
-        records = Steps()
+        records = StepRecords()
         while not records or records[-1].node is not node:
             records.append(self.step())
         return records
 
-    def run(self) -> Steps:
+    def run(self) -> StepRecords:
         """Step to the end (writing the gradients); return the remaining records."""
-        return Steps(self.step() for _ in range(len(self._visits) - len(self.records)))
+        return StepRecords(self.step() for _ in range(len(self._visits) - len(self.records)))
 
     def __iter__(self) -> Stepper:
         if self.done:
             raise GraphError("this stepper is already at the end; call reset() to step again")
         return self
 
-    def __next__(self) -> Step:
+    def __next__(self) -> StepRecord:
         if self.done:
             raise StopIteration
         return self.step()
@@ -360,7 +360,7 @@ class Stepper:
     # -- records ---------------------------------------------------------------------
 
     def _record(self, node: Node, upstream: float, sent: list[Sent], before: dict[Node, float],
-                earlier: float) -> Step:
+                earlier: float) -> StepRecord:
         """What the step did, edge by edge: what chain_rule sent, and each gradient growing by it."""
         running = dict(before)
         contributions = []
@@ -373,7 +373,7 @@ class Stepper:
                                               earlier_here, running[parent]))
         name = self.names[id(node)]
         heading = f"{name} = {definition(node, self.names)}" if node.parents and node.label else name
-        return Step(len(self.records) + 1, len(self._visits), node, name, self.names[id(self.root)],
+        return StepRecord(len(self.records) + 1, len(self._visits), node, name, self.names[id(self.root)],
                     heading, upstream, tuple(contributions), earlier)
 
     def _finish(self) -> None:

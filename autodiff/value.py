@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import builtins
 import numbers
-import operator
-import re
 from collections.abc import Iterable
 from operator import attrgetter
 from typing import Any
@@ -66,6 +64,7 @@ from .primitives import (
     checked_forward,
     real_number,
 )
+from .ufuncs import call_ufunc
 
 
 class Value:
@@ -255,7 +254,7 @@ class Value:
         >>> np.exp(x).op, (np.array([1.0, 2.0]) * x)[1].data
         ('exp', 1.0)
         """
-        return _ufunc(ufunc, method, inputs, kwargs)
+        return call_ufunc(ufunc, method, inputs, kwargs, Value, _operand)
 
     def __bool__(self) -> bool:
         raise TypeError(
@@ -554,92 +553,6 @@ class VALUES:
 
 
 Value.FUNCTIONS = VALUES
-
-
-# -- NumPy functions on Values ------------------------------------------------
-
-#: NumPy ufuncs that are Python operators (or a method under another name) on Values; every other
-#: ufunc calls the Value method of its own name (np.exp -> Value.exp), as NumPy's object loops do.
-_UFUNC_OPERATORS: dict[Any, Any] = {
-    np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul,
-    np.true_divide: operator.truediv, np.power: operator.pow, np.float_power: operator.pow,
-    np.remainder: operator.mod,
-    np.negative: operator.neg, np.positive: lambda x: x, np.absolute: abs,
-    np.square: lambda x: x * x, np.reciprocal: lambda x: 1.0 / x, np.conjugate: lambda x: x,
-    np.maximum: lambda x, y: _operand(x, "maximum").maximum(y),
-    np.minimum: lambda x, y: _operand(x, "minimum").minimum(y),
-    np.greater: operator.gt, np.greater_equal: operator.ge, np.less: operator.lt, np.less_equal: operator.le,
-}
-
-#: What to write instead of a NumPy function that has no recorded counterpart.
-_INSTEAD = {
-    "sinh": "(x.exp() - (-x).exp()) / 2", "cosh": "(x.exp() + (-x).exp()) / 2",
-    "arcsinh": "(x + (x * x + 1).sqrt()).log()", "expm1": "x.exp() - 1", "exp2": "2 ** x",
-    "log2": "x.log() / math.log(2)", "log10": "x.log() / math.log(10)", "cbrt": "x ** (1/3) (for x > 0)",
-    "logaddexp": "autodiff's stable log-sum-exp, e.g. m + ((x - m).exp() + (y - m).exp()).log() "
-                 "with m = x.maximum(y)",
-    "equal": "a comparison of numbers: x.data == y.data", "not_equal": "x.data != y.data",
-    "isfinite": "math.isfinite(x.data)", "isnan": "math.isnan(x.data)",
-}
-_FLAT = ("ceil", "rint", "trunc", "round", "floor_divide", "fmod", "heaviside")
-
-
-def _ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Value.__array_ufunc__: one Value from Values and numbers, an object array when arrays take part."""
-    # NumPy scalars become plain numbers: inside an object loop they would call NumPy again.
-    inputs = tuple(x.item() if isinstance(x, np.generic) else x for x in inputs)
-    if method == "__call__" and not kwargs and not any(isinstance(x, np.ndarray) for x in inputs):
-        rule = _UFUNC_OPERATORS.get(ufunc)
-        if rule is not None:
-            return rule(*inputs)
-        function = getattr(Value, ufunc.__name__, None)
-        if function is None:
-            raise TypeError(_no_counterpart(ufunc.__name__))
-        return function(_operand(inputs[0], ufunc.__name__), *inputs[1:])
-    boxed = []
-    for x in inputs:
-        if isinstance(x, Value):  # a 0-d object array holding it, so NumPy's object loop takes it as it is
-            x, box = np.empty((), dtype=object), x
-            x[()] = box
-        boxed.append(x)
-    try:
-        return getattr(ufunc, method)(*boxed, **kwargs)
-    except TypeError as error:
-        raise TypeError(translate_numpy_error(error)) from None
-
-
-def _no_counterpart(name: str) -> str:
-    if name in _INSTEAD:
-        instead = f"write {_INSTEAD[name]}"
-    elif name in _FLAT:
-        instead = (f"{name} is flat almost everywhere (its derivative is 0), so compute it on x.data "
-                   "as a constant if that is what you mean")
-    else:
-        instead = ("write it with the recorded operations (+ - * / ** %, exp, log, sqrt, sin, cos, tan, "
-                   "arcsin, arccos, arctan, arctan2, tanh, sigmoid, relu, abs, sign, floor, maximum)")
-    return f"np.{name} has no recorded counterpart on Values: {instead}"
-
-
-def translate_numpy_error(error: Exception) -> str:
-    """NumPy's message for a function an object array of Values cannot take, said in our words.
-
-    NumPy runs a function over an object array by calling the method of the
-    function's name on each element ("no callable exp method"): say which
-    element failed and what to write instead.
-    """
-    text = str(error)
-    found = re.search(r"argument \d+ of type (\w+) which has no callable (\w+) method", text)
-    if found is None:
-        return text
-    kind, name = found.groups()
-    if kind == "Value":
-        return _no_counterpart(name)
-    return (
-        f"np.{name} met a plain {kind} inside an array of Values: an element NumPy computed without "
-        "Values (such as the 0 of np.maximum(0, z), np.clip or np.where(c, z, 0)) has no node and no "
-        f"{name} method. Keep every element a Value, e.g. np.vectorize(lambda v: v.relu())(z) for the "
-        f"ReLU, or apply np.{name} before masking"
-    )
 
 
 def sum(values: Iterable[Any]) -> Any:  # noqa: A001 - autodiff.sum mirrors the builtin

@@ -136,9 +136,9 @@ def main() -> None:
           f"(median of {max(rounds, 3)}; goal <= 0.5 s)")
 
     fit_net = model(args.seed)
-    steps = nn.modes.CompiledSteps(fit_net, images, targets, nn.quadratic, nn.SGD(fit_net, lr=LR), "mean",
-                                   need_outputs=False)
-    direct = own_steps(steps.program, images, targets, args.seed)
+    trainer = nn.modes.CompiledTrainer(fit_net, images, targets, nn.quadratic, nn.SGD(fit_net, lr=LR), "mean",
+                                       need_outputs=False)
+    direct = own_steps(trainer.program, images, targets, args.seed)
     fits, owns = [], []
     for _ in range(rounds):  # taking turns spreads a shared machine's load over both
         fits.append(fit_epoch(fit_net, images, targets, args.seed))

@@ -67,8 +67,8 @@ def scalar_batch(
     return total.data, [numbers(output) for output in outputs]
 
 
-class ScalarSteps:
-    """Training steps through Value graphs: ``backward()``, then ``optimizer.step()``."""
+class ScalarTrainer:
+    """Takes the training steps of one fit through Value graphs: ``backward()``, then ``optimizer.step()``."""
 
     mode = "scalar"
 
@@ -92,8 +92,8 @@ class ScalarSteps:
         """Nothing to do: the Values are always current."""
 
 
-class CompiledSteps:
-    """Training steps through one compiled program, parameters kept in a vector between syncs."""
+class CompiledTrainer:
+    """Takes the training steps of one fit through one compiled program, parameters in a vector."""
 
     mode = "compiled"
 
@@ -141,7 +141,7 @@ class CompiledSteps:
         self.program.write_params(self.theta)
 
 
-STEPS = {"scalar": ScalarSteps, "compiled": CompiledSteps}
+TRAINERS = {"scalar": ScalarTrainer, "compiled": CompiledTrainer}
 
 
 # -- compiled forward passes, cached per model ------------------------------------------

@@ -34,7 +34,7 @@ from autodiff.compiled import blas
 
 from ._checks import is_whole
 from ._signals import redelivered
-from .modes import STEPS, check_mode, compiled_forward, numbers
+from .modes import TRAINERS, check_mode, compiled_forward, numbers
 
 #: A per-sample loss: (model output, target) -> scalar Value.
 Loss = Callable[[Any, Any], autodiff.Value]
@@ -201,9 +201,9 @@ def fit(
     if show:
         print(f"nn.fit: {mode} mode, {count} samples, batch {size}, {epochs} epochs", file=sys.stderr)
 
-    steps = STEPS[mode](model, rows, labels, loss, optimizer, reduction, need_outputs=bool(metrics))
+    trainer = TRAINERS[mode](model, rows, labels, loss, optimizer, reduction, need_outputs=bool(metrics))
     per_epoch = -(-count // size)
-    with _ctrl_c() as interrupt, _progress_bar(show, epochs * per_epoch) as bar, _synced(steps), \
+    with _ctrl_c() as interrupt, _progress_bar(show, epochs * per_epoch) as bar, _synced(trainer), \
             blas.limited():  # one BLAS thread for the whole run, evaluate included (compiled/blas.py)
         for number in range(start_epoch, start_epoch + epochs):
             if order is not None:
@@ -211,9 +211,9 @@ def fit(
             elif shuffle and size < count:
                 sequence = np.random.default_rng([seed, number]).permutation(count)
             bar.set_description(f"epoch {number}/{start_epoch + epochs - 1}", refresh=False)
-            record, seen, outputs = _epoch(number, steps, len(rows), sequence, size, reduction, interrupt,
+            record, seen, outputs = _epoch(number, trainer, len(rows), sequence, size, reduction, interrupt,
                                            bar)
-            steps.sync()
+            trainer.sync()
             if record.steps == 0:
                 break  # interrupted before any step of this epoch finished
             history.epochs.append(record)
@@ -278,7 +278,7 @@ _DRAW_EVERY = 0.1
 
 def _epoch(
     number: int,
-    steps: Any,
+    trainer: Any,
     count: int,
     order: np.ndarray,
     size: int,
@@ -290,7 +290,7 @@ def _epoch(
 
     The loop is what runs between two compiled steps, so it keeps little per
     step: batches are slices of ``order`` (the samples seen are then a prefix
-    of it), outputs are kept only if the steps give them, and the bar is
+    of it), outputs are kept only if the trainer gives them, and the bar is
     brought up to date at most every ``_DRAW_EVERY`` seconds.
     """
     start = time.perf_counter()
@@ -300,7 +300,7 @@ def _epoch(
     for begin in range(0, count, size):
         chosen = order[begin : begin + size]
         try:
-            value, batch_outputs = steps.step(chosen)
+            value, batch_outputs = trainer.step(chosen)
         except KeyboardInterrupt:
             interrupt.set()  # raised inside the step (no signal handler here): the step is dropped
             break
@@ -328,12 +328,12 @@ def _draw(bar: Any, value: float, done: int, drawn: int) -> int:
 
 
 @contextmanager
-def _synced(steps: Any) -> Iterator[None]:
+def _synced(trainer: Any) -> Iterator[None]:
     """Whatever ends training (the last epoch, an error, Ctrl-C), the Values get the latest parameters."""
     try:
         yield
     finally:
-        steps.sync()
+        trainer.sync()
 
 
 def _metrics(

@@ -276,7 +276,7 @@ def test_every_repr_at_a_prompt_is_one_short_line():
                  repr(explain(root, records[-1].node))]
         for text in shown:
             assert "\n" not in text and len(text) <= 160, text
-        assert repr(records).count("\n") == len(records) - 1  # Steps: one line per record
+        assert repr(records).count("\n") == len(records) - 1  # StepRecords: one line per record
         assert str(records[0]).count("\n") >= 1  # str() stays the full record
     assert repr(steps(big).step()).endswith("…")  # twelve contributions do not fit: the line is cut
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from autodiff import PRIMITIVES, DomainError, Value
 from autodiff.primitives import Primitive, operations, register
 from autodiff.testing import GradcheckError, gradcheck, numeric_gradient
-from autodiff.testing.strategies import Const, RandomGraph, Step, apply, arguments, graphs
+from autodiff.testing.strategies import Call, Const, RandomGraph, apply, arguments, graphs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -151,9 +151,15 @@ def test_importing_testing_does_not_import_hypothesis():
 # -- strategies ---------------------------------------------------------------
 
 
+def test_the_earlier_name_of_a_random_graphs_call_still_works():
+    from autodiff.testing.strategies import Step
+
+    assert RandomGraph(values=(3.0,), steps=(Step("mul", (0, 0)),)).build()[1].data == 9.0
+
+
 def test_random_graph_prints_as_a_program():
-    graph = RandomGraph(values=(0.5, -1.25), steps=(Step("mul", (0, 1)), Step("pow", (2, Const(2.0))),
-                                                    Step("sum", (0, 3, 3))))
+    graph = RandomGraph(values=(0.5, -1.25), steps=(Call("mul", (0, 1)), Call("pow", (2, Const(2.0))),
+                                                    Call("sum", (0, 3, 3))))
     assert repr(graph) == (
         "RandomGraph:\n"
         "    v0 = 0.5\n"

@@ -51,7 +51,8 @@ from ..explaining import Explanation, explain
 from ..graph import is_computed, topological_order
 from ..naming import number
 from ..node import Node
-from ..value import Value, translate_numpy_error
+from ..ufuncs import translate_numpy_error
+from ..value import Value
 from .mistakes import Mistake, mistaken_gradients
 
 #: The forward pass may build at most this many nodes by default (about 0.3 GB of Values).

@@ -1,6 +1,6 @@
 """Random computation graphs as recipes, and the rule for which steps they may hold.
 
-A :class:`RandomGraph` is a few input numbers and a list of :class:`Step`\\ s,
+A :class:`RandomGraph` is a few input numbers and a list of :class:`Call`\\ s,
 each applying a primitive of :data:`autodiff.primitives.PRIMITIVES` to earlier
 nodes (by index) or to constants (:class:`Const`).  Whoever draws such graphs
 (the Hypothesis strategies of :mod:`autodiff.testing.strategies`, the seeded
@@ -12,12 +12,12 @@ bound, so central differences are accurate and numbers stay readable.
 This module needs no Hypothesis: drawing with ``random.Random(seed)`` uses the
 same rule.
 
->>> graph = RandomGraph(values=(3.0,), steps=(Step("mul", (0, 0)),))
+>>> graph = RandomGraph(values=(3.0,), steps=(Call("mul", (0, 0)),))
 >>> inputs, out = graph.build()
 >>> out.backward()
 >>> out.data, inputs[0].grad
 (9.0, 6.0)
->>> admitted(Step("log", (0,)), [-1.0], bound=100.0) is None    # log of a negative: not admitted
+>>> admitted(Call("log", (0,)), [-1.0], bound=100.0) is None    # log of a negative: not admitted
 True
 """
 
@@ -46,8 +46,8 @@ class Const:
 
 
 @dataclass(frozen=True)
-class Step:
-    """One node of a random graph: ``op`` applied to earlier nodes (by index) and constants."""
+class Call:
+    """One node of a random graph, as a call: primitive ``op`` on earlier nodes (by index) and constants."""
 
     op: str
     args: tuple[int | Const, ...]
@@ -55,6 +55,10 @@ class Step:
     def __str__(self) -> str:
         operands = ", ".join(f"v{a}" if isinstance(a, int) else repr(a) for a in self.args)
         return f"{self.op}({operands})"
+
+
+#: The earlier name of :class:`Call`, kept so code written with it still runs.
+Step = Call
 
 
 @dataclass(frozen=True, repr=False)
@@ -67,7 +71,7 @@ class RandomGraph:
     """
 
     values: tuple[float, ...]
-    steps: tuple[Step, ...]
+    steps: tuple[Call, ...]
 
     def __call__(self, *inputs: Value) -> Value:
         return self.nodes(*inputs)[-1]
@@ -110,7 +114,7 @@ def _resolve(arg: int | Const, nodes: list[Value]) -> Any:
 # -- which steps a random graph may hold -------------------------------------------
 
 
-def admitted(step: Step, data: Sequence[float], bound: float) -> float | None:
+def admitted(step: Call, data: Sequence[float], bound: float) -> float | None:
     """The step's output at these node values (``data[i]`` is node i's) if admissible, else None.
 
     A step of constants only is never admitted (it would be a constant, not a node).

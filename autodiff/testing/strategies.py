@@ -8,7 +8,7 @@ is kept only where the table says it is safe (``Primitive.safe``), where its
 forward pass and its local partials are defined, and where they stay small, so
 central differences are accurate: the rule of :func:`~autodiff.testing.graphs.admitted`,
 which the seeded random exercises share.  A new table entry is drawn the moment it is
-registered.  ``RandomGraph``, ``Step`` and ``Const`` live in :mod:`autodiff.testing.graphs`
+registered.  ``RandomGraph``, ``Call`` and ``Const`` live in :mod:`autodiff.testing.graphs`
 (no Hypothesis needed) and are importable from here too.
 
 A drawn graph is a recipe that can be replayed at other inputs, which is what
@@ -24,7 +24,7 @@ A drawn graph is a recipe that can be replayed at other inputs, which is what
 
 Failing graphs shrink to few inputs and few steps, and print as a program:
 
->>> RandomGraph(values=(0.5, -1.25), steps=(Step("mul", (0, 1)), Step("pow", (2, Const(2.0)))))
+>>> RandomGraph(values=(0.5, -1.25), steps=(Call("mul", (0, 1)), Call("pow", (2, Const(2.0)))))
 RandomGraph:
     v0 = 0.5
     v1 = -1.25
@@ -44,7 +44,15 @@ from hypothesis import strategies as st
 
 from ..primitives import PRIMITIVES, Primitive, operations
 from ..value import apply  # noqa: F401 - tests build steps' nodes with it from here
-from .graphs import MAX_NARY, Const, RandomGraph, Step, admissible, admitted
+from .graphs import (
+    MAX_NARY,
+    Call,
+    Const,
+    RandomGraph,
+    Step,  # noqa: F401 - Call's earlier name, importable from here as before
+    admissible,
+    admitted,
+)
 
 # -- strategies ---------------------------------------------------------------
 
@@ -102,7 +110,7 @@ def _graphs(draw: Any, max_inputs: int, max_nodes: int, names: tuple[str, ...],
             input_bound: float, max_magnitude: float) -> RandomGraph:
     values = draw(st.lists(floats(input_bound), min_size=1, max_size=max_inputs))
     data = list(values)  # the value of every node so far
-    steps: list[Step] = []
+    steps: list[Call] = []
     for _ in range(draw(st.integers(1, max_nodes))):
         step = draw(_step(names, len(data)))
         out = admitted(step, data, max_magnitude)
@@ -115,14 +123,14 @@ def _graphs(draw: Any, max_inputs: int, max_nodes: int, names: tuple[str, ...],
         # Gather the unused results into the output, so that every step counts.
         sinks = [i for i, count in enumerate(RandomGraph(tuple(values), tuple(steps)).uses())
                  if count == 0 and i >= len(values)]
-        gather = Step(n_ary[0], tuple(sinks))
+        gather = Call(n_ary[0], tuple(sinks))
         if len(sinks) > 1 and admitted(gather, data, max_magnitude) is not None:
             steps.append(gather)
     return RandomGraph(tuple(values), tuple(steps))
 
 
 @st.composite
-def _step(draw: Any, names: tuple[str, ...], n_nodes: int) -> Step:
+def _step(draw: Any, names: tuple[str, ...], n_nodes: int) -> Call:
     # Half the steps join two or more operands, however many one-input primitives the table has,
     # so graphs keep their fan-in (x + x, shared operands) as the table grows.
     joining = [name for name in names if PRIMITIVES[name].arity != 1]
@@ -135,4 +143,4 @@ def _step(draw: Any, names: tuple[str, ...], n_nodes: int) -> Step:
     node = st.integers(0, n_nodes - 1).map(lambda back: n_nodes - 1 - back)
     # Constants only where another operand is a node: a unary step of a constant is a constant.
     operand = node | st.builds(Const, constants()) if arity >= 2 else node
-    return Step(op.name, tuple(draw(operand) for _ in range(arity)))
+    return Call(op.name, tuple(draw(operand) for _ in range(arity)))

@@ -679,9 +679,10 @@ def _constant(number: float) -> Value:
 
 
 def _operand(other: Any, symbol: str) -> Value:
+    """``other`` as a node: a Value as it is, a number as a new constant (`_constant`, a call fewer)."""
     if isinstance(other, Value):
         return other
-    return _constant(_as_float(other, symbol))
+    return _write(_new(Value), _as_float(other, symbol), None, CONSTANT, None, None, None)
 
 
 _real = real_number

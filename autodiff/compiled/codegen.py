@@ -66,7 +66,10 @@ class _Writer:
     namespace: dict[str, Any] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
     costs: dict[int, Cost] = field(default_factory=dict)  # id(step) -> the quadratic cost it is part of
+    # id(add step) -> the neg step it reads, written as one subtraction (the neg's step is skipped)
+    differences: dict[int, Apply] = field(default_factory=dict)
     param_names: Sequence[str] = ()
+    skipped: set[int] = field(default_factory=set)  # ids of the neg steps written as part of a subtraction
 
     def bind(self, name: str, value: Any) -> str:
         """Make ``value`` reachable from the generated code as ``name`` (one of the project's own)."""
@@ -126,7 +129,10 @@ def generate(plan: Plan, batch: int, vals: np.ndarray, param_names: Sequence[str
 
     ``param_names`` (by position in the parameter vector) name the gradients in comments.
     """
-    w = _Writer(plan, batch, vals, costs=_quadratic_costs(plan), param_names=param_names)
+    costs = _quadratic_costs(plan)
+    differences = _differences(plan, costs)
+    w = _Writer(plan, batch, vals, costs=costs, differences=differences, param_names=param_names,
+                skipped={id(neg) for neg in differences.values()})
     w.namespace.update(np=np, vals=vals, isfinite=math.isfinite)
     arguments = ", ".join(f"in{k}" for k in range(len(plan.inputs)))
     values = _forward_lines(w)
@@ -177,6 +183,8 @@ def _forward_lines(w: _Writer) -> list[str]:
 
 def _gradient_lines(w: _Writer) -> list[str]:
     """The gradient graph's steps, each under the backward step it came from, then the sums over the batch."""
+    if w.plan.seed_row is not None:
+        w.emit(f"{w.rows(slice(w.plan.seed_row, w.plan.seed_row + 1))}[...] = seed")
     _steps(w, w.plan.gradient_steps, comment=True)
     for step in w.plan.reductions:
         positions = rows_of(step.weights if isinstance(step, Outer) else step.positions)
@@ -191,14 +199,15 @@ def _gradient_lines(w: _Writer) -> list[str]:
 def _steps(w: _Writer, steps: list[Apply | Dense], comment: bool = False) -> None:
     for step in steps:
         cost = w.costs.get(id(step))
+        if id(step) in w.skipped or (cost is not None and step is not cost.add):
+            continue  # written with the step that reads it
         if comment:
             origin = w.plan.origins[rows_of(step.out)[0]]
             if origin is not None:
                 more = len(rows_of(step.out)) > 1
                 w.emit(f"# {_comment(origin)}{' (and more)' if more else ''}")
-        if cost is not None:
-            if step is cost.add:  # the whole cost where its first input is ready; its other steps skipped
-                _cost_forward(w, cost)
+        if cost is not None:  # the whole cost where its first input is ready; its other steps skipped
+            _cost_forward(w, cost)
         elif isinstance(step, Dense):
             _dense_forward(w, step)
         else:
@@ -239,10 +248,8 @@ def _dense_forward(w: _Writer, step: Dense) -> None:
 
 
 def _outer(w: _Writer, step: Outer) -> None:
-    """A layer's weight gradients, summed over the batch: ``(seed * U) @ X.T`` into gtheta."""
-    scaled = w.bind(f"scaled{len(w.namespace)}", np.empty((step.shape[0], w.batch), dtype=w.vals.dtype))
-    w.emit(f"np.multiply({w.rows(step.us)}, seed, out={scaled})")
-    product = f"np.matmul({scaled}, {_input(w, step)}.T"
+    """A layer's weight gradients, summed over the batch: ``U @ X.T`` into gtheta."""
+    product = f"np.matmul({w.rows(step.us)}, {_input(w, step)}.T"
     if isinstance(step.weights, slice):
         w.emit(f"{product}, out={w.theta('gtheta', step.weights, step.shape)})")
     else:
@@ -250,12 +257,11 @@ def _outer(w: _Writer, step: Outer) -> None:
 
 
 def _reduce(w: _Writer, step: Reduce) -> None:
-    """Gradients that are rows of the state, summed over the batch and scaled by seed."""
-    total = f"np.add.reduce({w.rows(step.rows)}, axis=1)"
+    """Gradients that are rows of the state, summed over the batch."""
     if isinstance(step.positions, slice):
-        w.emit(f"np.multiply({total}, seed, out={w.theta('gtheta', step.positions)})")
+        w.emit(f"np.add.reduce({w.rows(step.rows)}, axis=1, out={w.theta('gtheta', step.positions)})")
     else:
-        w.emit(f"{w.theta('gtheta', step.positions)} = {total} * seed")
+        w.emit(f"{w.theta('gtheta', step.positions)} = np.add.reduce({w.rows(step.rows)}, axis=1)")
 
 
 def _check(*arrays: str) -> str:
@@ -274,13 +280,18 @@ def _apply_forward(w: _Writer, step: Apply) -> None:
     if op is SUM and step.joint is not None:  # the left-to-right sum of the table, in one call
         w.emit(f"np.add.reduce({_joint(w, step)}, axis=0, out={out})")
         return
+    neg = w.differences.get(id(step))
+    if neg is not None:  # x + neg(y) is x - y to the bit: one call instead of two
+        x = step.args[1] if rows_of(step.args[0]).tolist() == rows_of(neg.out).tolist() else step.args[0]
+        w.emit(f"np.subtract({', '.join(_operands(w, (x, neg.args[0])))}, out={out})")
+        return
     args = [w.rows(ix) for ix in step.args]
     pattern = SQUARE if _is_square(w.plan, step) else SIGMOID_IN_PLACE if op is SIGMOID else None
     if pattern is not None:
         for line in pattern.source({"x": args[0]}, out):
             w.emit(line)
     elif isinstance(op.array_forward, np.ufunc):
-        w.emit(f"{_function(w, op)}({', '.join(args)}, out={out})")
+        w.emit(f"{_function(w, op)}({', '.join(_operands(w, step.args))}, out={out})")
     elif is_built_in(op):
         w.emit(f"{out}[...] = {_function(w, op)}({', '.join(args)})")
     else:  # a user's rule: its result is checked before it is written (see checked_array_forward)
@@ -289,6 +300,12 @@ def _apply_forward(w: _Writer, step: Apply) -> None:
     if step.valued_exponent:  # refused where the scalar engine refuses it: the careful path names the node
         outside = w.bind("outside_pow_domain", outside_pow_domain)
         w.emit(f"if {outside}({args[0]}, {args[1]}).any(): raise FloatingPointError('pow')")
+
+
+def _operands(w: _Writer, rows: Sequence[Index]) -> list[str]:
+    """A ufunc's operands: rows of the state, a constant's row as its number (a scalar broadcasts fastest)."""
+    numbers = [_constant(w.plan, ix) for ix in rows]
+    return [w.rows(ix) if number is None else repr(number) for ix, number in zip(rows, numbers)]
 
 
 def _function(w: _Writer, op: Primitive) -> str:
@@ -359,6 +376,28 @@ def _quadratic_costs(plan: Plan) -> dict[int, Cost]:
             cost = Cost(neg, add, square, total, scale, _constant(plan, scale.args[k]))
             costs.update({id(step): cost for step in (neg, add, square, total, scale)})
     return costs
+
+
+def _differences(plan: Plan, costs: dict[int, Cost]) -> dict[int, Apply]:
+    """``add(x, neg(y))`` steps whose neg's rows nothing else reads, by id of the add: written ``x - y``.
+
+    A sigmoid's partial ``out * (1 + neg(out))`` and tanh's ``1 + neg(out * out)`` in a gradient
+    graph, for instance.  The neg's rows are then never written (they stay zero, finite).
+    """
+    steps = [s for s in [*plan.steps, *plan.gradient_steps] if isinstance(s, Apply) and id(s) not in costs]
+    made = {(s.out.start, s.out.stop): s for s in steps if isinstance(s.out, slice)}
+    reads = _reads(plan)
+    found: dict[int, Apply] = {}
+    for add in steps:
+        if add.op is not ADD or add.joint is not None:
+            continue
+        for k in (1, 0):
+            neg = _made_by(made, add.args[k], NEG)
+            if neg is not None and neg.width == add.width \
+                    and all(reads[r] == 1 for r in rows_of(neg.out).tolist()):
+                found[id(add)] = neg
+                break
+    return found
 
 
 def _made_by(made: dict[tuple[int, int], Apply], ix: Any, op: Primitive) -> Apply | None:

@@ -9,10 +9,12 @@ once, parents first:
   table's float form, as the scalar engine computes it);
 - ``x * 1``, ``x ** 1``, ``x + 0``, ``-(-x)`` and a sum of one term become ``x``;
   zero terms leave a sum;
-- ``c1 * (c2 * x)`` becomes ``(c1 * c2) * x``.
+- a product's constant factors are gathered: ``c1 * (c2 * x)`` becomes
+  ``(c1 * c2) * x``, and ``(c1 * x) * (c2 * y)`` becomes ``x * y`` where
+  ``c1 * c2`` is 1.
 
-Only the last changes a rounding (of the product of two constants, at most
-one ulp of the result); every other rewrite gives the same float.
+Only the last reorders a product (a few ulps of the result, where the
+constants' product rounds); every other rewrite gives the same float.
 """
 
 from __future__ import annotations
@@ -73,16 +75,19 @@ def fold(graph: Graph) -> Graph:
     b.origins = [None] * start
     b.at[:start] = range(start)
     constant = [role[0] == "const" for role in b.roles]
-    new, is_constant = b.at.__getitem__, constant.__getitem__
+    scaled = [False] * len(b.roles)  # a product with a constant factor (among the gradients' nodes)
+    new, is_constant, is_scaled = b.at.__getitem__, constant.__getitem__, scaled.__getitem__
     for i in range(start, len(graph)):
         role, op = graph.roles[i], graph.ops[i]
         if role[0] != "op":
             b.at[i] = b.add(op, (), role, i)
             continue
         parents = tuple(map(new, graph.parents[i]))
-        if len(constant) < len(b.roles):
+        if len(constant) < len(b.roles):  # the nodes added since: constants first, then products of one
             constant += [r[0] == "const" for r in b.roles[len(constant):]]
-        if op is NEG or any(map(is_constant, parents)):
+            scaled += [b.ops[k] is MUL and any(map(is_constant, b.parents[k]))
+                       for k in range(len(scaled), len(b.roles))]
+        if op is NEG or any(map(is_constant, parents)) or (op is MUL and any(map(is_scaled, parents))):
             same = _rewritten(b, op, parents, i)
             if same is not None:
                 b.at[i] = same
@@ -102,7 +107,7 @@ def _rewritten(b: _Builder, op: Primitive, parents: tuple[int, ...], old: int) -
         value = _evaluate(op, numbers)
         return None if value is None else b.constant(value)
     if op is MUL:
-        return _product(b, parents, numbers, old)
+        return _product(b, parents, old)
     if op is POW and numbers[1] == 1.0:
         return parents[0]
     if op is ADD and 0.0 in numbers:
@@ -118,25 +123,50 @@ def _rewritten(b: _Builder, op: Primitive, parents: tuple[int, ...], old: int) -
     return None
 
 
-def _product(b: _Builder, parents: tuple[int, ...], numbers: list[float | None], old: int) -> int | None:
-    """x * 1 -> x; c1 * (c2 * x) -> (c1 * c2) * x."""
-    k = 0 if numbers[0] is not None else 1 if numbers[1] is not None else None
-    if k is None:
+def _product(b: _Builder, parents: tuple[int, ...], old: int) -> int | None:
+    """A product's constant factors gathered: ``c1 * (c2 * x)`` -> ``(c1 * c2) * x``, and
+    ``(c1 * x) * (c2 * y)`` -> ``x * y`` where ``c1 * c2`` is 1.
+
+    So ``x * 1`` is ``x``, and the quadratic cost's ``(2 * d) * (0.5 * seed)`` is ``d * seed``.
+    """
+    scale, rest = 1.0, []
+    for p in parents:
+        c, x = _factors(b, p)
+        scale *= c
+        if x is not None:
+            rest.append(x)
+    if scale == 1.0 and len(rest) == 1:
+        return rest[0]
+    if tuple(rest) == parents or not math.isfinite(scale) or (len(rest) == 2 and scale != 1.0) or \
+            (len(rest) == 1 and sorted(map(_key, [scale, rest[0]])) == sorted(map(_key, _named(b, parents)))):
+        # Nothing to gather (already c * x, or x * y), or a factor that does not cancel: left where it
+        # is, since moved out of two factors it would scale every product downstream of them instead.
         return None
-    c, other = numbers[k], parents[1 - k]
-    if c == 1.0:
-        return other
-    if b.ops[other] is MUL:
-        inner = [b.number(p) for p in b.parents[other]]
-        j = 0 if inner[0] is not None else 1 if inner[1] is not None else None
-        if j is not None:
-            scale = c * inner[j]
-            x = b.parents[other][1 - j]
-            if scale == 1.0:
-                return x
-            if math.isfinite(scale):
-                return b.add(MUL, (b.constant(scale), x), ("op",), old)
-    return None
+    inner = rest[0] if len(rest) == 1 else b.add(MUL, tuple(rest), ("op",), old)
+    return inner if scale == 1.0 else b.add(MUL, (b.constant(scale), inner), ("op",), old)
+
+
+def _named(b: _Builder, parents: tuple[int, ...]) -> list[float | int]:
+    """Each parent as its number if it is a constant, else as itself (a node)."""
+    return [b.number(p) if b.number(p) is not None else p for p in parents]
+
+
+def _key(item: float | int) -> tuple[bool, float]:
+    return (isinstance(item, float), float(item))
+
+
+def _factors(b: _Builder, node: int) -> tuple[float, int | None]:
+    """``node`` as (constant factor, the rest): c -> (c, None), c * x -> (c, x), x -> (1, x)."""
+    number = b.number(node)
+    if number is not None:
+        return number, None
+    if b.ops[node] is MUL:
+        x, y = b.parents[node]
+        if b.number(x) is not None:
+            return b.number(x), y
+        if b.number(y) is not None:
+            return b.number(y), x
+    return 1.0, node
 
 
 def _evaluate(op: Primitive, numbers: list[float]) -> float | None:

@@ -5,8 +5,9 @@ Every number of the graph gets a row (a *slot*) in a 2-D array of shape
 (the length of the longest path from a leaf) and primitive; each group becomes
 one :class:`Apply` step that calls the primitive's NumPy form once on the rows
 of all its nodes.  There is no backward here: a loss's gradients are nodes of
-the graph too (the engine's own sweep over Values recorded them), planned and
-run like any other, after fn's own nodes.  Only their sum over the batch is
+the graph too (the engine's own sweep over Values recorded them, from a leaf
+``seed``, d(total)/d(each sample's loss), which a call gives: 1/B for a mean),
+planned and run like any other, after fn's own nodes.  Only their sum over the batch is
 new, the one step that is not per sample:
 
 - :class:`Outer`: the gradients of a layer's weights are per-sample products
@@ -128,7 +129,7 @@ class Dense:
 
 @dataclass(eq=False)
 class Outer:
-    """A layer's weight gradients summed over the batch: ``gtheta[weights] = seed * U @ X.T``.
+    """A layer's weight gradients summed over the batch: ``gtheta[weights] = U @ X.T``.
 
     Each weight's gradient is the per-sample product of ``us[i]`` (what
     reaches its neuron) and ``xs[j]`` (the input it multiplies); the sum
@@ -141,20 +142,20 @@ class Outer:
     xs: Index
     arg: int | None = None
 
-    def run(self, vals: np.ndarray, inputs: list[np.ndarray], gtheta: np.ndarray, seed: float) -> None:
+    def run(self, vals: np.ndarray, inputs: list[np.ndarray], gtheta: np.ndarray) -> None:
         x = vals[self.xs] if self.arg is None else inputs[self.arg]
-        gtheta[self.weights] = np.matmul(vals[self.us] * seed, x.T).ravel()
+        gtheta[self.weights] = np.matmul(vals[self.us], x.T).ravel()
 
 
 @dataclass(eq=False)
 class Reduce:
-    """Gradients that are rows of the state, summed over the batch: ``gtheta[positions] = seed * Σ rows``."""
+    """Gradients that are rows of the state, summed over the batch: ``gtheta[positions] = Σ rows``."""
 
     positions: Index
     rows: Index
 
-    def run(self, vals: np.ndarray, inputs: list[np.ndarray], gtheta: np.ndarray, seed: float) -> None:
-        gtheta[self.positions] = np.add.reduce(vals[self.rows], axis=1) * seed
+    def run(self, vals: np.ndarray, inputs: list[np.ndarray], gtheta: np.ndarray) -> None:
+        gtheta[self.positions] = np.add.reduce(vals[self.rows], axis=1)
 
 
 #: A per-sample instruction of the plan: one vectorised call over a group of nodes.
@@ -187,6 +188,7 @@ class Plan:
     sites: list[str | None]  # where the node of each slot was made, if anomaly mode recorded it
     origins: list[str | None]  # for a gradient's slot: the backward step that made it, in words
     fn_rows: int  # rows before this one are leaves and fn's own results; the gradients' follow
+    seed_row: int | None = None  # the row a call's seed is written into, d(total)/d(each sample's loss)
 
 
 class _StateRows:
@@ -270,6 +272,10 @@ def build(graph: Graph, n_params: int, input_sizes: list[int], arg_names: list[s
     params = sorted((position[graph.roles[i][1]], i) for i in read if graph.roles[i][0] == "param")
     for pos, i in params:
         slots.assign(i, f"p[{pos}]")
+    seed_row = None
+    for i in read:
+        if graph.roles[i][0] == "seed":
+            seed_row = slots.assign(i, "seed")
     # One row per distinct constant: the ten 2.0s of ten squares become one row every node reads.
     const_row: dict[tuple[float, float], int] = {}
     for i in range(n):
@@ -292,9 +298,9 @@ def build(graph: Graph, n_params: int, input_sizes: list[int], arg_names: list[s
         (gradient_steps if gradient else steps).append(step)
     fn_rows = slots.first_gradient if slots.first_gradient is not None else len(slots.names)
     reductions: list[Reduction] = [_outer_step(graph, dense, terms, slots, position) for terms in outer]
-    if reduced:
-        positions = [position[given] for given in range(len(graph.gradients)) if given not in taken]
-        reductions.append(Reduce(index(positions), slots.rows(reduced)))
+    pairs = sorted((position[given], slots.of[graph.gradients[given]])
+                   for given in range(len(graph.gradients)) if given not in taken)
+    reductions += [Reduce(index(positions), index(rows)) for positions, rows in _runs(pairs)]
     outputs = slots.rows(graph.outputs)
     return Plan(
         slots=len(slots.names), inputs=inputs, load=_direct_inputs(steps + gradient_steps, reductions, inputs,
@@ -304,7 +310,30 @@ def build(graph: Graph, n_params: int, input_sizes: list[int], arg_names: list[s
         const_values=np.array([number for number, _ in const_row], dtype=float),
         steps=steps, gradient_steps=gradient_steps, reductions=reductions, outputs=outputs,
         names=slots.names, sites=_sites(graph, slots), origins=_origins(graph, slots, dense), fn_rows=fn_rows,
+        seed_row=seed_row,
     )
+
+
+def _runs(pairs: list[tuple[int, int]]) -> list[tuple[list[int], list[int]]]:
+    """(position, row) pairs, by position, cut where either stops being consecutive.
+
+    Each run is summed over the batch from a view into a slice of the gradient
+    vector: no rows gathered.  Pairs that do not run on stay one run together.
+    """
+    runs: list[tuple[list[int], list[int]]] = []
+    loose: tuple[list[int], list[int]] = ([], [])
+    k = 0
+    while k < len(pairs):
+        end = k + 1
+        while end < len(pairs) and pairs[end] == (pairs[end - 1][0] + 1, pairs[end - 1][1] + 1):
+            end += 1
+        if end - k > 1:
+            runs.append(([p for p, _ in pairs[k:end]], [r for _, r in pairs[k:end]]))
+        else:
+            loose[0].append(pairs[k][0])
+            loose[1].append(pairs[k][1])
+        k = end
+    return runs + ([loose] if loose[0] else [])
 
 
 def _needed(graph: Graph, outputs: Sequence[int]) -> list[bool]:
@@ -572,7 +601,7 @@ def format_plan(plan: Plan, title: str) -> str:
     if plan.reductions:
         lines.append("  gradients, per sample:")
         lines += [_step_line(plan, step) for step in plan.gradient_steps]
-        lines.append("  summed over the batch (times seed: 1/B for a mean):")
+        lines.append("  summed over the batch:")
         lines += [_reduction_line(plan, step) for step in plan.reductions]
     return "\n".join(lines)
 

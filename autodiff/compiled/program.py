@@ -247,9 +247,9 @@ class Program:
         """The plan interpreted step by step, every step's result checked: names the first bad one."""
         gtheta = np.empty(len(theta), dtype=self.dtype)
         with np.errstate(all="ignore"):
-            vals = self._forward(inputs, theta, careful=True, gradients=True)
+            vals = self._forward(inputs, theta, careful=True, seed=seed)
             for step in self.plan.reductions:
-                step.run(vals, inputs, gtheta, seed)
+                step.run(vals, inputs, gtheta)
         bad = np.flatnonzero(~np.isfinite(gtheta))
         if len(bad):
             k = int(bad[0])
@@ -300,8 +300,8 @@ class Program:
     # -- running ---------------------------------------------------------------
 
     def _forward(self, inputs: list[np.ndarray], theta: np.ndarray, careful: bool = False,
-                 gradients: bool = False) -> np.ndarray:
-        """Values of fn's nodes (and, with ``gradients``, of its gradients') by the plan.
+                 seed: float | None = None) -> np.ndarray:
+        """Values of fn's nodes (and, given the ``seed``, of its gradients') by the plan.
 
         ``inputs`` are the batch transposed (features, samples).  ``careful``
         first checks the inputs and theta, then every step's result, and
@@ -317,7 +317,9 @@ class Program:
                 vals[rows] = array
         if self._reads_params:  # parameters that plain steps read (dense steps read theta directly)
             vals[plan.param_rows] = theta[plan.param_index][:, None]
-        for step in [*plan.steps, *(plan.gradient_steps if gradients else ())]:
+        if seed is not None and plan.seed_row is not None:
+            vals[plan.seed_row] = seed
+        for step in [*plan.steps, *(plan.gradient_steps if seed is not None else ())]:
             step.run(vals, theta, inputs)
             if careful and isinstance(step, Apply) and step.valued_exponent:
                 _check_pow_domain(plan, step, vals)

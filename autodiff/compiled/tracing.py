@@ -68,7 +68,8 @@ class Placeholder(Value):
 Origin = tuple
 
 #: What a traced node is, as a tagged tuple: ("input", argument, index) for a per-sample
-#: input, ("param", position) for a parameter, ("const", number) or ("op",) for a result.
+#: input, ("param", position) for a parameter, ("const", number), ("seed",) for the number a
+#: gradient graph starts from, or ("op",) for a result.
 Role = tuple
 
 
@@ -185,6 +186,8 @@ class Graph:
             return f"the constant {role[1]!r}"
         if role[0] == "input":
             return f"input {role[1]}[{role[2]}]"
+        if role[0] == "seed":
+            return "the seed of the gradients"
         return f"parameter {role[1]}"
 
 
@@ -194,7 +197,8 @@ def _count(graph: Graph) -> str:
 
 def record(result: Any, inputs: dict[Value, tuple[int, int]], params: dict[Value, int], start: int,
            full: bool = True, sites: bool = True, gradients: Sequence[Value] = (),
-           visits: Sequence[Visit] = (), swept: int = 0, sample: Sequence[Sequence[float]] = ()) -> Graph:
+           visits: Sequence[Visit] = (), swept: int = 0, sample: Sequence[Sequence[float]] = (),
+           seed: Value | None = None) -> Graph:
     """The graph behind ``result`` (a Value or a list of Values) as a :class:`Graph`.
 
     ``inputs`` maps leaf -> (argument, index) for the per-sample inputs,
@@ -206,7 +210,8 @@ def record(result: Any, inputs: dict[Value, tuple[int, int]], params: dict[Value
     ``sites`` False says no node can have one (anomaly mode was never on).
     ``gradients`` (one per parameter) and the ``visits`` of the sweep that
     recorded them from tick ``swept`` on become the graph's gradients and
-    their origins.  ``sample`` holds the inputs' numbers, for an output that is an input.
+    their origins; ``seed`` is the leaf the sweep started from (role
+    ``("seed",)``).  ``sample`` holds the inputs' numbers, for an output that is an input.
 
     A MNIST loss is 50,000 nodes and its gradients 25,000 more, so each list
     is built in one pass with C-level look-ups (slots where they can;
@@ -220,7 +225,7 @@ def record(result: Any, inputs: dict[Value, tuple[int, int]], params: dict[Value
     where = dict(zip(nodes, range(len(nodes)))).__getitem__
     roles: list[Role] = [("input", *key[1:]) if key[0] == 0 else ("param", key[1]) for key, _ in leaves]
     made_ops = list(map(_op, made))
-    roles += [_OP if op is not None and op is not CONSTANT else _role(node, start)
+    roles += [_OP if op is not None and op is not CONSTANT else _SEED if node is seed else _role(node, start)
               for op, node in zip(made_ops, made)]
     parents = [()] * len(leaves) + [tuple(map(where, ps)) for ps in map(_parents, made)]
     ops = [None] * len(leaves) + [op if role is _OP else None
@@ -262,6 +267,8 @@ def _origins(nodes: list[Value], forward: int, roles: list[Role], visits: Sequen
 
 #: The role of every operation node: one shared tuple, so comparing two traces' roles is mostly identity.
 _OP: Role = ("op",)
+#: The role of the leaf a gradient graph's sweep starts from: d(total)/d(loss), given at each call.
+_SEED: Role = ("seed",)
 _op, _parents, _created, _label = (attrgetter("primitive"), attrgetter("parents"), attrgetter("created"),
                                    attrgetter("label"))
 
@@ -345,20 +352,24 @@ def trace(fn: Callable[..., Any], sample: Sequence[Sequence[float]], names: Sequ
         result = fn(*arguments)
         grads: list[Value] = []
         visits: list[Visit] = []
+        seed = None
         sweep_start = Value(0.0).created
         outputs, scalar = _outputs(result)
         if differentiate == "first" or (differentiate == "scalar" and scalar):
             loss = outputs[0]
             wrt = sorted(params, key=params.__getitem__)
+            # The seed d(total)/d(loss) is a leaf of the gradient graph, given at each call (1/B for a
+            # mean): every gradient is scaled where the sweep starts, as backward(gradient=...) does.
+            seed = Value(1.0, label="seed")
             # A gradient that is a number (0 for a parameter the loss does not use) becomes a constant.
             try:
-                swept = gradients(loss, wrt, visits=visits)
+                swept = gradients(loss, wrt, seed, visits=visits)
             except StaleGraphError as error:
                 raise TraceError(f"{error} While tracing, this means fn assigned .data of a Value after "
                                  "using it. Compute with new Values instead of changing old ones.") from None
             grads = [g if isinstance(g, Value) else Value(g) for g in swept]
         return record(result, inputs, params, start, full, sites=bool(blocks or OPEN_BLOCKS.count),
-                      gradients=grads, visits=visits, swept=sweep_start, sample=sample)
+                      gradients=grads, visits=visits, swept=sweep_start, sample=sample, seed=seed)
 
 
 def trace_values(fn: Callable[..., Any], sample: Sequence[Sequence[float]],

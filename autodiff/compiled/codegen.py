@@ -68,7 +68,7 @@ class _Writer:
     costs: dict[int, Cost] = field(default_factory=dict)  # id(step) -> the quadratic cost it is part of
     # id(add step) -> the neg step it reads, written as one subtraction (the neg's step is skipped)
     differences: dict[int, Apply] = field(default_factory=dict)
-    param_names: Sequence[str] = ()
+    param_name: Callable[[int], str] = "p[{}]".format  # a parameter's name by its position
     skipped: set[int] = field(default_factory=set)  # ids of the neg steps written as part of a subtraction
 
     def bind(self, name: str, value: Any) -> str:
@@ -124,14 +124,15 @@ class _Writer:
             self.emit(f"{target} += {value}")
 
 
-def generate(plan: Plan, batch: int, vals: np.ndarray, param_names: Sequence[str] = ()) -> Kernel:
+def generate(plan: Plan, batch: int, vals: np.ndarray,
+             param_name: Callable[[int], str] = "p[{}]".format) -> Kernel:
     """Write the plan as functions for batches of ``batch`` samples and compile them.
 
-    ``param_names`` (by position in the parameter vector) name the gradients in comments.
+    ``param_name`` (of a position in the parameter vector) names the gradients in comments.
     """
     costs = _quadratic_costs(plan)
     differences = _differences(plan, costs)
-    w = _Writer(plan, batch, vals, costs=costs, differences=differences, param_names=param_names,
+    w = _Writer(plan, batch, vals, costs=costs, differences=differences, param_name=param_name,
                 skipped={id(neg) for neg in differences.values()})
     w.namespace.update(np=np, vals=vals, isfinite=math.isfinite)
     arguments = ", ".join(f"in{k}" for k in range(len(plan.inputs)))
@@ -216,9 +217,10 @@ def _steps(w: _Writer, steps: list[Apply | Dense], comment: bool = False) -> Non
 
 def _gradient_names(w: _Writer, positions: np.ndarray) -> str:
     """``dloss_d`` and the parameters' names (the first and last of many), for a comment."""
-    names = [w.param_names[k] if k < len(w.param_names) else f"p[{k}]" for k in positions.tolist()]
-    shown = names if len(names) <= 3 else [names[0], "...", names[-1]]
-    return f"dloss_d{shown[0]}" if len(names) == 1 else f"dloss_d({', '.join(shown)}): {len(names)} gradients"
+    count = len(positions)
+    shown = positions.tolist() if count <= 3 else [int(positions[0]), None, int(positions[-1])]
+    names = ["..." if k is None else w.param_name(k) for k in shown]
+    return f"dloss_d{names[0]}" if count == 1 else f"dloss_d({', '.join(names)}): {count} gradients"
 
 
 def _comment(text: str) -> str:

@@ -226,10 +226,13 @@ class Program:
             if len(mine.kernels) >= KERNELS:
                 mine.kernels.clear()
                 mine.buffers.clear()
-            names = [p.label or f"p[{k}]" for k, p in enumerate(self.params)]
-            kernel = generate(self.plan, batch, self._state(batch), names)
+            kernel = generate(self.plan, batch, self._state(batch), self._param_name)
             mine.kernels[batch] = kernel
         return kernel
+
+    def _param_name(self, position: int) -> str:
+        """A parameter's label, or its place in the parameter vector, for the generated code's comments."""
+        return self.params[position].label or f"p[{position}]"
 
     def _run_forward(self, inputs: list[np.ndarray], theta: np.ndarray) -> np.ndarray:
         """Values of every node by the generated code, or step by step if a number is not finite."""

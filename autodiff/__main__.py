@@ -25,7 +25,7 @@ from .errors import AutodiffError
 from .explaining import explain
 from .exporting import handout, slides
 from .expression import ExpressionError, evaluate, functions
-from .naming import number
+from .naming import printed
 from .playing import MAX_NODES, play
 from .stepping import steps
 from .value import Value
@@ -150,9 +150,9 @@ def _draw(args: argparse.Namespace) -> int:
             print(record)
     else:
         root.backward()
-    print(f"{args.expression} = {number(root.data)}")
+    print(f"{args.expression} = {printed(root.data)}")
     for name, leaf in leaves.items():
-        print(f"  d/d{name} = {number(leaf.grad)}")
+        print(f"  d/d{name} = {printed(leaf.grad)}")
     if args.explain:
         print(explain(root, leaves[args.explain]))
     if args.output is not None:
@@ -165,7 +165,7 @@ def _play(args: argparse.Namespace) -> int:
     root, leaves, params = _compute(args)
     options = _drawing_options(args, leaves, params)
     page = play(root, args.output, guess=args.guess, **options)
-    print(f"{args.expression} = {number(root.data)}; {page.steps} steps")
+    print(f"{args.expression} = {printed(root.data)}; {page.steps} steps")
     print(f"wrote {args.output} (open it in a browser: → next, ← back, space plays)")
     del options["legend"]  # the slides name roles by shape and colour as the page does, without a legend
     if args.slides is not None:
@@ -183,7 +183,7 @@ def _compute(args: argparse.Namespace) -> tuple[Value, dict[str, Value], list[Va
     for text in args.values:
         name, value = _assignment(text, args.expression)
         if name in variables:
-            raise ExpressionError(f"{name} is given twice ({name}={number(variables[name])} and {text})",
+            raise ExpressionError(f"{name} is given twice ({name}={printed(variables[name])} and {text})",
                                   args.expression, None)
         variables[name] = value
     root, leaves = evaluate(args.expression, variables)

@@ -2,7 +2,7 @@
 
 Jupyter calls ``_repr_html_`` on the result of a cell; the classes delegate
 here, so the markup lives in one place.  Every number is the record's or the
-node's own, formatted by :func:`~autodiff.naming.number` as in the text views.
+node's own, formatted by :func:`~autodiff.naming.printed` as in the text views.
 
 >>> from autodiff import Value
 >>> card = value_card(Value(2.0, label="x"))
@@ -15,7 +15,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from .naming import kind, number
+from .naming import kind, printed
 from .node import Node
 
 _TABLE = 'style="border-collapse: collapse; font-family: Helvetica, Arial, sans-serif; font-size: 13px"'
@@ -43,7 +43,7 @@ def value_card(value: Node) -> str:
     """A small card: label, data, grad and the op that made the value."""
     name = value.label if value.label is not None else "(no label)"
     grad = value.grad.data if hasattr(value.grad, "data") else value.grad
-    rows = [["data", number(value.data)], ["grad", number(grad)], ["op", kind(value)]]
+    rows = [["data", printed(value.data)], ["grad", printed(grad)], ["op", kind(value)]]
     if value.parents:
         rows.append(["inputs", len(value.parents)])
     return _table([("html", f"<b>{escape(name)}</b>"), "Value"], rows)
@@ -54,18 +54,18 @@ def step_table(step: Any) -> str:
     gradient = f"d({step.root})/d({step.name})"
     caption = f"{step.title}  {step.tag}"
     if not step.node.parents:
-        return _table([], [[f"{gradient} = {number(step.upstream)} is complete; a leaf passes nothing on"]],
+        return _table([], [[f"{gradient} = {printed(step.upstream)} is complete; a leaf passes nothing on"]],
                       caption)
     rows = []
     for c in step.contributions:
         if c.formula is None:
             rows.append([c.name, "a constant, no gradient", "", ""])
             continue
-        local = c.formula if c.formula == number(c.partial) else f"{c.formula} = {number(c.partial)}"
-        sent = f"{number(c.partial)} × {number(step.upstream)} = {number(c.contribution)}"
-        rows.append([c.name, local, sent, f"{number(c.before)} → {number(c.after)}"])
+        local = c.formula if c.formula == printed(c.partial) else f"{c.formula} = {printed(c.partial)}"
+        sent = f"{printed(c.partial)} × {printed(step.upstream)} = {printed(c.contribution)}"
+        rows.append([c.name, local, sent, f"{printed(c.before)} → {printed(c.after)}"])
     head = ["operand", f"local ∂{step.name}/∂operand", "contribution (partial × upstream)", "gradient so far"]
-    upstream = f"upstream gradient {gradient} = {number(step.upstream)}"
+    upstream = f"upstream gradient {gradient} = {printed(step.upstream)}"
     return f'<p style="margin: 2px 0">{escape(caption)}<br>{escape(upstream)}</p>' + _table(head, rows)
 
 
@@ -101,10 +101,10 @@ def explanation_table(explanation: Any) -> str:
     for term in explanation.terms:
         factors = [f for f in term.factors if not f.is_one] or term.factors
         rows.append([" → ".join(term.nodes), " × ".join(f.short for f in factors),
-                     " × ".join(number(f.value) for f in factors), number(term.product)])
+                     " × ".join(printed(f.value) for f in factors), printed(term.product)])
     verdict = "they agree" if explanation.agrees else "they differ"
-    rows.append([("html", "<b>sum</b>"), "", "", ("html", f"<b>{number(explanation.total)}</b>")])
+    rows.append([("html", "<b>sum</b>"), "", "", ("html", f"<b>{printed(explanation.total)}</b>")])
     caption = f"{d}: {explanation.count} {plural}{shown}"
-    note = (f"<p style=\"margin: 2px 0\">{escape(d)} = {number(explanation.total)}; "
-            f"{escape(explanation.leaf)}.grad = {number(explanation.grad)}: {verdict}</p>")
+    note = (f"<p style=\"margin: 2px 0\">{escape(d)} = {printed(explanation.total)}; "
+            f"{escape(explanation.leaf)}.grad = {printed(explanation.grad)}: {verdict}</p>")
     return _table(["path", "product of local partials", "values", "="], rows, caption) + note

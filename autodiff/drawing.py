@@ -46,7 +46,7 @@ from .backward import local_partials
 from .errors import GraphError
 from .files import replaced_atomically
 from .graph import topological_order
-from .naming import find_node, node_names, number, partial_formula
+from .naming import find_node, node_names, partial_formula, printed
 from .node import Node
 
 if TYPE_CHECKING:
@@ -144,8 +144,8 @@ def draw(
     stepping = highlight if hasattr(highlight, "gradient_so_far") and not highlight.done else None
     look = Look(
         # Mid-sweep, .grad is not written yet: show this pass so far.
-        grad=(lambda node: f"grad so far {number(stepping.gradient_so_far(node))}") if stepping is not None
-        else (lambda node: f"grad {number(node.grad)}"),
+        grad=(lambda node: f"grad so far {printed(stepping.gradient_so_far(node))}") if stepping is not None
+        else (lambda node: f"grad {printed(node.grad)}"),
         edge=_partial_label if edge_labels else _no_label,
         partials=edge_labels,
         current=getattr(highlight, "current", highlight),
@@ -251,7 +251,7 @@ def _partial_label(node: Node, index: int, partial: float | None, names: dict[in
     """The local partial on the edge (a number), its formula as the tooltip; nothing for a constant."""
     if partial is None:
         return {}
-    return {"label": number(partial), "tooltip": _plain(partial_formula(node, index, names))}
+    return {"label": printed(partial), "tooltip": _plain(partial_formula(node, index, names))}
 
 
 def _no_label(node: Node, index: int, partial: float | None, names: dict[int, str]) -> dict[str, str]:
@@ -448,9 +448,9 @@ def _add_values(plan: _Plan, look: Look, add: Callable[[str | None, str, dict[st
         position, role = plan.position[id(node)], plan.roles[id(node)]
         attrs = {"shape": "record", "style": "filled", "fillcolor": COLOURS[role]}
         if role == "constant":  # a number, nothing more to say
-            attrs.update(label=number(node.data), shape="box")
+            attrs.update(label=printed(node.data), shape="box")
         else:
-            attrs["label"] = _record(plan.names[id(node)], f"data {number(node.data)}", look.grad(node))
+            attrs["label"] = _record(plan.names[id(node)], f"data {printed(node.data)}", look.grad(node))
         if node.site is not None:  # anomaly mode recorded where the node was made
             attrs["tooltip"] = _plain(f"made at {node.site}")
         if node is look.current:

@@ -54,7 +54,7 @@ from typing import Any, ClassVar
 from .backward import Sweep
 from .errors import GraphError
 from .graph import check_all_fresh, is_computed
-from .naming import definition, find_node, node_names, number, partial_formula
+from .naming import definition, find_node, node_names, partial_formula, printed
 from .node import Node
 from .primitives import ADD, MUL, NEG, POW, PRIMITIVES, operations
 from .testing.graphs import Call, Const, RandomGraph, admissible, admitted
@@ -111,8 +111,8 @@ class Term:
     value: float
 
     def __str__(self) -> str:
-        upstream = f"{self.gradient} = {number(self.upstream)}"
-        return f"through {self.consumer}: local {self.local}, times {upstream}: {number(self.value)}"
+        upstream = f"{self.gradient} = {printed(self.upstream)}"
+        return f"through {self.consumer}: local {self.local}, times {upstream}: {printed(self.value)}"
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ class Wrong:
 
     def __str__(self) -> str:
         detail = f" ({self.detail})" if self.detail else ""
-        return f"{number(self.value)}: {self.title}{detail}"
+        return f"{printed(self.value)}: {self.title}{detail}"
 
 
 @dataclass(frozen=True)
@@ -166,11 +166,11 @@ class Question:
 
     def reveal(self) -> str:
         """The answer and how it adds up, one line per term."""
-        lines = [f"{self.gradient} = {number(self.answer)}"]
+        lines = [f"{self.gradient} = {printed(self.answer)}"]
         lines += [f"  {term}" for term in self.terms]
         if len(self.terms) > 1:
-            total = " + ".join(number(t.value) for t in self.terms).replace("+ -", "- ")
-            lines.append(f"  added up: {total} = {number(self.answer)}")
+            total = " + ".join(printed(t.value) for t in self.terms).replace("+ -", "- ")
+            lines.append(f"  added up: {total} = {printed(self.answer)}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -190,7 +190,7 @@ class Verdict:
         question = self.question
         if self.right:
             return "right: " + question.reveal()
-        given = number(self.given)
+        given = printed(self.given)
         if not self.mistakes:
             return (f"not right: {given} is not {question.gradient}, and no mistake in the catalogue gives "
                     "it here. Try again, or reveal the answer.")
@@ -273,7 +273,7 @@ class Exercise:
         terms = tuple(self._terms(node))
         wrong = self._wrong(node)
         return Question(index, total, node, self._name(node), self._name(self.root),
-                        f"{self._reads(node)} = {number(node.data)}", self._grads[node], terms, wrong)
+                        f"{self._reads(node)} = {printed(node.data)}", self._grads[node], terms, wrong)
 
     def _terms(self, node: Node) -> Iterable[Term]:
         """One term per edge as the learner sees it (through a hidden -y or y**-1, its consumer's edge)."""
@@ -292,7 +292,7 @@ class Exercise:
                 seen[consumer] += 1
                 where += f" (operand {seen[consumer]})"
             local = f"∂{_wrap(self._name(consumer))}/∂{_wrap(self._name(node))} = "
-            local += formula if formula == number(partial) else f"{formula} = {number(partial)}"
+            local += formula if formula == printed(partial) else f"{formula} = {printed(partial)}"
             yield Term(where, f"d({self._name(self.root)})/d({self._name(consumer)})", local, partial,
                        upstream, partial * upstream)
 
@@ -387,7 +387,7 @@ class Exercise:
         """The graph as the learner needs it: every value the forward pass computed, in order."""
         shown = [node for node in reversed(list(self._grads))
                  if not node.is_constant and node not in self.hidden]
-        return [f"{self._reads(node)} = {number(node.data)}" for node in reversed(shown)]
+        return [f"{self._reads(node)} = {printed(node.data)}" for node in reversed(shown)]
 
     def introduction(self) -> str:
         """What the exercise is about and how to answer, before the first question."""
@@ -423,7 +423,8 @@ class Exercise:
         for q in self.questions:
             terms = "<br>".join(_cell(str(t)) for t in q.terms)
             wrong = "<br>".join(_cell(str(w)) for w in q.wrong) or "none here"
-            lines.append(f"| {q.number} | {_cell(q.gradient)} | **{number(q.answer)}** | {terms} | {wrong} |")
+            answer = printed(q.answer)
+            lines.append(f"| {q.number} | {_cell(q.gradient)} | **{answer}** | {terms} | {wrong} |")
         return "\n".join(lines) + "\n"
 
     def run(self, *, input: Callable[[str], str] = builtins.input,  # noqa: A002 - the builtin it stands for
@@ -573,7 +574,7 @@ def _composite_formula(outer: Node, node: Node, names: dict[int, str]) -> str:
     if helper.primitive is NEG:
         return "-1"
     numerator = outer.parents[0]
-    top = number(numerator.data) if numerator.is_constant else _wrap(names[id(numerator)])
+    top = printed(numerator.data) if numerator.is_constant else _wrap(names[id(numerator)])
     return f"-{top} / {_wrap(names[id(node)])} ** 2"
 
 

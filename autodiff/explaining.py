@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from .backward import local_partials
 from .chain_paths import Edge, count_paths, finite_total, path_product, paths
 from .graph import check_all_fresh, topological_order
-from .naming import find_node, node_names, number, partial_formula
+from .naming import find_node, node_names, partial_formula, printed
 from .node import Node
 from .value import Value
 
@@ -76,8 +76,8 @@ class Term:
         if len(shown) < len(self.factors):
             lines[-1] += "    (factors of 1 from add/sum left out)"
         if len(shown) > 1:
-            lines.append("    = " + " × ".join(number(f.value) for f in shown))
-        lines.append(f"    = {number(self.product)}")
+            lines.append("    = " + " × ".join(printed(f.value) for f in shown))
+        lines.append(f"    = {printed(self.product)}")
         return lines
 
 
@@ -106,8 +106,8 @@ class Explanation:
     def __repr__(self) -> str:
         plural = "path" if self.count == 1 else "paths"
         verdict = "agrees with" if self.agrees else "differs from"
-        return (f"<Explanation d({self.root})/d({self.leaf}) = {number(self.total)} over {self.count} "
-                f"{plural}; {verdict} {self.leaf}.grad = {number(self.grad)}>")
+        return (f"<Explanation d({self.root})/d({self.leaf}) = {printed(self.total)} over {self.count} "
+                f"{plural}; {verdict} {self.leaf}.grad = {printed(self.grad)}>")
 
     def __str__(self) -> str:
         d = f"d({self.root})/d({self.leaf})"
@@ -119,7 +119,7 @@ class Explanation:
         for term in self.terms:
             lines += term.lines()
         how = f"sum over {self.count} {plural}" if self.complete else "all paths, by forward accumulation"
-        lines.append(f"  {d} = {number(self.total)} ({how}); " + self._check())
+        lines.append(f"  {d} = {printed(self.total)} ({how}); " + self._check())
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -129,7 +129,7 @@ class Explanation:
         return explanation_table(self)
 
     def _check(self) -> str:
-        text = f"{self.leaf}.grad = {number(self.grad)}"
+        text = f"{self.leaf}.grad = {printed(self.grad)}"
         if self.agrees:
             return text + ": they agree"
         return text + ": they differ (run backward() on the root once, after zero_grad(), to compare)"

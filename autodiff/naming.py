@@ -37,7 +37,7 @@ NAME_LENGTH = 24
 SHOWN_INPUTS = 4
 
 
-def number(x: Any) -> str:
+def printed(x: Any) -> str:
     """A number as printed in explanations, records and reprs: 6 significant digits (and no -0).
 
     A recorded Value (a gradient made with ``create_graph``) is shown by its
@@ -95,7 +95,7 @@ def node_names(order: Sequence[Any], length: int = NAME_LENGTH, scoped: bool = F
         if node.label is not None:
             text = node.label
         elif op is CONSTANT:
-            text = number(node.data)
+            text = printed(node.data)
         elif op is None:
             text = f"leaf#{position}"
         else:
@@ -122,7 +122,7 @@ def _subtracted(node: Node) -> tuple[Node, str | None]:
     """For x + (-y) or x + (negative constant): the thing subtracted, as a node or a number."""
     right = node.parents[1]
     if right.is_constant and right.data < 0:
-        return None, number(-right.data)
+        return None, printed(-right.data)
     if right.primitive is NEG and right.label is None:
         return right.parents[0], None
     return None, None

@@ -28,7 +28,7 @@ from html import escape
 
 from .drawing import COLOURS, ROLE_NAMES, _op_summary, _Plan
 from .layout import Placed, nest, place
-from .naming import number
+from .naming import printed
 from .node import Node
 
 #: Text size in the picture's own units; the page never shows it smaller than 14 px (see MIN_SCALE).
@@ -154,7 +154,7 @@ def _boxes(plan: _Plan, grad_text: Callable[[Node], str], cluster: bool) -> tupl
         shown[id(node)] = box_id
         symbol = node.primitive.symbol if node.parents else None
         name, scope = plan.names[id(node)], plan.scopes[id(node)]
-        lines = [_within(name, scope) if cluster else name, f"data {number(node.data)}", grad_text(node)]
+        lines = [_within(name, scope) if cluster else name, f"data {printed(node.data)}", grad_text(node)]
         boxes.append(Box(box_id, plan.roles[id(node)], lines, BADGES.get(symbol, symbol), scope, name))
     # Boxes in topological order (the layout ranks along it): a module where its first member was.
     first = {}

@@ -42,7 +42,7 @@ from .drawing import Grouping, TooBigToDraw, _plan, _roles_drawn, check_max_node
 from .errors import GraphError
 from .exercises import Exercise
 from .files import replaced_atomically
-from .naming import number, title
+from .naming import printed, title
 from .node import Node
 from .stepping import Stepper, StepRecord
 from .value import Value
@@ -165,7 +165,7 @@ def walkthrough(root: Node, *, params: Iterable[Node] | None = None, edge_labels
         )
     stepper = Stepper(root)
     ids = {id(node): f"n{position}" for position, node in enumerate(plan.order)}
-    first = {ids[id(node)]: number(stepper.gradient_so_far(node)) for node in stepper.order}
+    first = {ids[id(node)]: printed(stepper.gradient_so_far(node)) for node in stepper.order}
     frames = _frames(stepper, ids)
     widest = _widest(first, frames)
     partials = {edge: (text, formula) for frame in frames for edge, text, formula in frame.pop("partials")}
@@ -207,10 +207,10 @@ def _frame(stepper: Stepper, record: StepRecord, ids: dict[int, str]) -> dict[st
         if c.partial is None:
             continue  # a constant: no edge carries anything
         parent = ids[id(c.parent)]
-        grads.setdefault(parent, [number(c.before), ""])[1] = number(stepper.gradient_so_far(c.parent))
+        grads.setdefault(parent, [printed(c.before), ""])[1] = printed(stepper.gradient_so_far(c.parent))
         edge = f"e{position}_{index}"
         edges.append([edge, _sent(c.contribution)])
-        partials.append((edge, number(c.partial), f"∂{record.name}/∂{c.name} = {c.formula}"))
+        partials.append((edge, printed(c.partial), f"∂{record.name}/∂{c.name} = {c.formula}"))
     return {"name": record.name, "line": repr(record), "record": str(record), "chain": _chain(record),
             "grads": [[node_id, before, after] for node_id, (before, after) in grads.items()],
             "edges": edges, "partials": partials, "complete": ids[id(record.node)], "value": record.node}
@@ -220,10 +220,10 @@ def _chain(record: StepRecord) -> list[str]:
     """The step as chain-rule lines: each operand's gradient grows by local partial × upstream."""
     root, node = _wrapped(record.root), _wrapped(record.name)
     if not record.node.parents:
-        return [f"∂{root}/∂{node} = {number(record.upstream)}: complete"]
+        return [f"∂{root}/∂{node} = {printed(record.upstream)}: complete"]
     sent = [c for c in record.contributions if c.partial is not None]
     lines = [f"∂{root}/∂{_wrapped(c.name)} += ∂{node}/∂{_wrapped(c.name)} × ∂{root}/∂{node} = "
-             f"{number(c.partial)} × {number(record.upstream)} = {number(c.contribution)}"
+             f"{printed(c.partial)} × {printed(record.upstream)} = {printed(c.contribution)}"
              for c in sent[:CHAIN_LINES]]
     if len(sent) > CHAIN_LINES:
         lines.append(f"… and {len(sent) - CHAIN_LINES} more inputs the same way")
@@ -232,7 +232,7 @@ def _chain(record: StepRecord) -> list[str]:
 
 def _sent(contribution: float) -> str:
     """What flowed along an edge, under its partial: '+0.5', '−1.5' (added to the operand's gradient)."""
-    text = number(contribution)
+    text = printed(contribution)
     return f"−{text[1:]}" if text.startswith("-") else f"+{text}"
 
 

@@ -48,7 +48,7 @@ from .backward import Sent, Sweep
 from .errors import GraphError
 from .exercises import exercise
 from .graph import check_all_fresh
-from .naming import definition, find_node, kind, node_names, number, partial_formula
+from .naming import definition, find_node, kind, node_names, partial_formula, printed
 from .node import Node
 from .value import Value
 
@@ -71,8 +71,8 @@ class Contribution:
     def __repr__(self) -> str:
         if self.partial is None:
             return f"{self.name}: a constant, no gradient"
-        sent, grew = number(self.contribution), f"{number(self.before)} → {number(self.after)}"
-        return f"{self.name}: local partial {number(self.partial)}, contribution {sent}, gradient {grew}"
+        sent, grew = printed(self.contribution), f"{printed(self.before)} → {printed(self.after)}"
+        return f"{self.name}: local partial {printed(self.partial)}, contribution {sent}, gradient {grew}"
 
 
 @dataclass(frozen=True)
@@ -95,16 +95,16 @@ class StepRecord:
 
     @property
     def tag(self) -> str:
-        return f"[{kind(self.node)}, data {number(self.node.data)}]"
+        return f"[{kind(self.node)}, data {printed(self.node.data)}]"
 
     def __repr__(self) -> str:
         head = f"{self.title} {self.tag}: "
         if not self.node.parents:
-            return _cut(head + f"d({self.root})/d({self.name}) = {number(self.upstream)} is complete")
+            return _cut(head + f"d({self.root})/d({self.name}) = {printed(self.upstream)} is complete")
         sent = [c for c in self.contributions if c.partial is not None]
         if not sent:
             return _cut(head + "only constants below: nothing to pass on")
-        parts = [f"{c.name} gets {number(c.partial)} × {number(self.upstream)} = {number(c.contribution)}"
+        parts = [f"{c.name} gets {printed(c.partial)} × {printed(self.upstream)} = {printed(c.contribution)}"
                  for c in sent]
         return _cut(head + ", ".join(parts))
 
@@ -112,17 +112,17 @@ class StepRecord:
         lines = [f"{self.title}  {self.tag}"]
         gradient = f"d({self.root})/d({self.name})"
         if not self.node.parents:
-            lines.append(f"  {gradient} = {number(self.upstream)} is complete; a leaf passes nothing on")
+            lines.append(f"  {gradient} = {printed(self.upstream)} is complete; a leaf passes nothing on")
         else:
-            lines.append(f"  upstream gradient {gradient} = {number(self.upstream)}")
+            lines.append(f"  upstream gradient {gradient} = {printed(self.upstream)}")
             lines += self._edges()
         if self.node.site is not None:  # anomaly mode recorded where the node was made
             lines.append(f"  made at {self.node.site}")
         if self.earlier_grad != 0.0:
             lines.append(
-                f"  note: {self.name}.grad already holds {number(self.earlier_grad)} from an earlier pass; "
-                f"when the sweep ends it becomes {number(self.earlier_grad)} + {number(self.upstream)} = "
-                f"{number(self.earlier_grad + self.upstream)} (call zero_grad() first to start from 0)"
+                f"  note: {self.name}.grad already holds {printed(self.earlier_grad)} from an earlier pass; "
+                f"when the sweep ends it becomes {printed(self.earlier_grad)} + {printed(self.upstream)} = "
+                f"{printed(self.earlier_grad + self.upstream)} (call zero_grad() first to start from 0)"
             )
         return "\n".join(lines)
 
@@ -138,15 +138,15 @@ class StepRecord:
             if c.formula is None:
                 lines.append(f"  {c.name}: a constant, no gradient")
                 continue
-            value = number(c.partial)
+            value = printed(c.partial)
             # A formula that is a bare number (a constant's exact digits) is that number: show it once,
             # as every other number here, never "1.000001 = 1".
             local = value if c.formula == value or _is_number(c.formula) else f"{c.formula} = {value}"
             indent = " " * (len(c.name) + 4)
             lines.append(f"  {c.name}: local ∂{_wrap(self.name)}/∂{_wrap(c.name)} = {local}")
             lines.append(
-                f"{indent}contribution {value} × {number(self.upstream)} = {number(c.contribution)}, "
-                f"gradient {number(c.before)} → {number(c.after)}"
+                f"{indent}contribution {value} × {printed(self.upstream)} = {printed(c.contribution)}, "
+                f"gradient {printed(c.before)} → {printed(c.after)}"
             )
         return lines
 

@@ -28,8 +28,8 @@ from .backward import zero_grad
 from .context import OPEN_BLOCKS, anomaly, anomaly_mode, blame, current, no_grad, recording, scope, site  # noqa: F401 - importable from here too
 from .errors import DivisionByZeroError, DomainError, GraphError, NonFiniteError
 from .naming import describe as _describe
-from .naming import number
 from .naming import operands as _operands
+from .naming import printed
 from .primitives import (
     ABS,
     ADD,
@@ -740,7 +740,7 @@ def _forward_error(op: Primitive, parents: tuple[Value, ...], error: Exception) 
 
 
 def _short(x: float) -> str:
-    text = number(x)
+    text = printed(x)
     return text + ".0" if text.lstrip("-").isdigit() else text  # 2.0, not 2: data is a float
 
 

@@ -18,7 +18,7 @@ from selenium.webdriver.common.keys import Keys
 import autodiff
 from autodiff import Value, exercise, play
 from autodiff.exercises import Score, accepted, parse
-from autodiff.naming import number
+from autodiff.naming import printed
 
 #: What the page shows, read in one script.
 STATE = """
@@ -132,13 +132,13 @@ def test_guess_first_hides_every_gradient_asks_in_order_names_the_mistake_and_sc
         key(browser, Keys.ARROW_RIGHT)
         seen = state(browser)
         assert seen["prompt"].startswith(f"Question {question.number} of 5: {question.gradient}")
-        seen = answer(browser, number(question.answer))
-        assert seen["verdict"] == str(question.check(number(question.answer)))
+        seen = answer(browser, printed(question.answer))
+        assert seen["verdict"] == str(question.check(printed(question.answer)))
     score = Score(["later try", "revealed", "first try", "first try", "first try"])
     assert seen["done"] == 6 and f"Score: {score!r}." in seen["record"]
     assert seen["status"].endswith("3 of 5 right")
     o.backward()  # once every question is answered, the page shows backward's numbers, every edge's too
-    assert seen["grads"] == {name: f"grad {number(node.grad)}" for name, node in
+    assert seen["grads"] == {name: f"grad {printed(node.grad)}" for name, node in
                              [("o", o)] + [(q.name, q.node) for q in practice.questions]}
     assert all(seen["edges"].values())
 
@@ -192,10 +192,10 @@ def test_a_random_exercise_with_a_quotient_is_diagnosed_where_the_learner_sees_i
         assert seen["prompt"] == f"Question {question.number} of 7: {question.gradient} ="
         if question.name == "f":  # the quotient rule's minus lost at L = g / f
             wrong = next(w for w in question.wrong if w.mistake == "power-rule-factor")
-            seen = answer(browser, number(wrong.value))
-            assert seen["verdict"] == str(question.check(number(wrong.value)))
+            seen = answer(browser, printed(wrong.value))
+            assert seen["verdict"] == str(question.check(printed(wrong.value)))
             assert "(at L = g / f)" in seen["verdict"]
-        seen = answer(browser, number(question.answer))
+        seen = answer(browser, printed(question.answer))
         assert seen["verdict"].startswith("right: ")
         key(browser, Keys.ARROW_RIGHT)
         seen = state(browser)

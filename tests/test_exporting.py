@@ -38,7 +38,7 @@ def test_a_slide_shows_the_step_as_the_page_does():
     current = f'"n{position[id(record.node)]}" ['
     assert 'penwidth="5"' in source.split(current)[1].split("\n")[0]  # the current node's thick frame
     for c in record.contributions:  # its edges: the local partial and, under it, what flowed
-        assert f"{autodiff.naming.number(c.partial)}\\n" in source
+        assert f"{autodiff.naming.printed(c.partial)}\\n" in source
     assert "step 4 of 18" in source and "∂C/∂b3 += ∂z3/∂b3 × ∂C/∂z3" in source
 
 

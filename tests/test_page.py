@@ -11,7 +11,7 @@ from helpers import labelled_chain, labelled_neuron
 
 import autodiff
 from autodiff import GraphError, Value, play, topological_order
-from autodiff.naming import number
+from autodiff.naming import printed
 from autodiff.stepping import steps
 
 #: What the page shows, read in one script: every value's grad field by name, the highlighted
@@ -49,7 +49,7 @@ def open_page(browser, tmp_path, root, name="page.html"):
 
 
 def signed(contribution: float) -> str:
-    text = number(contribution)
+    text = printed(contribution)
     return f"−{text[1:]}" if text.startswith("-") else f"+{text}"
 
 
@@ -62,7 +62,7 @@ def expected(stepper) -> dict:
             if c.partial is not None:
                 sent.append([f"e{position[id(record.node)]}_{index}", signed(c.contribution)])
     return {
-        "grads": {stepper.names[id(node)]: f"grad {number(stepper.gradient_so_far(node))}"
+        "grads": {stepper.names[id(node)]: f"grad {printed(stepper.gradient_so_far(node))}"
                   for node in stepper.order},
         "current": [stepper.records[-1].name] if stepper.records else [],
         "sent": sorted(sent),
@@ -307,8 +307,8 @@ def test_presenter_mode_shows_the_chain_rule_line_big(browser, tmp_path):
     record = stepper.records[-1]
     assert chain.text.splitlines() == [
         f"∂C/∂{c.name if ' ' not in c.name else '(' + c.name + ')'} += ∂z3/∂"
-        f"{c.name if ' ' not in c.name else '(' + c.name + ')'} × ∂C/∂z3 = {number(c.partial)} × "
-        f"{number(record.upstream)} = {number(c.contribution)}" for c in record.contributions]
+        f"{c.name if ' ' not in c.name else '(' + c.name + ')'} × ∂C/∂z3 = {printed(c.partial)} × "
+        f"{printed(record.upstream)} = {printed(c.contribution)}" for c in record.contributions]
     press(browser, Keys.PAGE_UP)
     stepper.back()
     check(browser, stepper)
@@ -324,7 +324,7 @@ def test_every_edge_number_is_the_local_partial_and_the_current_edges_show_what_
     for record in steps(cost).run():
         for index, c in enumerate(record.contributions):
             if c.partial is not None:
-                partials[f"e{position[id(record.node)]}_{index}"] = number(c.partial)
+                partials[f"e{position[id(record.node)]}_{index}"] = printed(c.partial)
     labels = browser.execute_script(
         "return Object.fromEntries([...document.querySelectorAll('g.edge')].map("
         "e => [e.id, e.querySelector('text.partial').textContent]))")

@@ -5,7 +5,7 @@ from helpers import labelled_neuron as neuron
 from hypothesis import given
 
 from autodiff import GraphError, StaleGraphError, Value, topological_order
-from autodiff.naming import number
+from autodiff.naming import printed
 from autodiff.stepping import Stepper, steps
 from autodiff.testing.strategies import graphs
 
@@ -220,8 +220,8 @@ def test_stepping_a_graph_already_backpropagated_says_what_happens_to_grad():
     records = steps(o).run()
     leaf = next(r for r in records if r.node is x)
     text = str(leaf)
-    assert f"x.grad already holds {number(once)} from an earlier pass" in text
-    assert f"it becomes {number(once)} + {number(once)} = {number(2 * once)}" in text
+    assert f"x.grad already holds {printed(once)} from an earlier pass" in text
+    assert f"it becomes {printed(once)} + {printed(once)} = {printed(2 * once)}" in text
     assert x.grad == 2 * once
 
 

@@ -25,7 +25,7 @@ from autodiff import (
     steps,
 )
 from autodiff.expression import evaluate
-from autodiff.naming import number
+from autodiff.naming import printed
 
 
 def unary(partial=None, forward=None, name="test_op", **fields):
@@ -135,7 +135,7 @@ def test_a_forward_rule_must_return_a_real_number(result, error, message):
 
 def test_numbers_of_numpy_are_printed_as_numbers():
     # Before: naming.number read np.float32's own .data (a memoryview) and crashed.
-    assert number(np.float32(1.5)) == "1.5" and number(np.int64(3)) == "3" and number(Value(2.0)) == "2"
+    assert printed(np.float32(1.5)) == "1.5" and printed(np.int64(3)) == "3" and printed(Value(2.0)) == "2"
 
 
 def test_a_forward_rule_returning_a_numpy_float_gives_a_float_node():

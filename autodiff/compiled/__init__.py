@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -241,17 +242,24 @@ def _argument_names(fn: Callable[..., Any], count: int) -> list[str]:
 
 
 def _parameters(params: Iterable[Value]) -> list[Value]:
+    """The parameters as a list: distinct leaf Values (checked in one pass of C-level calls when they are)."""
     params = list(params)
+    if all(map(Value.__instancecheck__, params)) and not any(map(_primitive, params)) \
+            and len(set(map(id, params))) == len(params):
+        return params
     seen = set()
     for i, p in enumerate(params):
         if not isinstance(p, Value):
             raise TypeError(f"params[{i}] is {type(p).__name__}, not a Value")
-        if p.parents or p.op == "const":
+        if p.primitive is not None:  # computed, or a constant
             raise GraphError(f"params[{i}] ({describe(p)}) is computed by {p.op}; parameters must be leaves")
         if id(p) in seen:
             raise GraphError(f"params[{i}] ({describe(p)}) is listed twice")
         seen.add(id(p))
     return params
+
+
+_primitive = attrgetter("primitive")
 
 
 def _check_samples(examples: list[np.ndarray], checks: int) -> list[tuple[list[np.ndarray], bool]]:

@@ -55,7 +55,7 @@ class _Builder:
             self.constants[key] = self.add(None, (), ("const", number), None)
         return self.constants[key]
 
-    def number(self, node: int) -> float | None:
+    def constant_of(self, node: int) -> float | None:
         role = self.roles[node]
         return role[1] if role[0] == "const" else None
 
@@ -102,7 +102,7 @@ def fold(graph: Graph) -> Graph:
 
 def _rewritten(b: _Builder, op: Primitive, parents: tuple[int, ...], old: int) -> int | None:
     """The node an operation on ``parents`` is the same as, if folding finds one; else None."""
-    numbers = [b.number(p) for p in parents]
+    numbers = [b.constant_of(p) for p in parents]
     if None not in numbers:
         value = _evaluate(op, numbers)
         return None if value is None else b.constant(value)
@@ -148,7 +148,7 @@ def _product(b: _Builder, parents: tuple[int, ...], old: int) -> int | None:
 
 def _named(b: _Builder, parents: tuple[int, ...]) -> list[float | int]:
     """Each parent as its number if it is a constant, else as itself (a node)."""
-    return [b.number(p) if b.number(p) is not None else p for p in parents]
+    return [b.constant_of(p) if b.constant_of(p) is not None else p for p in parents]
 
 
 def _key(item: float | int) -> tuple[bool, float]:
@@ -157,15 +157,15 @@ def _key(item: float | int) -> tuple[bool, float]:
 
 def _factors(b: _Builder, node: int) -> tuple[float, int | None]:
     """``node`` as (constant factor, the rest): c -> (c, None), c * x -> (c, x), x -> (1, x)."""
-    number = b.number(node)
+    number = b.constant_of(node)
     if number is not None:
         return number, None
     if b.ops[node] is MUL:
         x, y = b.parents[node]
-        if b.number(x) is not None:
-            return b.number(x), y
-        if b.number(y) is not None:
-            return b.number(y), x
+        if b.constant_of(x) is not None:
+            return b.constant_of(x), y
+        if b.constant_of(y) is not None:
+            return b.constant_of(y), x
     return 1.0, node
 
 

@@ -30,9 +30,10 @@ so most steps read and write contiguous rows (views, not copies).
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain, compress
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -224,25 +225,23 @@ def build(graph: Graph, n_params: int, input_sizes: list[int], arg_names: list[s
     in_fn = _needed(graph, graph.outputs)
     needed = _needed(graph, [*graph.outputs, *graph.gradients]) if graph.gradients else in_fn
     uses = [0] * n
-    for i in range(n):
-        if needed[i]:
-            for p in graph.parents[i]:
-                uses[p] += 1
+    for p, count in Counter(chain.from_iterable(compress(graph.parents, needed))).items():
+        uses[p] = count
     for i in [*graph.outputs, *graph.gradients]:
         uses[i] += 1
     dense = _dense_sums(graph, uses, needed)
     absorbed = {m for terms in dense.values() for m in terms.muls}
-    level = _levels(graph, dense, absorbed, needed)
+    planned = [i for i in compress(range(n), needed) if graph.ops[i] is not None and i not in absorbed]
+    level = _levels(graph, dense, planned)
     groups: dict[tuple, list[int]] = defaultdict(list)
-    for i in range(n):
-        if needed[i] and graph.roles[i][0] == "op" and i not in absorbed:
-            part = 0 if in_fn[i] else 1  # fn's own nodes first: a call without gradients runs only those
-            if i in dense:
-                groups[(part, level[i], "dense", dense[i].xs, len(dense[i].biases),
-                        len(dense[i].others))].append(i)
-            else:  # by the primitive itself: two of one name may differ (a user's, replaced)
-                groups[(part, level[i], graph.ops[i], len(graph.parents[i]),
-                        _valued_exponent(graph, i))].append(i)
+    for i in planned:
+        part = 0 if in_fn[i] else 1  # fn's own nodes first: a call without gradients runs only those
+        if i in dense:
+            groups[(part, level[i], "dense", dense[i].xs, len(dense[i].biases),
+                    len(dense[i].others))].append(i)
+        else:  # by the primitive itself: two of one name may differ (a user's, replaced)
+            groups[(part, level[i], graph.ops[i], len(graph.parents[i]),
+                    _valued_exponent(graph, i))].append(i)
     keys = sorted(groups, key=lambda key: (key[0], key[1], groups[key][0]))
     dense_groups = [groups[k] for k in keys if k[2] == "dense" and k[0] == 0]
     order = _parameter_order(graph, dense, dense_groups, n_params)
@@ -267,7 +266,8 @@ def build(graph: Graph, n_params: int, input_sizes: list[int], arg_names: list[s
         if role[0] == "input":
             slots.of[i] = inputs[role[1]].start + role[2]
     reduced = [graph.gradients[given] for given in range(len(graph.gradients)) if given not in taken]
-    read = {p for i in range(n) if needed[i] and i not in absorbed for p in _read(graph, dense, i)}
+    read = set(chain.from_iterable(graph.parents[i] for i in planned if i not in dense and i not in products))
+    read.update(chain.from_iterable(dense[i].xs + dense[i].others for i in dense))
     read |= set(graph.outputs) | set(reduced) | {u for terms in outer for u in terms.us}
     params = sorted((position[graph.roles[i][1]], i) for i in read if graph.roles[i][0] == "param")
     for pos, i in params:
@@ -278,8 +278,8 @@ def build(graph: Graph, n_params: int, input_sizes: list[int], arg_names: list[s
             seed_row = slots.assign(i, "seed")
     # One row per distinct constant: the ten 2.0s of ten squares become one row every node reads.
     const_row: dict[tuple[float, float], int] = {}
-    for i in range(n):
-        if graph.roles[i][0] == "const" and i in read:
+    for i in sorted(read):
+        if graph.roles[i][0] == "const":
             number = graph.roles[i][1]
             key = (number, math.copysign(1.0, number))  # 0.0 and -0.0 stay apart
             if key in const_row:
@@ -518,18 +518,14 @@ def _neuron_upstream(graph: Graph, terms: Terms, uses: list[int]) -> int | None:
     return u
 
 
-def _read(graph: Graph, dense: dict[int, Terms], i: int) -> tuple[int, ...]:
-    """The nodes a node that is not absorbed reads in the plan."""
-    if i in dense:
-        return dense[i].xs + dense[i].others
-    return graph.parents[i]
-
-
-def _levels(graph: Graph, dense: dict[int, Terms], absorbed: set[int], needed: list[bool]) -> list[int]:
+def _levels(graph: Graph, dense: dict[int, Terms], planned: list[int]) -> list[int]:
+    """The level of each planned node: 1 + the highest level it reads (leaves are at 0)."""
     level = [0] * len(graph)
-    for i in range(len(graph)):
-        if needed[i] and graph.roles[i][0] == "op" and i not in absorbed:
-            level[i] = 1 + max((level[p] for p in _read(graph, dense, i)), default=0)
+    at = level.__getitem__
+    parents = graph.parents
+    for i in planned:  # parents first
+        read = dense[i].xs + dense[i].others if i in dense else parents[i]
+        level[i] = 1 + max(map(at, read), default=0)
     return level
 
 

@@ -49,7 +49,7 @@ from ..arrays import values
 from ..backward import local_partials
 from ..explaining import Explanation, explain
 from ..graph import is_computed, topological_order
-from ..naming import number
+from ..naming import printed
 from ..node import Node
 from ..ufuncs import translate_numpy_error
 from ..value import Value
@@ -108,8 +108,8 @@ class Row:
             text = f"wrong shape: yours is {self.yours.shape}, the engine's {_shape(self.engine)}"
         else:
             where = f" at {_where(self.index)}" if self.index else ""
-            text = (f"wrong{where}: engine {number(float(self.engine[self.index]))}, "
-                    f"yours {number(float(self.yours[self.index]))} "
+            text = (f"wrong{where}: engine {printed(float(self.engine[self.index]))}, "
+                    f"yours {printed(float(self.yours[self.index]))} "
                     f"(max difference {self.max_difference:.3g})")
         if self.not_comparable:
             text += f"; not comparable at {self.not_comparable} elements (no node: NumPy masked them)"

@@ -370,27 +370,28 @@ def _sites(graph: Graph, slots: _StateRows) -> list[str | None]:
 
 
 def _origins(graph: Graph, slots: _StateRows, dense: dict[int, Terms]) -> list[str | None]:
-    """For each gradient row, the backward step that made it: "backward through tanh at v[3], to its x"."""
+    """Each gradient row's backward step, in words: "backward through tanh at h (v[3]), to its x = v[2]"."""
     origins: list[str | None] = [None] * len(slots.names)
     if not graph.origins:
         return origins
     in_sum = {m: s for s, terms in dense.items() for m in terms.muls}
+
+    def name(node: int) -> str:
+        label = graph.labels[node] if graph.labels and node < len(graph.labels) else None
+        if node in slots.of:
+            return f"{label} ({slots.names[slots.of[node]]})" if label else slots.names[slots.of[node]]
+        if node in in_sum and in_sum[node] in slots.of:
+            return f"a product inside the dense sum {slots.names[slots.of[in_sum[node]]]}"
+        return label or f"traced node {node}"
+
     for node, row in slots.of.items():
         origin = graph.origins[node]
         if origin is None:
             continue
         visited, k = origin
         op = graph.ops[visited]
-        label = graph.labels[visited] if graph.labels else None
-        if visited in slots.of:
-            at = slots.names[slots.of[visited]]
-            at = f"{label} ({at})" if label else at
-        elif visited in in_sum and in_sum[visited] in slots.of:
-            at = f"a product inside the dense sum {slots.names[slots.of[in_sum[visited]]]}"
-        else:
-            at = f"traced node {visited}"
-        edge = f", to its {op.input_name(k)}" if k is not None else ""
-        origins[row] = f"backward through {op.name} at {at}{edge}"
+        edge = "" if k is None else f", to its {op.input_name(k)} = {name(graph.parents[visited][k])}"
+        origins[row] = f"backward through {op.name} at {name(visited)}{edge}"
     return origins
 
 

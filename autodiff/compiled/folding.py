@@ -45,8 +45,8 @@ class _Builder:
         self.parents.append(parents)
         self.roles.append(role)
         self.sites.append(graph.sites[old] if graph.sites and old is not None else None)
-        origin = graph.origins[old] if graph.origins and old is not None else None
-        self.origins.append(None if origin is None else (self.at[origin[0]], origin[1]))
+        # Origins name fn's nodes, which folding keeps in place.
+        self.origins.append(graph.origins[old] if graph.origins and old is not None else None)
         return len(self.ops) - 1
 
     def constant(self, number: float) -> int:
@@ -77,22 +77,33 @@ def fold(graph: Graph) -> Graph:
     constant = [role[0] == "const" for role in b.roles]
     scaled = [False] * len(b.roles)  # a product with a constant factor (among the gradients' nodes)
     new, is_constant, is_scaled = b.at.__getitem__, constant.__getitem__, scaled.__getitem__
+    sites, origins = graph.sites or [None] * len(graph), graph.origins or [None] * len(graph)
     for i in range(start, len(graph)):
         role, op = graph.roles[i], graph.ops[i]
+        if len(constant) < len(b.roles):  # nodes added by a rewrite: constants first, then products of one
+            constant += [r[0] == "const" for r in b.roles[len(constant):]]
+            scaled += [b.ops[k] is MUL and any(map(is_constant, b.parents[k]))
+                       for k in range(len(scaled), len(b.roles))]
         if role[0] != "op":
             b.at[i] = b.add(op, (), role, i)
             continue
         parents = tuple(map(new, graph.parents[i]))
-        if len(constant) < len(b.roles):  # the nodes added since: constants first, then products of one
-            constant += [r[0] == "const" for r in b.roles[len(constant):]]
-            scaled += [b.ops[k] is MUL and any(map(is_constant, b.parents[k]))
-                       for k in range(len(scaled), len(b.roles))]
         if op is NEG or any(map(is_constant, parents)) or (op is MUL and any(map(is_scaled, parents))):
             same = _rewritten(b, op, parents, i)
             if same is not None:
                 b.at[i] = same
                 continue
-        b.at[i] = b.add(op, parents, role, i)
+            b.at[i] = b.add(op, parents, role, i)
+            continue
+        # The common case, most of a network's gradient graph: kept as it is, written here directly.
+        b.at[i] = len(b.ops)
+        b.ops.append(op)
+        b.parents.append(parents)
+        b.roles.append(role)
+        b.sites.append(sites[i])
+        b.origins.append(origins[i])  # a forward node's place does not change
+        constant.append(False)
+        scaled.append(False)
     at = b.at
     # Nodes that no output needs any more (the 2 ** 1 of a folded square's slope) stay: the plan skips them.
     return Graph(b.ops, b.parents, b.roles, [at[i] for i in graph.outputs], graph.scalar, graph.traced,

@@ -412,15 +412,7 @@ def _reads(plan: Plan) -> Counter[int]:
     """How many times each row is read: by steps, and as an output."""
     reads: Counter[int] = Counter(rows_of(plan.outputs).tolist())
     for step in [*plan.steps, *plan.gradient_steps, *plan.reductions]:
-        if isinstance(step, Apply):
-            sources = list(step.args)
-        elif isinstance(step, Reduce):
-            sources = [step.rows]
-        elif isinstance(step, Outer):
-            sources = [step.us, *([step.xs] if step.arg is None else [])]
-        else:
-            sources = [*step.extras, *([step.xs] if step.arg is None else [])]
-        for ix in sources:
+        for ix in step.sources():
             reads.update(rows_of(ix).tolist())
     return reads
 

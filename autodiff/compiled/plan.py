@@ -83,6 +83,10 @@ class Apply:
             return vals[self.joint].reshape(len(self.args), self.width, -1)
         return [vals[ix] for ix in self.args]
 
+    def sources(self) -> list[Index]:
+        """The rows of the state this step reads."""
+        return list(self.args)
+
     def run(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray]) -> None:
         """Compute the group's rows of ``vals`` with the primitive's NumPy form."""
         args = list(self.gather(vals))
@@ -117,6 +121,10 @@ class Dense:
             return theta[self.weights].reshape(self.shape[::-1]).T
         return theta[self.weights].reshape(self.shape)
 
+    def sources(self) -> list[Index]:
+        """The rows of the state this step reads (not the inputs it takes from the batch itself)."""
+        return [*self.extras, *([self.xs] if self.arg is None else [])]
+
     def run(self, vals: np.ndarray, theta: np.ndarray, inputs: list[np.ndarray]) -> None:
         """``W @ x`` plus the biases and other terms, into the sums' rows."""
         x = vals[self.xs] if self.arg is None else inputs[self.arg]
@@ -143,6 +151,10 @@ class Outer:
     xs: Index
     arg: int | None = None
 
+    def sources(self) -> list[Index]:
+        """The rows of the state this step reads (not the inputs it takes from the batch itself)."""
+        return [self.us, *([self.xs] if self.arg is None else [])]
+
     def run(self, vals: np.ndarray, inputs: list[np.ndarray], gtheta: np.ndarray) -> None:
         x = vals[self.xs] if self.arg is None else inputs[self.arg]
         gtheta[self.weights] = np.matmul(vals[self.us], x.T).ravel()
@@ -154,6 +166,10 @@ class Reduce:
 
     positions: Index
     rows: Index
+
+    def sources(self) -> list[Index]:
+        """The rows of the state this step reads."""
+        return [self.rows]
 
     def run(self, vals: np.ndarray, inputs: list[np.ndarray], gtheta: np.ndarray) -> None:
         gtheta[self.positions] = np.add.reduce(vals[self.rows], axis=1)
@@ -222,8 +238,8 @@ class _StateRows:
 def build(graph: Graph, n_params: int, input_sizes: list[int], arg_names: list[str]) -> Plan:
     """Turn a traced graph (with its gradients, if any) into a plan over ``n_params`` parameters."""
     n = len(graph)
-    in_fn = _needed(graph, graph.outputs)
-    needed = _needed(graph, [*graph.outputs, *graph.gradients]) if graph.gradients else in_fn
+    in_fn = graph.needed(graph.outputs)
+    needed = graph.needed([*graph.outputs, *graph.gradients]) if graph.gradients else in_fn
     uses = [0] * n
     for p, count in Counter(chain.from_iterable(compress(graph.parents, needed))).items():
         uses[p] = count
@@ -336,19 +352,6 @@ def _runs(pairs: list[tuple[int, int]]) -> list[tuple[list[int], list[int]]]:
     return runs + ([loose] if loose[0] else [])
 
 
-def _needed(graph: Graph, outputs: Sequence[int]) -> list[bool]:
-    """Whether each node is needed for ``outputs``: one pass back marks every ancestor."""
-    needed = [False] * len(graph)
-    for i in outputs:
-        needed[i] = True
-    parents = graph.parents
-    for i in range(len(graph) - 1, -1, -1):
-        if needed[i]:
-            for p in parents[i]:
-                needed[p] = True
-    return needed
-
-
 def _valued_exponent(graph: Graph, i: int) -> bool:
     """Whether node i is a power whose exponent is a Value (not a constant): its base must then be > 0."""
     return graph.ops[i] is POW and graph.roles[graph.parents[i][1]][0] != "const"
@@ -403,15 +406,7 @@ def _direct_inputs(steps: list[Instruction], reductions: list[Reduction], inputs
             step.arg = next((k for k, ix in enumerate(inputs) if ix == step.xs), None)
     read = set(rows_of(outputs).tolist())
     for step in [*steps, *reductions]:
-        if isinstance(step, Apply):
-            rows = [*step.args]
-        elif isinstance(step, Reduce):
-            rows = [step.rows]
-        elif isinstance(step, Outer):
-            rows = [step.us, *([step.xs] if step.arg is None else [])]
-        else:
-            rows = [*step.extras, *([step.xs] if step.arg is None else [])]
-        for ix in rows:
+        for ix in step.sources():
             read.update(rows_of(ix).tolist())
     return [any(r in read for r in range(ix.start, ix.stop)) for ix in inputs]
 

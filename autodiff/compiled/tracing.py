@@ -129,6 +129,18 @@ class Graph:
             return "the gradients are different nodes in the two traces"
         return None
 
+    def needed(self, outputs: Sequence[int]) -> list[bool]:
+        """Whether each node is needed for ``outputs`` (itself one of them, or an ancestor of one)."""
+        needed = [False] * len(self)
+        for i in outputs:
+            needed[i] = True
+        parents = self.parents
+        for i in range(len(self) - 1, -1, -1):  # children after parents: one pass back marks every ancestor
+            if needed[i]:
+                for p in parents[i]:
+                    needed[p] = True
+        return needed
+
     def part(self, outputs: Sequence[int], scalar: bool, argument: int | None = None,
              gradients: Sequence[int] = ()) -> Graph:
         """The graph of some of the outputs (and ``gradients``) alone: the nodes they depend on, renumbered.
@@ -137,13 +149,7 @@ class Graph:
         argument, which becomes the part's only one.  Order is kept, so the
         part is the graph a trace of those outputs alone records.
         """
-        needed = [False] * len(self)
-        for i in [*outputs, *gradients]:
-            needed[i] = True
-        for i in range(len(self) - 1, -1, -1):  # children after parents: one pass back marks every ancestor
-            if needed[i]:
-                for p in self.parents[i]:
-                    needed[p] = True
+        needed = self.needed([*outputs, *gradients])
         kept = [i for i in range(len(self)) if needed[i]]
         position = {i: k for k, i in enumerate(self.outputs)}
         traced = tuple(self.traced[position[i]] for i in outputs) if self.traced else ()

@@ -51,6 +51,11 @@ PLANTED = {
                         "    def __radd__(self, other):\n        return other + self")],
     "tanh overflow": [("return self._unary(math.tanh(self.data),",
                        "e = math.exp(2 * self.data)\n        return self._unary((e - 1) / (e + 1),")],
+    "tanh and sigmoid overflow": [
+        ("return self._unary(math.tanh(self.data),",
+         "e = math.exp(2 * self.data)\n        return self._unary((e - 1) / (e + 1),"),
+        ("s = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))",
+         "s = 1.0 / (1.0 + math.exp(-x))")],
     # Accidents: each operation misbehaves in its own way (a hang, a crash, a memory blow-up...).
     "accidents": [
         ("    def exp(self):\n", "    def exp(self):\n        while True:\n            pass\n"),
@@ -250,6 +255,14 @@ def test_an_exp_based_tanh_that_overflows(planted) -> None:
     large = report["large inputs"]
     assert large.status == "fail"
     assert "tanh(1000): y = Value(1000.0).tanh() raised OverflowError" in large.detail
+    assert large.example == program("x = Value(1000.0)", "y = x.tanh()", "y.backward()")
+
+
+def test_large_inputs_names_every_case_that_fails_not_only_the_first(planted) -> None:
+    # Before: only "tanh(1000)"; the learner met sigmoid(-1000) on the next run.
+    large = planted("tanh and sigmoid overflow", "large inputs")["large inputs"]
+    assert large.status == "fail" and large.detail.startswith("tanh(1000): ")
+    assert "Also failing: sigmoid(-1000) (run each to see how)" in large.detail
     assert large.example == program("x = Value(1000.0)", "y = x.tanh()", "y.backward()")
 
 
